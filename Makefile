@@ -1,0 +1,34 @@
+.PHONY: help run test test-unit test-integration lint fmt migration bench boundaries
+
+help: ## List the targets
+	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## Start on SQLite and the memory store, no config needed
+	cargo run -p tessera-server -- serve
+
+test: ## Run every test (PostgreSQL and Redis tests skip loudly unless CI=true, where they must pass)
+	cargo test --workspace --no-fail-fast
+
+lint: boundaries ## cargo fmt --check, clippy with warnings as errors, crate boundaries
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+boundaries: ## Prove the layering: proto has no actix/diesel/tokio, core no actix/diesel, service no actix
+	@for p in actix-web diesel tokio; do ! cargo tree -p tessera-proto -e normal -i $$p >/dev/null 2>&1 || { echo "tessera-proto depends on $$p"; exit 1; }; done
+	@for p in actix-web diesel; do ! cargo tree -p tessera-core -e normal -i $$p >/dev/null 2>&1 || { echo "tessera-core depends on $$p"; exit 1; }; done
+	@! cargo tree -p tessera-service -e normal -i actix-web >/dev/null 2>&1 || { echo "tessera-service depends on actix-web"; exit 1; }
+	@echo "crate boundaries hold"
+
+fmt: ## Format the code
+	cargo fmt --all
+
+migration: ## Create a migration in both trees: make migration NAME=add_things
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=snake_case_name"; exit 1; }
+	@d=$$(date -u +%Y-%m-%d-%H%M%S)_$(NAME); \
+	for b in sqlite postgres; do mkdir -p migrations/$$b/$$d; \
+	  printf -- '-- %s (%s)\n' "$(NAME)" "$$b" > migrations/$$b/$$d/up.sql; \
+	  printf -- '-- revert %s (%s)\n' "$(NAME)" "$$b" > migrations/$$b/$$d/down.sql; done; \
+	echo "created migrations/{sqlite,postgres}/$$d"
+
+bench: ## Placeholder until the hot-path issue (#9) adds the benchmark suite
+	@echo "make bench: no benchmarks yet; the hot-path issue adds them with BENCHMARKS.md"

@@ -1,0 +1,188 @@
+//! The connection enum, a pool manager that picks the backend by URL scheme, and the blocking runner.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::error::DbError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite://") {
+            Ok(Backend::Sqlite)
+        } else {
+            let scheme = url.split_once("://").map_or(url, |(s, _)| s);
+            Err(DbError::UnsupportedUrl(scheme.to_owned()))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub busy_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Picks the variant by scheme and reports the real error (diesel's own manager tries both and drops them).
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+    options: DbOptions,
+}
+
+impl Manager {
+    fn sqlite_path(&self) -> &str {
+        self.url.strip_prefix("sqlite://").unwrap_or(&self.url)
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut c =
+                    PgConnection::establish(&self.url).map_err(|e| DbError::Connect(e.to_string()))?;
+                c.batch_execute(&format!(
+                    "SET statement_timeout = {}",
+                    self.options.statement_timeout.as_millis()
+                ))?;
+                Ok(DbConnection::Postgres(c))
+            }
+            Backend::Sqlite => {
+                let mut c = SqliteConnection::establish(self.sqlite_path())
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                // WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
+                    self.options.busy_timeout.as_millis()
+                ))?;
+                Ok(DbConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The database handle: a bounded pool whose work runs on tokio's blocking threads.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Builds the pool without connecting; the first query (or `migrate`) connects.
+    pub fn new(url: &str, options: DbOptions) -> Result<Self, DbError> {
+        let backend = Backend::from_url(url)?;
+        let connect_timeout = options.connect_timeout;
+        let pool_size = options.pool_size.max(1);
+        let manager = Manager {
+            url: url.to_owned(),
+            backend,
+            options,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(connect_timeout)
+            .build_unchecked(manager);
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool (diesel is synchronous).
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _g = span.enter();
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(DbError::from)?
+    }
+
+    /// A transaction that, on SQLite, starts IMMEDIATE so two writers queue instead of failing on upgrade.
+    pub async fn write_tx<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        self.run(move |conn| crate::dialect::write_transaction(conn, f))
+            .await
+    }
+
+    /// True when a connection can be had and answers, within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            pool.get_timeout(timeout)
+                .map(|mut c| c.batch_execute("SELECT 1").is_ok())
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// A connection outside the async runtime (CLI, migrations).
+    pub fn get_blocking(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        Ok(self.pool.get()?)
+    }
+}

@@ -1,0 +1,49 @@
+use diesel::prelude::*;
+
+use crate::connection::DbConnection;
+use crate::error::DbError;
+use crate::schema::client_tokens;
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = client_tokens, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ClientToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    /// None while a device approval waits for the poll that generates the secret.
+    pub digest: Option<Vec<u8>>,
+    pub scopes: String,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub device_id: Option<String>,
+    pub generation: i64,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = client_tokens)]
+pub struct NewClientToken<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub digest: Option<&'a [u8]>,
+    pub scopes: &'a str,
+    pub expires_at: Option<i64>,
+    pub device_id: Option<&'a str>,
+    pub created_at: i64,
+}
+
+impl ClientToken {
+    pub fn insert(conn: &mut DbConnection, new: &NewClientToken<'_>) -> Result<ClientToken, DbError> {
+        Ok(diesel::insert_into(client_tokens::table)
+            .values(new)
+            .returning(client_tokens::all_columns)
+            .get_result(conn)?)
+    }
+
+    pub fn find_by_digest(conn: &mut DbConnection, digest: &[u8]) -> Result<Option<ClientToken>, DbError> {
+        Ok(client_tokens::table
+            .filter(client_tokens::digest.eq(digest))
+            .first(conn)
+            .optional()?)
+    }
+}

@@ -1,0 +1,16 @@
+//! One file per table: the row, a `New…` for inserts, and queries named for their job.
+
+pub mod audit_events;
+pub mod client_tokens;
+pub mod devices;
+pub mod invites;
+pub mod oauth_clients;
+pub mod oidc_links;
+pub mod password_resets;
+pub mod permission_groups;
+pub mod refresh;
+pub mod revoked_access_tokens;
+pub mod sessions;
+pub mod setup_state;
+pub mod signing_keys;
+pub mod users;

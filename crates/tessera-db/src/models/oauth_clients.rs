@@ -1,0 +1,55 @@
+use diesel::prelude::*;
+
+use crate::connection::DbConnection;
+use crate::error::DbError;
+use crate::schema::oauth_clients;
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = oauth_clients, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OAuthClient {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub confidential: bool,
+    pub secret_digest: Option<Vec<u8>>,
+    pub grant_types: String,
+    pub scopes: String,
+    pub can_introspect: bool,
+    pub builtin: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = oauth_clients)]
+pub struct NewOAuthClient<'a> {
+    pub client_id: &'a str,
+    pub name: &'a str,
+    pub confidential: bool,
+    pub secret_digest: Option<&'a [u8]>,
+    pub grant_types: &'a str,
+    pub scopes: &'a str,
+    pub can_introspect: bool,
+    pub builtin: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl OAuthClient {
+    pub fn insert(conn: &mut DbConnection, new: &NewOAuthClient<'_>) -> Result<OAuthClient, DbError> {
+        Ok(diesel::insert_into(oauth_clients::table)
+            .values(new)
+            .returning(oauth_clients::all_columns)
+            .get_result(conn)?)
+    }
+
+    pub fn find_by_client_id(
+        conn: &mut DbConnection,
+        client_id: &str,
+    ) -> Result<Option<OAuthClient>, DbError> {
+        Ok(oauth_clients::table
+            .filter(oauth_clients::client_id.eq(client_id))
+            .first(conn)
+            .optional()?)
+    }
+}

@@ -1,0 +1,65 @@
+use diesel::prelude::*;
+
+use crate::connection::DbConnection;
+use crate::error::DbError;
+use crate::schema::{refresh_families, refresh_tokens};
+
+/// Every refresh token (and, through `sid`, access token) from one login.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_families, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct RefreshFamily {
+    pub id: String,
+    pub user_id: i64,
+    pub client_id: String,
+    pub device_id: Option<String>,
+    pub scopes: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct RefreshToken {
+    pub digest: Vec<u8>,
+    pub family_id: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+impl RefreshFamily {
+    pub fn insert(conn: &mut DbConnection, row: &RefreshFamily) -> Result<(), DbError> {
+        diesel::insert_into(refresh_families::table)
+            .values(row)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<RefreshFamily>, DbError> {
+        Ok(refresh_families::table.find(id).first(conn).optional()?)
+    }
+}
+
+impl RefreshToken {
+    pub fn insert(conn: &mut DbConnection, row: &RefreshToken) -> Result<(), DbError> {
+        diesel::insert_into(refresh_tokens::table)
+            .values(row)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn find(conn: &mut DbConnection, digest: &[u8]) -> Result<Option<RefreshToken>, DbError> {
+        Ok(refresh_tokens::table.find(digest).first(conn).optional()?)
+    }
+
+    /// Marks the token used; exactly one of two racing calls sees `true`.
+    pub fn mark_used(conn: &mut DbConnection, digest: &[u8], now: i64) -> Result<bool, DbError> {
+        let n = diesel::update(refresh_tokens::table)
+            .filter(refresh_tokens::digest.eq(digest))
+            .filter(refresh_tokens::used_at.is_null())
+            .set(refresh_tokens::used_at.eq(now))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,93 @@
+use diesel::prelude::*;
+
+use crate::connection::DbConnection;
+use crate::error::DbError;
+use crate::schema::users;
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub permission_group_id: Option<i64>,
+    pub enabled: bool,
+    pub generation: i64,
+    pub token_seq: i64,
+    pub last_login: Option<i64>,
+    pub last_active: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub role: &'a str,
+    pub permission_group_id: Option<i64>,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> Result<User, DbError> {
+        Ok(diesel::insert_into(users::table)
+            .values(new)
+            .returning(users::all_columns)
+            .get_result(conn)?)
+    }
+
+    pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<User>, DbError> {
+        Ok(users::table.find(id).first(conn).optional()?)
+    }
+
+    pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>, DbError> {
+        Ok(users::table
+            .filter(users::username.eq(username))
+            .first(conn)
+            .optional()?)
+    }
+
+    pub fn list(conn: &mut DbConnection) -> Result<Vec<User>, DbError> {
+        Ok(users::table.order(users::id.asc()).load(conn)?)
+    }
+
+    pub fn count_enabled_admins(conn: &mut DbConnection) -> Result<i64, DbError> {
+        Ok(users::table
+            .filter(users::role.eq("admin"))
+            .filter(users::enabled.eq(true))
+            .count()
+            .get_result(conn)?)
+    }
+
+    /// Sets a new password hash and bumps the generation, so every credential issued before dies.
+    pub fn set_password(conn: &mut DbConnection, id: i64, hash: &str, now: i64) -> Result<bool, DbError> {
+        let n = diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(hash),
+                users::generation.eq(users::generation + 1),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Enables or disables; disabling bumps the generation so cached identities are refused.
+    pub fn set_enabled(conn: &mut DbConnection, id: i64, enabled: bool, now: i64) -> Result<bool, DbError> {
+        let n = diesel::update(users::table.find(id))
+            .set((
+                users::enabled.eq(enabled),
+                users::generation.eq(users::generation + 1),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+}

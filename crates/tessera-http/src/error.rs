@@ -1,0 +1,289 @@
+//! The one place where errors become HTTP: RFC 9457 problems for `/api`, RFC 6749 JSON for OAuth.
+//! A 5xx body is opaque apart from its request id; the cause goes to the log.
+
+use actix_web::error::{JsonPayloadError, UrlencodedError};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use tessera_proto::oauth::OAuthErrorBody;
+use tessera_proto::problem::{problem_info, FieldError, Problem};
+use tessera_service::ServiceError;
+
+use crate::request::current_request_id;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An `/api` error, rendered as `application/problem+json`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub required: Option<Vec<String>>,
+    pub missing: Option<Vec<String>>,
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            required: None,
+            missing: None,
+            errors: None,
+        }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            errors: Some(errors),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    /// A fault of ours: logged with its cause, answered with nothing but the request id.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(request.id = %current_request_id(), error = %cause, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+
+    fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(request.id = %current_request_id(), error = %cause, "dependency unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "a dependency is unavailable; try again",
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let title = problem_info(self.code).map_or("Error", |(t, _)| t);
+        let body = Problem {
+            kind: format!("/problems/{}", self.code),
+            title: title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            request_id: current_request_id(),
+            required: self.required.clone(),
+            missing: self.missing.clone(),
+            errors: self.errors.clone(),
+        };
+        HttpResponse::build(self.status)
+            .content_type(PROBLEM_JSON)
+            .json(body)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Validation(errors) => ApiError::validation(errors),
+            ServiceError::SetupClosed => ApiError::new(StatusCode::CONFLICT, "setup_closed", e.to_string()),
+            ServiceError::SetupDisabled => {
+                ApiError::new(StatusCode::FORBIDDEN, "setup_disabled", e.to_string())
+            }
+            ServiceError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
+            ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::Unavailable(_) => ApiError::unavailable(&e),
+            ServiceError::Db(ref db)
+                if matches!(db, tessera_db::DbError::Pool(_) | tessera_db::DbError::Connect(_)) =>
+            {
+                ApiError::unavailable(&e)
+            }
+            ServiceError::Db(_) | ServiceError::Password(_) | ServiceError::Unexpected(_) => {
+                ApiError::internal(&e)
+            }
+        }
+    }
+}
+
+/// An OAuth endpoint error (RFC 6749 §5.2, RFC 8628 §3.5, RFC 7662).
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: Option<String>,
+    /// RomM's clients read `detail`: the description on `/api/token`, the code on `/api/auth/device/*`.
+    pub detail: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        let status = match error {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self {
+            status,
+            error,
+            description: Some(description.into()),
+            detail: None,
+        }
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.error)
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"tessera\""),
+            ));
+        }
+        res.json(OAuthErrorBody {
+            error: self.error.to_owned(),
+            error_description: self.description.clone(),
+            detail: self.detail.clone(),
+        })
+    }
+}
+
+/// Paths whose errors are OAuth-shaped JSON rather than problem documents.
+pub fn is_oauth_path(path: &str) -> bool {
+    path.starts_with("/oauth/") || path == "/api/token" || path.starts_with("/api/auth/device/token")
+}
+
+/// Actix's JSON extractor errors: bad syntax 400, wrong types 422, too large 413, wrong type 415.
+pub fn json_error(err: JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
+    let (status, code, detail) = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the JSON body exceeds 64 KiB".to_owned(),
+        ),
+        JsonPayloadError::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected Content-Type: application/json".to_owned(),
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            format!("invalid field: {e}"),
+        ),
+        JsonPayloadError::Deserialize(e) => (
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("malformed JSON: {e}"),
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the request body could not be read".to_owned(),
+        ),
+    };
+    extractor_error(req, status, code, detail)
+}
+
+/// Actix's form extractor errors, mapped the same way.
+pub fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
+    let (status, code, detail) = match &err {
+        UrlencodedError::Overflow { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the form body exceeds 16 KiB".to_owned(),
+        ),
+        UrlencodedError::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected application/x-www-form-urlencoded".to_owned(),
+        ),
+        UrlencodedError::Parse(e) => (
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("malformed form: {e}"),
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the request body could not be read".to_owned(),
+        ),
+    };
+    extractor_error(req, status, code, detail)
+}
+
+fn extractor_error(
+    req: &HttpRequest,
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+) -> actix_web::Error {
+    if is_oauth_path(req.path()) {
+        let mut e = OAuthError::new("invalid_request", detail);
+        e.status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+            StatusCode::BAD_REQUEST
+        } else {
+            status
+        };
+        e.into()
+    } else if status == StatusCode::UNPROCESSABLE_ENTITY {
+        ApiError::validation(vec![FieldError {
+            field: "body".to_owned(),
+            message: detail,
+        }])
+        .into()
+    } else {
+        ApiError::new(status, code, detail).into()
+    }
+}
+
+/// The fallback for unknown routes: problem+json under `/api`, plain JSON elsewhere.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if is_oauth_path(req.path()) {
+        return Ok(OAuthError {
+            status: StatusCode::NOT_FOUND,
+            error: "invalid_request",
+            description: Some("unknown endpoint".into()),
+            detail: None,
+        }
+        .error_response());
+    }
+    Err(ApiError::not_found())
+}
+
+/// For resources that exist but not with this method.
+pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this path",
+    ))
+}

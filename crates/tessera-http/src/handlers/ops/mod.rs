@@ -1,0 +1,5 @@
+pub mod healthz;
+pub mod heartbeat;
+pub mod openapi_json;
+pub mod problems;
+pub mod readyz;

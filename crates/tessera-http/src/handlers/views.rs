@@ -1,0 +1,20 @@
+//! Row-to-wire conversions shared by handlers.
+
+use tessera_core::UnixTime;
+use tessera_db::models::users::User;
+use tessera_proto::setup::UserView;
+
+pub fn user_view(u: &User) -> UserView {
+    UserView {
+        id: u.id,
+        username: u.username.clone(),
+        email: u.email.clone(),
+        enabled: u.enabled,
+        role: u.role.clone(),
+        permission_group_id: u.permission_group_id,
+        last_login: u.last_login.map(|t| UnixTime(t).to_rfc3339()),
+        last_active: u.last_active.map(|t| UnixTime(t).to_rfc3339()),
+        created_at: UnixTime(u.created_at).to_rfc3339(),
+        updated_at: UnixTime(u.updated_at).to_rfc3339(),
+    }
+}

@@ -1,0 +1,11 @@
+//! The actix-web edge: routes, one file per handler, middleware, and the one error mapping.
+
+pub mod error;
+pub mod handlers;
+pub mod openapi;
+pub mod request;
+mod routes;
+pub mod state;
+
+pub use routes::configure;
+pub use state::AppState;

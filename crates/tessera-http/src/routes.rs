@@ -1,0 +1,34 @@
+use actix_web::web;
+
+use crate::error::{form_error, json_error, method_not_allowed, not_found};
+use crate::handlers::{ops, setup};
+
+/// JSON bodies up to 64 KiB, forms up to 16 KiB (API.md §1).
+pub const JSON_LIMIT: usize = 64 * 1024;
+pub const FORM_LIMIT: usize = 16 * 1024;
+
+/// Registers every route; the caller adds `AppState` and the middleware.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .error_handler(json_error),
+    )
+    .app_data(
+        web::FormConfig::default()
+            .limit(FORM_LIMIT)
+            .error_handler(form_error),
+    )
+    .service(resource("/healthz").route(web::get().to(ops::healthz::healthz)))
+    .service(resource("/readyz").route(web::get().to(ops::readyz::readyz)))
+    .service(resource("/openapi.json").route(web::get().to(ops::openapi_json::openapi_json)))
+    .service(resource("/problems/{code}").route(web::get().to(ops::problems::problem)))
+    .service(resource("/api/heartbeat").route(web::get().to(ops::heartbeat::heartbeat)))
+    .service(resource("/api/setup/status").route(web::get().to(setup::status::status)))
+    .service(resource("/api/setup/admin").route(web::post().to(setup::admin::admin)))
+    .default_service(web::to(not_found));
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}

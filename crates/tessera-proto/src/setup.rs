@@ -1,0 +1,30 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct SetupStatus {
+    pub needs_setup: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SetupAdminRequest {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A user as `/api` shows it (RomM's field names).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub enabled: bool,
+    pub role: String,
+    pub permission_group_id: Option<i64>,
+    pub last_login: Option<String>,
+    pub last_active: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}

@@ -1,0 +1,181 @@
+//! The command line: `tessera serve`, `migrate`, `users …`, `config show`.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use tessera_core::{Role, SystemClock};
+use tessera_db::{migrate, Db, DbOptions};
+use tessera_service::users::NewAccount;
+use tessera_service::Settings;
+
+use crate::{build_services, config, spawn_server};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Identity sidecar: tokens, devices and scopes"
+)]
+pub struct Cli {
+    /// TOML configuration file (also TESSERA_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (SQLite and the memory store when unconfigured).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage local users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; the password is read from standard input, never from the command line.
+    Create {
+        username: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (read from standard input).
+    SetPassword { username: String },
+    /// Disable a user; their credentials stop working at once.
+    Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Show,
+}
+
+fn out(text: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{text}");
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Runs one command with loaded settings.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = Db::new(settings.database.url.expose_secret(), DbOptions::default())?;
+            let n = db.run(migrate::run_pending).await?;
+            out(&format!("applied {n} migration(s)"));
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show) => {
+            out(config::redacted_view(&settings).trim_end());
+            Ok(())
+        }
+        Command::Users(cmd) => users(cmd, settings).await,
+    }
+}
+
+async fn users(cmd: UsersCommand, settings: Settings) -> anyhow::Result<()> {
+    let services = build_services(settings, Arc::new(SystemClock)).await?;
+    match cmd {
+        UsersCommand::Create {
+            username,
+            admin,
+            email,
+        } => {
+            let password = read_password()?;
+            let role = if admin { Role::Admin } else { Role::User };
+            let user = services
+                .create_user(NewAccount {
+                    username,
+                    password,
+                    email,
+                    role,
+                })
+                .await
+                .map_err(describe)?;
+            out(&format!(
+                "created user {} (id {}, role {})",
+                user.username, user.id, user.role
+            ));
+        }
+        UsersCommand::List => {
+            for u in services.list_users().await? {
+                let state = if u.enabled { "enabled" } else { "disabled" };
+                out(&format!("{}\t{}\t{}\t{}", u.id, u.username, u.role, state));
+            }
+        }
+        UsersCommand::SetPassword { username } => {
+            let password = read_password()?;
+            services
+                .set_password(&username, &password)
+                .await
+                .map_err(describe)?;
+            out(&format!("password set for {username}"));
+        }
+        UsersCommand::Disable { username } => {
+            services
+                .set_user_enabled(&username, false)
+                .await
+                .map_err(describe)?;
+            out(&format!("disabled {username}"));
+        }
+    }
+    Ok(())
+}
+
+/// Turns validation errors into one readable line for the terminal.
+fn describe(e: tessera_service::ServiceError) -> anyhow::Error {
+    match e {
+        tessera_service::ServiceError::Validation(errs) => anyhow::anyhow!(errs
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        other => other.into(),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let services = build_services(settings, Arc::new(SystemClock)).await?;
+    let server = spawn_server(services)?;
+    tracing::info!(listen = %server.addr, public_url = %server.state.services.settings.server.public_url, "tessera is serving");
+    wait_for_signal().await?;
+    tracing::info!("shutting down: readiness off, draining requests");
+    server.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {},
+        r = tokio::signal::ctrl_c() => r?,
+    }
+    Ok(())
+}

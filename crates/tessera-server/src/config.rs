@@ -1,0 +1,471 @@
+//! Loading configuration: defaults, then an optional TOML file, then `TESSERA_` variables.
+//! Unknown keys stop the start; every error names the key it is about.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tessera_core::scope::{CatalogEntry, ScopeCatalog};
+use tessera_service::service_key::ServiceKey;
+use tessera_service::settings::{
+    AuthSettings, DatabaseSettings, LogFormat, LogSettings, ScopeSettings, SecuritySettings, ServerSettings,
+    Settings, SetupSettings, StoreSettings,
+};
+
+/// A configuration problem, naming the key it is about.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn err(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileConfig {
+    server: ServerFile,
+    database: DatabaseFile,
+    store: StoreFile,
+    log: LogFile,
+    auth: AuthFile,
+    setup: SetupFile,
+    security: SecurityFile,
+    scopes: ScopesFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ServerFile {
+    /// Address to listen on (default 127.0.0.1:8080).
+    listen: Option<String>,
+    /// The URL clients use (default http://<listen>); the token issuer.
+    public_url: Option<String>,
+    /// Where SQLite, the service key and generated keys live (default ./data).
+    data_dir: Option<PathBuf>,
+    /// HTTP worker threads (default: one per core).
+    workers: Option<usize>,
+    /// Seconds to drain requests in flight after SIGTERM (default 30).
+    shutdown_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DatabaseFile {
+    /// sqlite://<path> or postgres://… (default sqlite://<data_dir>/tessera.db).
+    url: Option<String>,
+    /// Migrate PostgreSQL at start (SQLite always migrates); default true.
+    auto_migrate: Option<bool>,
+    pool_size: Option<u32>,
+    connect_timeout_secs: Option<u64>,
+    statement_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct StoreFile {
+    /// memory:// (default, one replica) or redis://….
+    url: Option<String>,
+    /// Namespace for every key and channel (default "tessera:").
+    key_prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LogFile {
+    format: Option<LogFormat>,
+    /// A tracing filter, e.g. "info" or "tessera=debug,info".
+    level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct AuthFile {
+    password_login: Option<bool>,
+    kiosk: Option<bool>,
+    service_key: Option<String>,
+    service_key_header: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SetupFile {
+    disabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SecurityFile {
+    bcrypt_cost: Option<u32>,
+    bcrypt_concurrency: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ScopesFile {
+    catalog: Option<Vec<CatalogEntry>>,
+}
+
+/// Environment names that stand for a nested key.
+const SHORT_FORMS: &[(&str, &str)] = &[
+    ("TESSERA_LISTEN", "server.listen"),
+    ("TESSERA_PUBLIC_URL", "server.public_url"),
+    ("TESSERA_DATA_DIR", "server.data_dir"),
+    ("TESSERA_DATABASE_URL", "database.url"),
+    ("TESSERA_STORE_URL", "store.url"),
+];
+
+/// The config file to read: `--config`, else `TESSERA_CONFIG`.
+pub fn config_path(cli: Option<PathBuf>, env: &[(String, String)]) -> Option<PathBuf> {
+    cli.or_else(|| {
+        env.iter()
+            .find(|(k, _)| k == "TESSERA_CONFIG")
+            .map(|(_, v)| PathBuf::from(v))
+    })
+}
+
+/// Loads and validates settings from an optional file and the given environment.
+pub fn load(file: Option<&Path>, env: &[(String, String)]) -> Result<Settings, ConfigError> {
+    let mut table = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| err("config", format!("cannot read {}: {e}", path.display())))?;
+            toml::from_str::<toml::Table>(&text)
+                .map_err(|e| err("config", format!("{}: {}", path.display(), e.message())))?
+        }
+        None => toml::Table::new(),
+    };
+    let mut from_env = Vec::new();
+    for (name, value) in env {
+        let Some(path) = env_key_path(name) else { continue };
+        insert_path(&mut table, &path, parse_env_value(value)).map_err(|m| err(name, m))?;
+        from_env.push((path, value.clone()));
+    }
+    let parsed = deserialize_with_string_retry(table, &from_env)?;
+    validate(parsed)
+}
+
+/// `TESSERA_AUTH__KIOSK` → ["auth", "kiosk"]; short forms map to their key; others are not ours.
+fn env_key_path(name: &str) -> Option<Vec<String>> {
+    if let Some((_, key)) = SHORT_FORMS.iter().find(|(n, _)| *n == name) {
+        return Some(key.split('.').map(str::to_owned).collect());
+    }
+    let rest = name.strip_prefix("TESSERA_")?;
+    // Other TESSERA_* names (Kubernetes injects TESSERA_SERVICE_HOST and the like) are ignored.
+    rest.contains("__")
+        .then(|| rest.split("__").map(str::to_ascii_lowercase).collect())
+}
+
+/// Values are read as TOML literals (`true`, `42`, `["a", "b"]`), else taken as text.
+fn parse_env_value(v: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {v}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(v.to_owned()))
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = path.split_last() else {
+        return Err("empty key".into());
+    };
+    let mut cur = table;
+    for p in parents {
+        let entry = cur
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{p} is not a section"))?;
+    }
+    cur.insert(last.clone(), value);
+    Ok(())
+}
+
+/// A variable like `TESSERA_AUTH__SERVICE_KEY=12345…` reads as a number; when its key wants text,
+/// take it as text and try again.
+fn deserialize_with_string_retry(
+    mut table: toml::Table,
+    from_env: &[(Vec<String>, String)],
+) -> Result<FileConfig, ConfigError> {
+    for _ in 0..=from_env.len() {
+        let result: Result<FileConfig, _> =
+            serde_path_to_error::deserialize(toml::Value::Table(table.clone()));
+        let e = match result {
+            Ok(c) => return Ok(c),
+            Err(e) => e,
+        };
+        let path = e.path().to_string();
+        let retry = from_env
+            .iter()
+            .find(|(p, raw)| p.join(".") == path && parse_env_value(raw).as_str().is_none());
+        match retry {
+            Some((p, raw)) => {
+                insert_path(&mut table, p, toml::Value::String(raw.clone())).map_err(|m| err(&path, m))?;
+            }
+            None => {
+                let key = if path == "." || path.is_empty() {
+                    "config"
+                } else {
+                    &path
+                };
+                return Err(err(key, e.inner().to_string()));
+            }
+        }
+    }
+    Err(err("config", "cannot be read"))
+}
+
+fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
+    let listen_text = f.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        err(
+            "server.listen",
+            format!("{listen_text:?} is not an address like 127.0.0.1:8080"),
+        )
+    })?;
+    let public_url = validate_public_url(f.server.public_url.unwrap_or_else(|| format!("http://{listen}")))?;
+    let data_dir = f.server.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+    check_writable_dir(&data_dir).map_err(|m| err("server.data_dir", m))?;
+
+    let db_url = f
+        .database
+        .url
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("tessera.db").display()));
+    tessera_db::Backend::from_url(&db_url).map_err(|e| err("database.url", e.to_string()))?;
+
+    let store_url = f.store.url.unwrap_or_else(|| "memory://".to_owned());
+    if !(store_url == "memory://" || store_url.starts_with("redis://") || store_url.starts_with("rediss://"))
+    {
+        return Err(err("store.url", "expected memory:// or redis://host:port"));
+    }
+
+    let bcrypt_cost = f.security.bcrypt_cost.unwrap_or(12);
+    if !(4..=31).contains(&bcrypt_cost) {
+        return Err(err("security.bcrypt_cost", "must be between 4 and 31"));
+    }
+    let service_key = match f.auth.service_key {
+        Some(k) => {
+            ServiceKey::new(&k).map_err(|e| err("auth.service_key", e.to_string()))?;
+            Some(SecretString::from(k))
+        }
+        None => None,
+    };
+    let header = f
+        .auth
+        .service_key_header
+        .unwrap_or_else(|| "x-tessera-key".to_owned());
+    if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(err(
+            "auth.service_key_header",
+            "must be a header name of letters, digits and '-'",
+        ));
+    }
+    if let Some(catalog) = &f.scopes.catalog {
+        ScopeCatalog::new(catalog).map_err(|e| err("scopes.catalog", e.to_string()))?;
+    }
+    let level = f.log.level.unwrap_or_else(|| "info".to_owned());
+    tracing_subscriber::EnvFilter::try_new(&level).map_err(|e| err("log.level", e.to_string()))?;
+
+    Ok(Settings {
+        server: ServerSettings {
+            listen,
+            public_url,
+            data_dir,
+            workers: f.server.workers.unwrap_or(0),
+            shutdown_timeout_secs: f.server.shutdown_timeout_secs.unwrap_or(30),
+        },
+        database: DatabaseSettings {
+            url: SecretString::from(db_url),
+            auto_migrate: f.database.auto_migrate.unwrap_or(true),
+            pool_size: f.database.pool_size.unwrap_or(10).max(1),
+            connect_timeout_secs: f.database.connect_timeout_secs.unwrap_or(5),
+            statement_timeout_ms: f.database.statement_timeout_ms.unwrap_or(30_000),
+        },
+        store: StoreSettings {
+            url: SecretString::from(store_url),
+            key_prefix: f.store.key_prefix.unwrap_or_else(|| "tessera:".to_owned()),
+        },
+        log: LogSettings {
+            format: f.log.format.unwrap_or(LogFormat::Pretty),
+            level,
+        },
+        auth: AuthSettings {
+            password_login: f.auth.password_login.unwrap_or(true),
+            kiosk: f.auth.kiosk.unwrap_or(false),
+            service_key,
+            service_key_header: header.to_ascii_lowercase(),
+        },
+        setup: SetupSettings {
+            disabled: f.setup.disabled.unwrap_or(false),
+        },
+        security: SecuritySettings {
+            bcrypt_cost,
+            bcrypt_concurrency: f.security.bcrypt_concurrency.unwrap_or(2).max(1),
+        },
+        scopes: ScopeSettings {
+            catalog: f.scopes.catalog,
+        },
+    })
+}
+
+/// Clients compare the issuer byte for byte: no trailing slash, no query or fragment.
+fn validate_public_url(raw: String) -> Result<String, ConfigError> {
+    let url = url::Url::parse(&raw).map_err(|e| err("server.public_url", format!("{raw:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+        return Err(err(
+            "server.public_url",
+            "must be an http(s) URL without query or fragment",
+        ));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+fn check_writable_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let probe = dir.join(".tessera-write-check");
+    std::fs::write(&probe, b"ok").map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// `config show`: the effective settings with secrets redacted.
+pub fn redacted_view(s: &Settings) -> String {
+    let redact_url = |u: &SecretString| -> String {
+        let raw = u.expose_secret();
+        match url::Url::parse(raw) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("REDACTED"));
+                url.to_string()
+            }
+            _ => raw.to_owned(),
+        }
+    };
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
+    line("server.listen", format!("{:?}", s.server.listen.to_string()));
+    line("server.public_url", format!("{:?}", s.server.public_url));
+    line(
+        "server.data_dir",
+        format!("{:?}", s.server.data_dir.display().to_string()),
+    );
+    line("server.workers", s.server.workers.to_string());
+    line(
+        "server.shutdown_timeout_secs",
+        s.server.shutdown_timeout_secs.to_string(),
+    );
+    line("database.url", format!("{:?}", redact_url(&s.database.url)));
+    line("database.auto_migrate", s.database.auto_migrate.to_string());
+    line("database.pool_size", s.database.pool_size.to_string());
+    line("store.url", format!("{:?}", redact_url(&s.store.url)));
+    line("store.key_prefix", format!("{:?}", s.store.key_prefix));
+    line("log.format", format!("{:?}", s.log.format).to_lowercase());
+    line("log.level", format!("{:?}", s.log.level));
+    line("auth.password_login", s.auth.password_login.to_string());
+    line("auth.kiosk", s.auth.kiosk.to_string());
+    line(
+        "auth.service_key",
+        if s.auth.service_key.is_some() {
+            "\"REDACTED\""
+        } else {
+            "(generated into data_dir)"
+        }
+        .to_owned(),
+    );
+    line(
+        "auth.service_key_header",
+        format!("{:?}", s.auth.service_key_header),
+    );
+    line("setup.disabled", s.setup.disabled.to_string());
+    line("security.bcrypt_cost", s.security.bcrypt_cost.to_string());
+    line(
+        "security.bcrypt_concurrency",
+        s.security.bcrypt_concurrency.to_string(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)], dir: &Path) -> Vec<(String, String)> {
+        let mut v: Vec<_> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        v.push(("TESSERA_DATA_DIR".into(), dir.display().to_string()));
+        v
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = load(None, &env(&[], dir.path())).unwrap();
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.server.public_url, "http://127.0.0.1:8080");
+        assert!(s.database.url.expose_secret().starts_with("sqlite://"));
+        assert_eq!(s.store.url.expose_secret(), "memory://");
+    }
+
+    #[test]
+    fn env_overrides_file_and_nests() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            "[auth]\nkiosk = false\n[server]\npublic_url = \"https://id.example.com/\"\n",
+        )
+        .unwrap();
+        let s = load(
+            Some(&file),
+            &env(
+                &[
+                    ("TESSERA_AUTH__KIOSK", "true"),
+                    ("TESSERA_SERVICE_HOST", "10.0.0.1"),
+                    ("TESSERA_AUTH__SERVICE_KEY", "12345678901234567890123456789012345"),
+                ],
+                dir.path(),
+            ),
+        )
+        .unwrap();
+        assert!(s.auth.kiosk);
+        assert_eq!(s.server.public_url, "https://id.example.com");
+        assert_eq!(
+            s.auth.service_key.as_ref().map(|k| k.expose_secret().to_owned()),
+            Some("12345678901234567890123456789012345".to_owned())
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = load(None, &env(&[("TESSERA_AUTH__KISOK", "true")], dir.path())).unwrap_err();
+        assert!(e.to_string().contains("kisok"), "{e}");
+        let e = load(None, &env(&[("TESSERA_DATABASE_URL", "mysql://x")], dir.path())).unwrap_err();
+        assert_eq!(e.key, "database.url");
+        let e = load(None, &env(&[("TESSERA_STORE_URL", "memcache://x")], dir.path())).unwrap_err();
+        assert_eq!(e.key, "store.url");
+        let e = load(None, &env(&[("TESSERA_LISTEN", "nowhere")], dir.path())).unwrap_err();
+        assert_eq!(e.key, "server.listen");
+        let e = load(
+            None,
+            &env(&[("TESSERA_AUTH__SERVICE_KEY", "changeme")], dir.path()),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "auth.service_key");
+        let e = load(None, &env(&[("TESSERA_LOG__FORMAT", "xml")], dir.path())).unwrap_err();
+        assert_eq!(e.key, "log.format");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:1\"\nport = 3\n").unwrap();
+        let e = load(Some(&file), &env(&[], dir.path())).unwrap_err();
+        assert_eq!(e.key, "server");
+        assert!(e.message.contains("port"));
+    }
+}

@@ -1,0 +1,123 @@
+//! Building the services and running the HTTP server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{middleware, web, App, HttpServer};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tessera_core::{Clock, ScopeCatalog};
+use tessera_crypto::PasswordHasher;
+use tessera_db::{migrate, Backend, Db, DbOptions};
+use tessera_http::AppState;
+use tessera_service::service_key::ServiceKey;
+use tessera_service::{Services, Settings};
+
+use crate::keyfile::read_or_create_hex_secret;
+
+/// Opens the database (migrating as configured), the store and the key material.
+pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+    let db = Db::new(
+        settings.database.url.expose_secret(),
+        DbOptions {
+            pool_size: settings.database.pool_size,
+            connect_timeout: Duration::from_secs(settings.database.connect_timeout_secs),
+            statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
+            ..DbOptions::default()
+        },
+    )?;
+    // SQLite always migrates (one process owns the file); PostgreSQL unless auto_migrate = false.
+    let auto = db.backend() == Backend::Sqlite || settings.database.auto_migrate;
+    db.run(move |conn| -> anyhow::Result<()> {
+        if auto {
+            let n = migrate::run_pending(conn)?;
+            if n > 0 {
+                tracing::info!(migrations.applied = n, "database migrated");
+            }
+        } else if migrate::has_pending(conn)? {
+            anyhow::bail!("the database schema is behind this version: run `tessera migrate`");
+        }
+        Ok(())
+    })
+    .await
+    .context("database")?;
+
+    let store = tessera_store::open(settings.store.url.expose_secret(), &settings.store.key_prefix)?;
+    let hasher = PasswordHasher::new(
+        settings.security.bcrypt_cost,
+        settings.security.bcrypt_concurrency,
+    )?;
+    let catalog = match &settings.scopes.catalog {
+        Some(entries) => ScopeCatalog::new(entries)?,
+        None => ScopeCatalog::romm_default(),
+    };
+    let key_text = match &settings.auth.service_key {
+        Some(k) => k.expose_secret().to_owned(),
+        None => read_or_create_hex_secret(&settings.server.data_dir.join("service-key"))
+            .context("server.data_dir: cannot keep the service key")?,
+    };
+    let service_key = ServiceKey::new(&key_text).context("auth.service_key")?;
+    let services = Services {
+        settings: Arc::new(settings),
+        db,
+        store,
+        hasher,
+        clock,
+        catalog: Arc::new(catalog),
+        service_key,
+    };
+    services.bootstrap().await?;
+    Ok(services)
+}
+
+/// A server bound and running; stop it with `stop`.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: actix_web::dev::ServerHandle,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Graceful stop: `/readyz` turns 503, requests in flight finish, then workers stop.
+    pub async fn stop(self) {
+        self.state.begin_shutdown();
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `settings.server.listen` (port 0 picks a free port) and serves until stopped.
+pub fn spawn_server(services: Services) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(services.settings.server.listen)
+        .with_context(|| format!("server.listen: cannot bind {}", services.settings.server.listen))?;
+    let addr = listener.local_addr()?;
+    let workers = match services.settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let shutdown_timeout = services.settings.server.shutdown_timeout_secs;
+    let state = AppState::new(services);
+    let data = web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(middleware::from_fn(tessera_http::request::request_id))
+            .configure(tessera_http::configure)
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown_timeout)
+    // Signals are ours (see `serve`), so readiness can flip before the drain starts.
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    Ok(RunningServer {
+        addr,
+        state,
+        handle,
+        task,
+    })
+}

@@ -1,0 +1,44 @@
+use tessera_core::account::AccountRuleError;
+use tessera_proto::problem::FieldError;
+
+/// What a use case can refuse or fail with; `tessera-http/src/error.rs` alone turns it into HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("first-admin setup is closed: an administrator exists")]
+    SetupClosed,
+    #[error("first-admin setup is disabled by configuration")]
+    SetupDisabled,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Db(#[from] tessera_db::DbError),
+    #[error(transparent)]
+    Password(#[from] tessera_crypto::PasswordError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<tessera_db::diesel_error::Error> for ServiceError {
+    fn from(e: tessera_db::diesel_error::Error) -> Self {
+        ServiceError::Db(tessera_db::DbError::Query(e))
+    }
+}
+
+impl ServiceError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ServiceError::Validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    pub fn account_rule(field: &str, e: &AccountRuleError) -> Self {
+        Self::field(field, e.to_string())
+    }
+}

@@ -1,0 +1,33 @@
+//! Use cases: setup, users, readiness; later grants, device flow, introspection, forward-auth.
+//! No actix here: every rule is testable without HTTP (CI checks with `cargo tree -i actix-web`).
+
+pub mod audit;
+pub mod bootstrap;
+pub mod error;
+pub mod health;
+pub mod service_key;
+pub mod settings;
+pub mod setup;
+pub mod users;
+
+use std::sync::Arc;
+
+use tessera_core::{Clock, ScopeCatalog};
+use tessera_crypto::PasswordHasher;
+use tessera_db::Db;
+use tessera_store::DynStore;
+
+pub use error::ServiceError;
+pub use settings::Settings;
+
+/// Everything a use case needs, built once at start and shared by all workers.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub store: DynStore,
+    pub hasher: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    pub catalog: Arc<ScopeCatalog>,
+    pub service_key: service_key::ServiceKey,
+}

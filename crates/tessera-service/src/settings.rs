@@ -1,0 +1,83 @@
+//! The validated configuration every layer reads (loading and validation live in tessera-server).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use tessera_core::scope::CatalogEntry;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub store: StoreSettings,
+    pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub setup: SetupSettings,
+    pub security: SecuritySettings,
+    pub scopes: ScopeSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// Exactly as clients see it, without a trailing slash.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub auto_migrate: bool,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub url: SecretString,
+    pub key_prefix: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub password_login: bool,
+    pub kiosk: bool,
+    /// Shared by replicas; when unset a key is generated into `<data_dir>/service-key`.
+    pub service_key: Option<SecretString>,
+    pub service_key_header: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SetupSettings {
+    pub disabled: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SecuritySettings {
+    pub bcrypt_cost: u32,
+    pub bcrypt_concurrency: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScopeSettings {
+    /// None: RomM's 20 scopes.
+    pub catalog: Option<Vec<CatalogEntry>>,
+}

@@ -1,0 +1,190 @@
+//! The shared store for several replicas.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, AsyncCommands};
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use futures::StreamExt;
+use tessera_core::UnixTime;
+
+use crate::{decode, encode, Store, StoreError, Subscription};
+
+const OP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sets unless a value exists whose embedded expiry (first 8 bytes) is still ahead of `now`.
+const SET_IF_ABSENT: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if cur and string.len(cur) >= 8 then
+  local exp = struct.unpack('>i8', string.sub(cur, 1, 8))
+  if exp > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+";
+
+/// A counter with a fixed expiry, reset once the injected clock passes it.
+const INCR: &str = r"
+local exp = redis.call('HGET', KEYS[1], 'e')
+if exp and tonumber(exp) <= tonumber(ARGV[3]) then redis.call('DEL', KEYS[1]) end
+if redis.call('HSETNX', KEYS[1], 'e', ARGV[2]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+return redis.call('HINCRBY', KEYS[1], 'n', ARGV[1])
+";
+
+pub struct RedisStore {
+    pool: Pool,
+    client: redis::Client,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Seconds for the backend's cleanup TTL: at least one, so Redis accepts it.
+fn ttl_secs(expires_at: UnixTime, now: UnixTime) -> i64 {
+    (expires_at.0 - now.0).max(1)
+}
+
+impl RedisStore {
+    /// Builds the pool without connecting, so a Redis that is down at start degrades instead of failing.
+    pub fn new(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let mut cfg = Config::from_url(url);
+        cfg.pool = Some(PoolConfig {
+            max_size: 16,
+            timeouts: Timeouts {
+                wait: Some(OP_TIMEOUT),
+                create: Some(OP_TIMEOUT),
+                recycle: Some(OP_TIMEOUT),
+            },
+            ..PoolConfig::default()
+        });
+        let pool = cfg.create_pool(Some(Runtime::Tokio1)).map_err(unavailable)?;
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        Ok(Self {
+            pool,
+            client,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn key(&self, k: &str) -> String {
+        format!("{}{}", self.prefix, k)
+    }
+
+    async fn conn(&self) -> Result<deadpool_redis::Connection, StoreError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+}
+
+/// Bounds one operation, so a Redis that stopped answering looks unavailable instead of hanging a request.
+async fn bounded<T>(f: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+    match tokio::time::timeout(OP_TIMEOUT, f).await {
+        Ok(r) => r.map_err(unavailable),
+        Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        let ttl = u64::try_from(ttl_secs(expires_at, now)).unwrap_or(1);
+        bounded(c.set_ex::<_, _, ()>(self.key(key), encode(value, expires_at), ttl)).await
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        let script = redis::Script::new(SET_IF_ABSENT);
+        let mut inv = script.key(self.key(key));
+        inv.arg(encode(value, expires_at))
+            .arg(now.0)
+            .arg(ttl_secs(expires_at, now));
+        let n: i64 = bounded(inv.invoke_async(&mut c)).await?;
+        Ok(n == 1)
+    }
+
+    async fn get(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut c = self.conn().await?;
+        let raw: Option<Vec<u8>> = bounded(c.get(self.key(key))).await?;
+        Ok(raw.and_then(|r| decode(&r, now)))
+    }
+
+    async fn take(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut c = self.conn().await?;
+        // GETDEL is atomic: of many concurrent takers exactly one receives the value.
+        let raw: Option<Vec<u8>> = bounded(c.get_del(self.key(key))).await?;
+        Ok(raw.and_then(|r| decode(&r, now)))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        bounded(c.del::<_, ()>(self.key(key))).await
+    }
+
+    async fn incr(&self, key: &str, by: i64, expires_at: UnixTime, now: UnixTime) -> Result<i64, StoreError> {
+        let mut c = self.conn().await?;
+        let script = redis::Script::new(INCR);
+        let mut inv = script.key(self.key(key));
+        inv.arg(by)
+            .arg(expires_at.0)
+            .arg(now.0)
+            .arg(ttl_secs(expires_at, now));
+        bounded(inv.invoke_async(&mut c)).await
+    }
+
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        bounded(c.publish::<_, _, ()>(self.key(channel), message)).await
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<Subscription, StoreError> {
+        let mut pubsub = bounded(self.client.get_async_pubsub()).await?;
+        bounded(pubsub.subscribe(self.key(channel))).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            let mut stream = pubsub.into_on_message();
+            // The stream ends when the connection drops; closing `tx` then tells the listener.
+            while let Some(msg) = stream.next().await {
+                let Ok(payload) = msg.get_payload::<String>() else {
+                    continue;
+                };
+                if tx.send(payload).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        bounded(redis::cmd("PING").query_async::<String>(&mut c))
+            .await
+            .map(|_| ())
+    }
+}

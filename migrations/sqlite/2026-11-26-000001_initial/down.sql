@@ -1,0 +1,17 @@
+DROP TABLE audit_events;
+DROP TABLE setup_state;
+DROP TABLE oidc_links;
+DROP TABLE password_resets;
+DROP TABLE invites;
+DROP TABLE signing_keys;
+DROP TABLE sessions;
+DROP TABLE revoked_access_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE refresh_families;
+DROP TABLE client_tokens;
+DROP TABLE devices;
+DROP TABLE oauth_clients;
+DROP TABLE user_overrides;
+DROP TABLE users;
+DROP TABLE group_grants;
+DROP TABLE permission_groups;
