@@ -1,4 +1,4 @@
-.PHONY: help run test test-unit test-integration lint fmt migration bench boundaries
+.PHONY: help run test lint fmt migration bench boundaries
 
 help: ## List the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -8,6 +8,8 @@ run: ## Start on SQLite and the memory store, no config needed
 
 test: ## Run every test (PostgreSQL and Redis tests skip loudly unless CI=true, where they must pass)
 	cargo test --workspace --no-fail-fast
+	cargo build -p tessera-server --bin tessera
+	scripts/smoke.sh target/debug/tessera
 
 lint: boundaries ## cargo fmt --check, clippy with warnings as errors, crate boundaries
 	cargo fmt --all -- --check

@@ -1,1 +1,252 @@
+//! The testkit: a real Tessera on 127.0.0.1:0 with a manual clock, its own database (a SQLite file or a
+//! fresh PostgreSQL schema) and its own Redis key prefix, so tests run in parallel.
+//!
+//! Locally a missing PostgreSQL or Redis makes those cases say so loudly and not run; with CI=true they fail.
 
+pub mod gate;
+pub mod services;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tessera_core::{ManualClock, UnixTime};
+use tessera_server::RunningServer;
+use tessera_service::Services;
+
+pub use gate::TcpGate;
+pub use services::{postgres_url, redis_url, PgSchema};
+
+/// 2026-11-26T09:00:00Z: tests start here and move the clock by hand.
+pub const T0: UnixTime = UnixTime(1_795_683_600);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Memory,
+    Redis,
+}
+
+/// How to build a `TestApp`: backends and extra `TESSERA_…` settings.
+#[derive(Clone, Debug)]
+pub struct TestAppBuilder {
+    db: DbKind,
+    store: StoreKind,
+    env: Vec<(String, String)>,
+    database_url: Option<String>,
+    store_url: Option<String>,
+}
+
+impl TestAppBuilder {
+    pub fn new(db: DbKind) -> Self {
+        Self {
+            db,
+            store: StoreKind::Memory,
+            env: Vec::new(),
+            database_url: None,
+            store_url: None,
+        }
+    }
+
+    pub fn store(mut self, store: StoreKind) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Adds a `TESSERA_…` variable, as an operator would set it.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Overrides the database URL's host and port (e.g. through a `TcpGate`); the schema stays per test.
+    pub fn database_via(mut self, addr: SocketAddr) -> Self {
+        self.database_url = Some(format!("postgres://postgres@{addr}/test"));
+        self
+    }
+
+    pub fn store_url(mut self, url: &str) -> Self {
+        self.store_url = Some(url.to_owned());
+        self
+    }
+
+    /// Builds and starts the app, or returns None (after saying why) when a local service is missing.
+    pub async fn try_spawn(self) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut pg = None;
+        let db_url = match self.db {
+            DbKind::Sqlite => format!("sqlite://{}", dir.path().join("tessera.db").display()),
+            DbKind::Postgres => {
+                let base = match self.database_url.clone() {
+                    Some(u) => u,
+                    None => postgres_url()?,
+                };
+                let schema = PgSchema::create()?;
+                let url = schema.url_with_base(&base);
+                pg = Some(schema);
+                url
+            }
+        };
+        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+        let store_url = match (self.store_url.clone(), self.store) {
+            (Some(u), _) => u,
+            (None, StoreKind::Memory) => "memory://".to_owned(),
+            (None, StoreKind::Redis) => redis_url()?,
+        };
+        let mut env = vec![
+            ("TESSERA_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("TESSERA_DATA_DIR".to_owned(), dir.path().display().to_string()),
+            ("TESSERA_DATABASE_URL".to_owned(), db_url),
+            ("TESSERA_STORE_URL".to_owned(), store_url),
+            ("TESSERA_STORE__KEY_PREFIX".to_owned(), prefix.clone()),
+            ("TESSERA_SECURITY__BCRYPT_COST".to_owned(), "4".to_owned()),
+            ("TESSERA_SERVER__WORKERS".to_owned(), "2".to_owned()),
+            ("TESSERA_SERVER__SHUTDOWN_TIMEOUT_SECS".to_owned(), "5".to_owned()),
+            (
+                "TESSERA_DATABASE__CONNECT_TIMEOUT_SECS".to_owned(),
+                "2".to_owned(),
+            ),
+            ("TESSERA_LOG__LEVEL".to_owned(), log_level()),
+        ];
+        env.extend(self.env);
+        let settings = tessera_server::config::load(None, &env).expect("test settings");
+        if std::env::var_os("TEST_LOG").is_some() {
+            tessera_server::telemetry::init(&settings.log);
+        }
+        let clock = Arc::new(ManualClock::new(T0));
+        let services = tessera_server::build_services(settings, clock.clone())
+            .await
+            .expect("services start");
+        let server = tessera_server::spawn_server(services.clone()).expect("server starts");
+        let addr = server.addr;
+        Some(TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            clock,
+            services,
+            store_prefix: prefix,
+            server: Some(server),
+            _pg: pg,
+            _dir: dir,
+        })
+    }
+}
+
+fn log_level() -> String {
+    if std::env::var_os("TEST_LOG").is_some() {
+        "debug".into()
+    } else {
+        "warn".into()
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub services: Services,
+    pub store_prefix: String,
+    server: Option<RunningServer>,
+    _pg: Option<PgSchema>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// SQLite or PostgreSQL with the memory store; None when the backend is missing locally.
+    pub async fn try_spawn(db: DbKind) -> Option<TestApp> {
+        TestAppBuilder::new(db).try_spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            // Not awaited: the test is over; stop accepting and let the runtime end the workers.
+            drop(s.handle.stop(false));
+        }
+    }
+}
+
+/// Runs each test body on SQLite and on PostgreSQL (a `sqlite` and a `postgres` case per test).
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let $app = $crate::TestApp::try_spawn($crate::DbKind::Sqlite).await.expect("sqlite app");
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some($app) = $crate::TestApp::try_spawn($crate::DbKind::Postgres).await else { return };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+/// For tests written as `async fn name(db: DbKind)`: emits a `sqlite` and a `postgres` case for each.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::DbKind::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::DbKind::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+impl TestApp {
+    /// What SIGTERM does first: readiness turns off while requests drain.
+    pub fn begin_shutdown(&self) {
+        if let Some(s) = &self.server {
+            s.state.begin_shutdown();
+        }
+    }
+}

@@ -21,10 +21,11 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Messages are kept to one line: parser errors may carry line breaks.
 fn err(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         key: key.to_owned(),
-        message: message.into(),
+        message: message.into().split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 
@@ -194,20 +195,20 @@ fn deserialize_with_string_retry(
     mut table: toml::Table,
     from_env: &[(Vec<String>, String)],
 ) -> Result<FileConfig, ConfigError> {
-    for _ in 0..=from_env.len() {
-        let result: Result<FileConfig, _> =
-            serde_path_to_error::deserialize(toml::Value::Table(table.clone()));
-        let e = match result {
+    let mut retried: Vec<String> = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize(toml::Value::Table(table.clone())) {
             Ok(c) => return Ok(c),
             Err(e) => e,
         };
         let path = e.path().to_string();
-        let retry = from_env
-            .iter()
-            .find(|(p, raw)| p.join(".") == path && parse_env_value(raw).as_str().is_none());
+        let retry = from_env.iter().find(|(p, raw)| {
+            p.join(".") == path && parse_env_value(raw).as_str().is_none() && !retried.contains(&path)
+        });
         match retry {
             Some((p, raw)) => {
                 insert_path(&mut table, p, toml::Value::String(raw.clone())).map_err(|m| err(&path, m))?;
+                retried.push(path);
             }
             None => {
                 let key = if path == "." || path.is_empty() {
@@ -219,7 +220,6 @@ fn deserialize_with_string_retry(
             }
         }
     }
-    Err(err("config", "cannot be read"))
 }
 
 fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
@@ -465,7 +465,7 @@ mod tests {
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:1\"\nport = 3\n").unwrap();
         let e = load(Some(&file), &env(&[], dir.path())).unwrap_err();
-        assert_eq!(e.key, "server");
+        assert_eq!(e.key, "server.port");
         assert!(e.message.contains("port"));
     }
 }

@@ -1,0 +1,190 @@
+//! Health, readiness, request ids, heartbeat, problems and the OpenAPI document.
+
+use std::net::SocketAddr;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tessera_tests::{
+    both_backends, postgres_url, redis_url, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder,
+};
+
+async fn readiness(app: &TestApp) -> (StatusCode, Value) {
+    let res = app.get("/readyz").await;
+    (res.status(), res.json().await.unwrap())
+}
+
+both_backends! {
+    async fn health_and_readiness_answer(app: TestApp) {
+        let res = app.get("/healthz").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+        let (status, body) = readiness(&app).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["database"], "ok");
+        assert_eq!(body["store"], "ok");
+        assert_eq!(body["store_kind"], "memory");
+        app.begin_shutdown();
+        let (status, body) = readiness(&app).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "readiness turns off on shutdown");
+        assert_eq!(body["shutting_down"], true);
+        assert_eq!(app.get("/healthz").await.status(), StatusCode::OK, "still alive while draining");
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_without_a_restart() {
+    let Some(base) = postgres_url() else { return };
+    let target: SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    assert!(
+        base.contains("127.0.0.1:5432"),
+        "the gate forwards to the default PostgreSQL"
+    );
+    let gate = TcpGate::start(target).await;
+    let app = TestAppBuilder::new(DbKind::Postgres)
+        .database_via(gate.addr)
+        .try_spawn()
+        .await
+        .expect("app");
+    assert_eq!(readiness(&app).await.0, StatusCode::OK);
+    gate.close();
+    let (status, body) = readiness(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["database"], "unavailable");
+    let setup = app.get("/api/setup/status").await;
+    assert_eq!(
+        setup.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a dead database is a 503, not a 500"
+    );
+    gate.reopen();
+    let (status, body) = readiness(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_degrades_but_stays_ready() {
+    let Some(url) = redis_url() else { return };
+    let target: SocketAddr = url.trim_start_matches("redis://").parse().unwrap();
+    let gate = TcpGate::start(target).await;
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .store(StoreKind::Redis)
+        .store_url(&format!("redis://{}", gate.addr))
+        .try_spawn()
+        .await
+        .expect("app");
+    let (status, body) = readiness(&app).await;
+    assert_eq!(
+        (status, body["store"].as_str(), body["store_kind"].as_str()),
+        (StatusCode::OK, Some("ok"), Some("redis"))
+    );
+    gate.close();
+    let (status, body) = readiness(&app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["store"], "degraded");
+    gate.reopen();
+    let (_, body) = readiness(&app).await;
+    assert_eq!(body["store"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_echoed_when_sane_and_made_otherwise() {
+    let app = TestApp::try_spawn(DbKind::Sqlite).await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "x".repeat(200))
+        .send()
+        .await
+        .unwrap();
+    let made = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 36, "a fresh UUID replaces an oversized id");
+    let res = app.get("/api/nope").await;
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+    assert_eq!(body["request_id"], id.as_str(), "the problem names the request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = TestApp::try_spawn(DbKind::Sqlite).await.unwrap();
+    let res = app.get("/api/setup/admin").await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let res = app.get("/oauth/nothing").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "invalid_request",
+        "OAuth paths answer OAuth JSON"
+    );
+    let res = app.get("/problems/setup_closed").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Setup closed"));
+    assert_eq!(
+        app.get("/problems/nonsense").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_reports_modes() {
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .env("TESSERA_AUTH__KIOSK", "true")
+        .try_spawn()
+        .await
+        .unwrap();
+    let hb: Value = app.get("/api/heartbeat").await.json().await.unwrap();
+    insta::assert_json_snapshot!(hb, { ".version" => "[version]" });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_describes_the_endpoints() {
+    let app = TestApp::try_spawn(DbKind::Sqlite).await.unwrap();
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort_unstable();
+    insta::assert_json_snapshot!("openapi_paths", paths);
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_key_file_is_private_and_stable() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::try_spawn(DbKind::Sqlite).await.unwrap();
+    let path = app.services.settings.server.data_dir.join("service-key");
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let key = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(key.trim().len(), 64);
+    assert!(app.services.service_key.matches(key.trim()));
+    assert!(!app.services.service_key.matches("0".repeat(64).as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configuration_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let env = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+    let e = tessera_server::config::load(None, &env("TESSERA_DATA_DIR", file.to_str().unwrap())).unwrap_err();
+    assert_eq!(e.key, "server.data_dir");
+    assert!(!e.to_string().contains('\n'));
+    let e = tessera_server::config::load(None, &env("TESSERA_DATABASE_URL", "oracle://db")).unwrap_err();
+    assert_eq!(e.to_string(), "configuration error: database.url: unsupported database URL scheme: \"oracle\" (expected sqlite:// or postgres://)");
+}
