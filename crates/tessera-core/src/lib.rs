@@ -4,6 +4,7 @@
 pub mod account;
 pub mod clock;
 pub mod ids;
+pub mod rights;
 pub mod role;
 pub mod scope;
 pub mod token_format;

@@ -1,5 +1,6 @@
 //! Key material and secret handling: bcrypt on a bounded pool, digests, constant-time equality, randomness.
 
+pub mod jwt;
 pub mod password;
 pub mod random;
 

@@ -59,3 +59,23 @@ pub fn insert_setup_row_if_absent(
     };
     Ok(n == 1)
 }
+
+/// Inserts a revocation unless it is already recorded.
+pub fn insert_ignoring_conflict(
+    conn: &mut DbConnection,
+    row: &crate::models::revoked_access_tokens::RevokedAccessToken,
+) -> Result<(), DbError> {
+    use crate::schema::revoked_access_tokens;
+    // `ON CONFLICT DO NOTHING` in both arms; diesel cannot write it once against the enum.
+    match conn {
+        DbConnection::Postgres(c) => diesel::insert_into(revoked_access_tokens::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConnection::Sqlite(c) => diesel::insert_into(revoked_access_tokens::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    Ok(())
+}

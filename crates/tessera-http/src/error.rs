@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use tessera_proto::oauth::OAuthErrorBody;
 use tessera_proto::problem::{problem_info, FieldError, Problem};
+use tessera_service::oauth::OAuthFailure;
 use tessera_service::ServiceError;
 
 use crate::request::current_request_id;
@@ -92,9 +93,14 @@ impl ResponseError for ApiError {
             missing: self.missing.clone(),
             errors: self.errors.clone(),
         };
-        HttpResponse::build(self.status)
-            .content_type(PROBLEM_JSON)
-            .json(body)
+        let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tessera\""),
+            ));
+        }
+        res.content_type(PROBLEM_JSON).json(body)
     }
 }
 
@@ -173,6 +179,29 @@ impl ResponseError for OAuthError {
             error_description: self.description.clone(),
             detail: self.detail.clone(),
         })
+    }
+}
+
+impl From<OAuthFailure> for OAuthError {
+    fn from(f: OAuthFailure) -> Self {
+        match f {
+            OAuthFailure::Service(e) => {
+                let api = ApiError::from(e);
+                let code = if api.status == StatusCode::SERVICE_UNAVAILABLE {
+                    "temporarily_unavailable"
+                } else {
+                    "server_error"
+                };
+                OAuthError::new(code, api.detail)
+            }
+            other => OAuthError::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<ServiceError> for OAuthError {
+    fn from(e: ServiceError) -> Self {
+        OAuthFailure::Service(e).into()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The actix-web edge: routes, one file per handler, middleware, and the one error mapping.
 
 pub mod error;
+pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod request;

@@ -1,7 +1,7 @@
 use actix_web::web;
 
 use crate::error::{form_error, json_error, method_not_allowed, not_found};
-use crate::handlers::{ops, setup};
+use crate::handlers::{clients, oauth, ops, setup, wellknown};
 
 /// JSON bodies up to 64 KiB, forms up to 16 KiB (API.md §1).
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -26,6 +26,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/heartbeat").route(web::get().to(ops::heartbeat::heartbeat)))
     .service(resource("/api/setup/status").route(web::get().to(setup::status::status)))
     .service(resource("/api/setup/admin").route(web::post().to(setup::admin::admin)))
+    .service(resource("/oauth/token").route(web::post().to(oauth::token::token)))
+    .service(resource("/api/token").route(web::post().to(oauth::token::romm_token)))
+    .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect::introspect)))
+    .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke::revoke)))
+    .service(
+        resource("/oauth/userinfo")
+            .route(web::get().to(oauth::userinfo::userinfo))
+            .route(web::post().to(oauth::userinfo::userinfo)),
+    )
+    .service(
+        resource("/.well-known/openid-configuration").route(web::get().to(wellknown::discovery::discovery)),
+    )
+    .service(
+        resource("/.well-known/oauth-authorization-server")
+            .route(web::get().to(wellknown::discovery::discovery)),
+    )
+    .service(resource("/.well-known/jwks.json").route(web::get().to(wellknown::jwks::jwks)))
+    .service(
+        resource("/api/oauth-clients")
+            .route(web::get().to(clients::list::list))
+            .route(web::post().to(clients::create::create)),
+    )
+    .service(
+        resource("/api/oauth-clients/{client_id}")
+            .route(web::get().to(clients::get::get))
+            .route(web::put().to(clients::update::update))
+            .route(web::delete().to(clients::delete::delete)),
+    )
     .default_service(web::to(not_found));
 }
 

@@ -12,3 +12,135 @@ pub struct OAuthErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
+
+/// RFC 6749 §5.1 token response. `/api/token` adds RomM's `expires` and `refresh_expires`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<i64>,
+    pub scope: String,
+    /// RomM's name for `expires_in` (on `/api/token` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+    /// RomM's name for `refresh_expires_in` (on `/api/token` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires: Option<i64>,
+}
+
+/// The token endpoint's parameters (form or JSON).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenRequestBody {
+    pub grant_type: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub device_code: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// RFC 7662 request.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenParam {
+    pub token: String,
+    pub token_type_hint: Option<String>,
+}
+
+/// RFC 7662 response: `{"active": false}` alone for anything inactive.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    /// `access_token`, `refresh_token` or `client_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct UserInfo {
+    pub sub: String,
+    pub preferred_username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub role: String,
+    pub groups: Vec<String>,
+}
+
+/// RFC 8414 / OpenID discovery.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct Discovery {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub device_authorization_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub grant_types_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+}
+
+/// An OAuth client as the admin API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct OAuthClientView {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub confidential: bool,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub can_introspect: bool,
+    pub builtin: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Shown once, right after creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OAuthClientRequest {
+    pub client_id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub confidential: bool,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub can_introspect: bool,
+}

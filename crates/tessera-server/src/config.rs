@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tessera_core::scope::{CatalogEntry, ScopeCatalog};
+use tessera_crypto::jwt::SigningAlg;
 use tessera_service::service_key::ServiceKey;
 use tessera_service::settings::{
-    AuthSettings, DatabaseSettings, LogFormat, LogSettings, ScopeSettings, SecuritySettings, ServerSettings,
-    Settings, SetupSettings, StoreSettings,
+    AuthSettings, DatabaseSettings, JwtSettings, LogFormat, LogSettings, OAuthSettings, ScopeSettings,
+    SecuritySettings, ServerSettings, Settings, SetupSettings, StoreSettings, TokenSettings,
 };
 
 /// A configuration problem, naming the key it is about.
@@ -40,6 +41,43 @@ struct FileConfig {
     setup: SetupFile,
     security: SecurityFile,
     scopes: ScopesFile,
+    jwt: JwtFile,
+    oauth: OAuthFile,
+    tokens: TokensFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct JwtFile {
+    /// ES256 (default), EdDSA, RS256; HS256 only for apps that need a shared secret.
+    algorithm: Option<String>,
+    /// `aud` of access tokens (default: public_url); a list is allowed.
+    audience: Option<Audience>,
+    access_ttl_secs: Option<i64>,
+    leeway_secs: Option<i64>,
+    /// 64 hex digits; replicas must share it. Generated into the data dir when unset.
+    key_encryption_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct OAuthFile {
+    require_client_id: Option<bool>,
+    refresh_ttl_secs: Option<i64>,
+    refresh_family_cap_secs: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct TokensFile {
+    prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,6 +308,18 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
     if let Some(catalog) = &f.scopes.catalog {
         ScopeCatalog::new(catalog).map_err(|e| err("scopes.catalog", e.to_string()))?;
     }
+    let jwt = validate_jwt(f.jwt, &public_url)?;
+    let oauth = OAuthSettings {
+        require_client_id: f.oauth.require_client_id.unwrap_or(false),
+        refresh_ttl_secs: positive("oauth.refresh_ttl_secs", f.oauth.refresh_ttl_secs, 7 * 86_400)?,
+        refresh_family_cap_secs: positive(
+            "oauth.refresh_family_cap_secs",
+            f.oauth.refresh_family_cap_secs,
+            30 * 86_400,
+        )?,
+    };
+    let prefix = f.tokens.prefix.unwrap_or_else(|| "tsr".to_owned());
+    tessera_core::token_format::validate_prefix(&prefix).map_err(|e| err("tokens.prefix", e.to_string()))?;
     let level = f.log.level.unwrap_or_else(|| "info".to_owned());
     tracing_subscriber::EnvFilter::try_new(&level).map_err(|e| err("log.level", e.to_string()))?;
 
@@ -312,7 +362,56 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         scopes: ScopeSettings {
             catalog: f.scopes.catalog,
         },
+        jwt,
+        oauth,
+        tokens: TokenSettings { prefix },
     })
+}
+
+fn positive(key: &str, v: Option<i64>, default: i64) -> Result<i64, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(n) if n > 0 => Ok(n),
+        Some(_) => Err(err(key, "must be a positive number of seconds")),
+    }
+}
+
+fn validate_jwt(f: JwtFile, public_url: &str) -> Result<JwtSettings, ConfigError> {
+    let name = f.algorithm.unwrap_or_else(|| "ES256".to_owned());
+    let algorithm = SigningAlg::parse(&name)
+        .ok_or_else(|| err("jwt.algorithm", "expected ES256, EdDSA, RS256 or HS256"))?;
+    let audience = match f.audience {
+        None => vec![public_url.to_owned()],
+        Some(Audience::One(a)) => vec![a],
+        Some(Audience::Many(list)) => list,
+    };
+    if audience.is_empty() || audience.iter().any(|a| a.trim().is_empty()) {
+        return Err(err("jwt.audience", "must name at least one non-empty audience"));
+    }
+    let leeway_secs = f.leeway_secs.unwrap_or(60);
+    if !(0..=60).contains(&leeway_secs) {
+        return Err(err("jwt.leeway_secs", "must be between 0 and 60"));
+    }
+    let key_encryption_key = match f.key_encryption_key {
+        Some(k) => {
+            parse_kek(&k).map_err(|m| err("jwt.key_encryption_key", m))?;
+            Some(SecretString::from(k))
+        }
+        None => None,
+    };
+    Ok(JwtSettings {
+        algorithm,
+        audience,
+        access_ttl_secs: positive("jwt.access_ttl_secs", f.access_ttl_secs, 1800)?,
+        leeway_secs,
+        key_encryption_key,
+    })
+}
+
+/// A key-encryption key is 32 bytes written as 64 hex digits.
+pub fn parse_kek(text: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(text.trim()).map_err(|_| "must be 64 hex digits".to_owned())?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| "must be 64 hex digits (32 bytes)".to_owned())
 }
 
 /// Clients compare the issuer byte for byte: no trailing slash, no query or fragment.

@@ -11,6 +11,7 @@ use tessera_core::{Clock, ScopeCatalog};
 use tessera_crypto::PasswordHasher;
 use tessera_db::{migrate, Backend, Db, DbOptions};
 use tessera_http::AppState;
+use tessera_service::keys::Keys;
 use tessera_service::service_key::ServiceKey;
 use tessera_service::{Services, Settings};
 
@@ -58,6 +59,16 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
             .context("server.data_dir: cannot keep the service key")?,
     };
     let service_key = ServiceKey::new(&key_text).context("auth.service_key")?;
+    let kek_text = match &settings.jwt.key_encryption_key {
+        Some(k) => k.expose_secret().to_owned(),
+        None => read_or_create_hex_secret(&settings.server.data_dir.join("jwt-kek"))
+            .context("server.data_dir: cannot keep the key-encryption key")?,
+    };
+    let kek =
+        crate::config::parse_kek(&kek_text).map_err(|m| anyhow::anyhow!("jwt.key_encryption_key: {m}"))?;
+    let keys = Keys::open(db.clone(), kek, settings.jwt.algorithm, clock.now())
+        .await
+        .context("signing keys")?;
     let services = Services {
         settings: Arc::new(settings),
         db,
@@ -66,6 +77,7 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         clock,
         catalog: Arc::new(catalog),
         service_key,
+        keys: Arc::new(keys),
     };
     services.bootstrap().await?;
     Ok(services)
@@ -114,10 +126,27 @@ pub fn spawn_server(services: Services) -> anyhow::Result<RunningServer> {
     .run();
     let handle = server.handle();
     let task = tokio::spawn(server);
+    spawn_key_reloader(state.clone());
     Ok(RunningServer {
         addr,
         state,
         handle,
         task,
     })
+}
+
+/// Rereads signing keys every 30 s so a rotation made elsewhere (CLI, another replica) is picked up well
+/// inside the verification leeway. Ends with the server.
+fn spawn_key_reloader(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.tick().await;
+        while !state.is_shutting_down() {
+            tick.tick().await;
+            let s = &state.services;
+            if let Err(e) = s.keys.reload(s.clock.now()).await {
+                tracing::warn!(error = %e, "signing keys could not be reloaded");
+            }
+        }
+    });
 }

@@ -1,7 +1,10 @@
 //! Rows every installation starts with: the default permission group "Member".
 //! Idempotent and safe when replicas start together (a unique name decides).
 
+use tessera_db::models::oauth_clients::{NewOAuthClient, OAuthClient};
 use tessera_db::models::permission_groups::{GroupGrant, NewPermissionGroup, PermissionGroup};
+
+use crate::oauth::{CLI_CLIENT_ID, GRANT_DEVICE_CODE, GRANT_PASSWORD, GRANT_REFRESH};
 
 use crate::{ServiceError, Services};
 
@@ -20,6 +23,44 @@ const MEMBER_GRANTS: &[(&str, &str)] = &[
 
 impl Services {
     pub async fn bootstrap(&self) -> Result<(), ServiceError> {
+        self.seed_default_group().await?;
+        self.seed_cli_client().await
+    }
+
+    /// The built-in public client `tessera-cli`, for password and device grants without a registered client.
+    async fn seed_cli_client(&self) -> Result<(), ServiceError> {
+        let now = self.clock.now().as_secs();
+        let scopes = self.catalog.to_text(self.catalog.all());
+        self.db
+            .write_tx(move |conn| {
+                if OAuthClient::find_by_client_id(conn, CLI_CLIENT_ID)?.is_some() {
+                    return Ok(());
+                }
+                let grants = [GRANT_PASSWORD, GRANT_REFRESH, GRANT_DEVICE_CODE].join(" ");
+                match OAuthClient::insert(
+                    conn,
+                    &NewOAuthClient {
+                        client_id: CLI_CLIENT_ID,
+                        name: "Tessera CLI and RomM clients",
+                        confidential: false,
+                        secret_digest: None,
+                        grant_types: &grants,
+                        scopes: &scopes,
+                        can_introspect: false,
+                        builtin: true,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                ) {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.is_unique_violation() => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await
+    }
+
+    async fn seed_default_group(&self) -> Result<(), ServiceError> {
         let now = self.clock.now().as_secs();
         self.db
             .write_tx(move |conn| {

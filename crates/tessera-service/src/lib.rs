@@ -5,6 +5,9 @@ pub mod audit;
 pub mod bootstrap;
 pub mod error;
 pub mod health;
+pub mod identity;
+pub mod keys;
+pub mod oauth;
 pub mod service_key;
 pub mod settings;
 pub mod setup;
@@ -30,4 +33,5 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub catalog: Arc<ScopeCatalog>,
     pub service_key: service_key::ServiceKey,
+    pub keys: Arc<keys::Keys>,
 }

@@ -23,6 +23,9 @@ pub struct Settings {
     pub setup: SetupSettings,
     pub security: SecuritySettings,
     pub scopes: ScopeSettings,
+    pub jwt: JwtSettings,
+    pub oauth: OAuthSettings,
+    pub tokens: TokenSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -80,4 +83,29 @@ pub struct SecuritySettings {
 pub struct ScopeSettings {
     /// None: RomM's 20 scopes.
     pub catalog: Option<Vec<CatalogEntry>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtSettings {
+    pub algorithm: tessera_crypto::jwt::SigningAlg,
+    /// The first entry is what verification expects; all are written into `aud`.
+    pub audience: Vec<String>,
+    pub access_ttl_secs: i64,
+    pub leeway_secs: i64,
+    /// 32 bytes, hex; when unset a key is generated into `<data_dir>/jwt-kek` (single instance only).
+    pub key_encryption_key: Option<SecretString>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OAuthSettings {
+    /// When false (as RomM), a token request without `client_id` acts as the built-in `tessera-cli`.
+    pub require_client_id: bool,
+    pub refresh_ttl_secs: i64,
+    pub refresh_family_cap_secs: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct TokenSettings {
+    /// Prefix of client and refresh tokens (`tsr_…`, `tsr_rt_…`); a contract with scanners: pick it once.
+    pub prefix: String,
 }

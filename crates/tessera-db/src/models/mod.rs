@@ -13,4 +13,5 @@ pub mod revoked_access_tokens;
 pub mod sessions;
 pub mod setup_state;
 pub mod signing_keys;
+pub mod user_overrides;
 pub mod users;

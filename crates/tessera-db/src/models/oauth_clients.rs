@@ -53,3 +53,40 @@ impl OAuthClient {
             .optional()?)
     }
 }
+
+#[derive(Clone, Debug, AsChangeset)]
+#[diesel(table_name = oauth_clients)]
+pub struct OAuthClientChanges<'a> {
+    pub name: &'a str,
+    pub grant_types: &'a str,
+    pub scopes: &'a str,
+    pub can_introspect: bool,
+    pub updated_at: i64,
+}
+
+impl OAuthClient {
+    pub fn list(conn: &mut DbConnection) -> Result<Vec<OAuthClient>, DbError> {
+        Ok(oauth_clients::table.order(oauth_clients::id.asc()).load(conn)?)
+    }
+
+    pub fn update(
+        conn: &mut DbConnection,
+        client_id: &str,
+        changes: &OAuthClientChanges<'_>,
+    ) -> Result<Option<OAuthClient>, DbError> {
+        Ok(
+            diesel::update(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+                .set(changes)
+                .returning(oauth_clients::all_columns)
+                .get_result(conn)
+                .optional()?,
+        )
+    }
+
+    pub fn delete(conn: &mut DbConnection, client_id: &str) -> Result<bool, DbError> {
+        let n = diesel::delete(oauth_clients::table.filter(oauth_clients::client_id.eq(client_id)))
+            .filter(oauth_clients::builtin.eq(false))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+}

@@ -63,3 +63,9 @@ impl PermissionGroup {
         Ok(())
     }
 }
+
+impl PermissionGroup {
+    pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<PermissionGroup>, DbError> {
+        Ok(permission_groups::table.find(id).first(conn).optional()?)
+    }
+}

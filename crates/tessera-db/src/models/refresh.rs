@@ -63,3 +63,22 @@ impl RefreshToken {
         Ok(n == 1)
     }
 }
+
+impl RefreshFamily {
+    /// Marks the family revoked; true when this call revoked it.
+    pub fn revoke(conn: &mut DbConnection, id: &str, now: i64) -> Result<bool, DbError> {
+        let n = diesel::update(refresh_families::table.find(id))
+            .filter(refresh_families::revoked_at.is_null())
+            .set(refresh_families::revoked_at.eq(now))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Live families of a user (for password changes and disabling).
+    pub fn live_for_user(conn: &mut DbConnection, user_id: i64) -> Result<Vec<RefreshFamily>, DbError> {
+        Ok(refresh_families::table
+            .filter(refresh_families::user_id.eq(user_id))
+            .filter(refresh_families::revoked_at.is_null())
+            .load(conn)?)
+    }
+}

@@ -29,3 +29,33 @@ impl RevokedAccessToken {
             .optional()?)
     }
 }
+
+impl RevokedAccessToken {
+    /// Records a revocation; revoking twice is not an error.
+    pub fn revoke(
+        conn: &mut DbConnection,
+        token_id: &str,
+        kind: &str,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
+        let row = RevokedAccessToken {
+            token_id: token_id.to_owned(),
+            kind: kind.to_owned(),
+            expires_at,
+        };
+        crate::dialect::insert_ignoring_conflict(conn, &row)
+    }
+
+    /// True when the access token `jti` or its family `sid` was revoked.
+    pub fn is_revoked(conn: &mut DbConnection, jti: &str, sid: Option<&str>) -> Result<bool, DbError> {
+        let mut ids = vec![format!("jti:{jti}")];
+        if let Some(s) = sid {
+            ids.push(format!("sid:{s}"));
+        }
+        let n: i64 = revoked_access_tokens::table
+            .filter(revoked_access_tokens::token_id.eq_any(ids))
+            .count()
+            .get_result(conn)?;
+        Ok(n > 0)
+    }
+}

@@ -31,3 +31,35 @@ impl SigningKey {
             .optional()?)
     }
 }
+
+impl SigningKey {
+    /// Keys that can still verify a token at `now` (current ones and retired ones inside their window).
+    pub fn live(conn: &mut DbConnection, now: i64) -> Result<Vec<SigningKey>, DbError> {
+        Ok(signing_keys::table
+            .filter(
+                signing_keys::verify_until
+                    .is_null()
+                    .or(signing_keys::verify_until.ge(now)),
+            )
+            .order(signing_keys::created_at.asc())
+            .load(conn)?)
+    }
+
+    pub fn all(conn: &mut DbConnection) -> Result<Vec<SigningKey>, DbError> {
+        Ok(signing_keys::table
+            .order(signing_keys::created_at.asc())
+            .load(conn)?)
+    }
+
+    /// Retires every current key: it stops signing and verifies until `verify_until`.
+    pub fn retire_current(conn: &mut DbConnection, now: i64, verify_until: i64) -> Result<usize, DbError> {
+        Ok(
+            diesel::update(signing_keys::table.filter(signing_keys::retired_at.is_null()))
+                .set((
+                    signing_keys::retired_at.eq(now),
+                    signing_keys::verify_until.eq(verify_until),
+                ))
+                .execute(conn)?,
+        )
+    }
+}

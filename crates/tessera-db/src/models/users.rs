@@ -91,3 +91,12 @@ impl User {
         Ok(n == 1)
     }
 }
+
+impl User {
+    pub fn touch_login(conn: &mut DbConnection, id: i64, now: i64) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set((users::last_login.eq(now), users::last_active.eq(now)))
+            .execute(conn)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! Credential resolution (API.md §1): the first credential *present* decides; a present but invalid one is
+//! a 401, never a fall-through to the next.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest};
+use tessera_service::identity::{AuthFailure, Identity};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The caller's identity, or None when the request carried no credential.
+#[derive(Clone, Debug)]
+pub struct Caller(pub Option<Identity>);
+
+pub fn unauthorized(detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+}
+
+impl Caller {
+    /// Requires a credential holding every scope in `required` (effective scopes, after ∩ rights).
+    pub fn require(&self, state: &AppState, required: &[&str]) -> Result<&Identity, ApiError> {
+        let id = self
+            .0
+            .as_ref()
+            .ok_or_else(|| unauthorized("a credential is required"))?;
+        let catalog = &state.services.catalog;
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|name| catalog.get(name).is_none_or(|s| !id.scopes.covers(s)))
+            .map(|s| (*s).to_owned())
+            .collect();
+        if missing.is_empty() {
+            return Ok(id);
+        }
+        Err(ApiError {
+            required: Some(required.iter().map(|s| (*s).to_owned()).collect()),
+            missing: Some(missing.clone()),
+            ..ApiError::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("missing scope(s): {}", missing.join(" ")),
+            )
+        })
+    }
+
+    /// Requires an admin user's credential that itself holds `required` (a role alone is not enough).
+    pub fn require_admin(&self, state: &AppState, required: &[&str]) -> Result<&Identity, ApiError> {
+        let id = self.require(state, required)?;
+        if id.is_admin() {
+            Ok(id)
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "an administrator is required",
+            ))
+        }
+    }
+}
+
+async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal(&"AppState missing"))?;
+    let services = &state.services;
+    if let Some(value) = req.headers().get(AUTHORIZATION) {
+        let text = value
+            .to_str()
+            .map_err(|_| unauthorized("malformed Authorization header"))?;
+        let (scheme, credential) = text.split_once(' ').unwrap_or((text, ""));
+        let credential = credential.trim();
+        if credential.is_empty() || credential.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
+            return Err(unauthorized("malformed Authorization header"));
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(unauthorized("unsupported authorization scheme"));
+        }
+        return match services.resolve_access_token(credential).await {
+            Ok(id) => Ok(Caller(Some(id))),
+            Err(AuthFailure::Invalid) => Err(unauthorized("invalid, expired or revoked credential")),
+            Err(AuthFailure::Service(e)) => Err(e.into()),
+        };
+    }
+    if let Some(value) = req
+        .headers()
+        .get(services.settings.auth.service_key_header.as_str())
+    {
+        let key = value.to_str().unwrap_or("");
+        return services
+            .service_key_identity(key)
+            .map(|id| Caller(Some(id)))
+            .ok_or_else(|| unauthorized("invalid service key"));
+    }
+    Ok(Caller(None))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(resolve(req.clone()))
+    }
+}

@@ -1,0 +1,8 @@
+//! Request extractors: the caller's credential, OAuth parameters and client authentication.
+
+pub mod caller;
+pub mod client_auth;
+pub mod oauth_params;
+
+pub use caller::Caller;
+pub use oauth_params::OAuthParams;

@@ -1,0 +1,23 @@
+use actix_web::{web, HttpResponse};
+use tessera_proto::oauth::{OAuthClientRequest, OAuthClientView};
+use tessera_proto::problem::Problem;
+
+use super::{spec, view, ADMIN_SCOPES};
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::AppState;
+
+/// Updates name, grant types, scopes and introspection; the secret and confidentiality stay.
+#[utoipa::path(put, path = "/api/oauth-clients/{client_id}", tag = "oauth-clients", request_body = OAuthClientRequest,
+    params(("client_id" = String, Path)),
+    responses((status = 200, body = OAuthClientView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    web::Json(req): web::Json<OAuthClientRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin(&state, &ADMIN_SCOPES)?;
+    let row = state.services.update_client(&path, spec(req)).await?;
+    Ok(HttpResponse::Ok().json(view(&row, None)))
+}

@@ -1,0 +1,260 @@
+//! Who is calling, and with which effective scopes (credential scopes ∩ the owner's rights now).
+
+use serde_json::{Map, Value};
+use tessera_core::rights::{self, apply_overrides, Effect, Grant};
+use tessera_core::{Role, ScopeSet, UnixTime};
+use tessera_crypto::jwt::Expectations;
+use tessera_db::models::oauth_clients::OAuthClient;
+use tessera_db::models::permission_groups::PermissionGroup;
+use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
+use tessera_db::models::user_overrides::UserOverride;
+use tessera_db::models::users::User;
+use tessera_db::DbConnection;
+
+use crate::{ServiceError, Services};
+
+/// Which kind of credential the request carried (API.md §5 `X-Auth-Credential`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    AccessToken,
+    ClientToken,
+    RefreshToken,
+    Session,
+    Basic,
+    ServiceKey,
+    Kiosk,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::AccessToken => "access_token",
+            CredentialKind::ClientToken => "client_token",
+            CredentialKind::RefreshToken => "refresh_token",
+            CredentialKind::Session => "session",
+            CredentialKind::Basic => "basic",
+            CredentialKind::ServiceKey => "service_key",
+            CredentialKind::Kiosk => "kiosk",
+        }
+    }
+}
+
+/// The owner of a credential as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub permission_group_id: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub kind: CredentialKind,
+    /// None for the service key and client-credentials tokens.
+    pub principal: Option<Principal>,
+    /// `sub` as tokens carry it: the user id, `client:<id>`, or `service`.
+    pub subject: String,
+    pub client_id: Option<String>,
+    pub device_id: Option<String>,
+    /// Effective scopes: the credential's ∩ the owner's current rights.
+    pub scopes: ScopeSet,
+    pub expires_at: Option<i64>,
+    pub issued_at: Option<i64>,
+    pub token_id: Option<String>,
+    /// The user's generation when the credential was issued (checked on every use).
+    pub can_introspect: bool,
+}
+
+impl Identity {
+    pub fn is_admin(&self) -> bool {
+        self.principal.as_ref().is_some_and(|p| p.role == Role::Admin)
+    }
+}
+
+/// Why a presented credential is not accepted (all of them read as 401 / `active: false`).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthFailure {
+    #[error("invalid credential")]
+    Invalid,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<tessera_db::DbError> for AuthFailure {
+    fn from(e: tessera_db::DbError) -> Self {
+        AuthFailure::Service(e.into())
+    }
+}
+
+/// A user's rights now: role, permission group, overrides.
+pub fn user_rights(
+    conn: &mut DbConnection,
+    catalog: &tessera_core::ScopeCatalog,
+    user: &User,
+) -> Result<ScopeSet, tessera_db::DbError> {
+    let role: Role = user.role.parse().unwrap_or(Role::User);
+    if role == Role::Admin {
+        return Ok(catalog.all());
+    }
+    let group = match user.permission_group_id {
+        Some(g) => PermissionGroup::grants(conn, g)?
+            .into_iter()
+            .map(|g| Grant {
+                entity: g.entity,
+                action: g.action,
+                own_only: g.own_only,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let overrides: Vec<(Grant, Effect)> = UserOverride::for_user(conn, user.id)?
+        .into_iter()
+        .map(|o| {
+            let effect = if o.effect == "revoke" {
+                Effect::Revoke
+            } else {
+                Effect::Grant
+            };
+            (
+                Grant {
+                    entity: o.entity,
+                    action: o.action,
+                    own_only: o.own_only,
+                },
+                effect,
+            )
+        })
+        .collect();
+    Ok(rights::rights(catalog, role, &apply_overrides(group, &overrides)))
+}
+
+pub fn principal_of(user: &User) -> Principal {
+    Principal {
+        user_id: user.id,
+        username: user.username.clone(),
+        role: user.role.parse().unwrap_or(Role::User),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        permission_group_id: user.permission_group_id,
+    }
+}
+
+fn str_claim<'a>(c: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    c.get(name).and_then(Value::as_str)
+}
+
+impl Services {
+    pub fn jwt_expectations(&self, now: UnixTime) -> Expectations<'_> {
+        Expectations {
+            issuer: &self.settings.server.public_url,
+            audience: &self.settings.jwt.audience[0],
+            now: now.as_secs(),
+            leeway_secs: self.settings.jwt.leeway_secs,
+        }
+    }
+
+    /// Verifies an access JWT and resolves its owner now: revoked, disabled, re-passworded or removed
+    /// owners make it invalid; scopes shrink with the owner's rights.
+    pub async fn resolve_access_token(&self, token: &str) -> Result<Identity, AuthFailure> {
+        let now = self.clock.now();
+        let claims = self
+            .keys
+            .verify(token, &self.jwt_expectations(now))
+            .await
+            .map_err(|_| AuthFailure::Invalid)?;
+        let jti = str_claim(&claims, "jti").ok_or(AuthFailure::Invalid)?.to_owned();
+        let sub = str_claim(&claims, "sub").ok_or(AuthFailure::Invalid)?.to_owned();
+        let sid = str_claim(&claims, "sid").map(str::to_owned);
+        let client_id = str_claim(&claims, "client_id").map(str::to_owned);
+        let device_id = str_claim(&claims, "device_id").map(str::to_owned);
+        let generation = claims.get("gen").and_then(Value::as_i64);
+        let token_scopes = self
+            .catalog
+            .parse(str_claim(&claims, "scope").unwrap_or(""))
+            .map_err(|_| AuthFailure::Invalid)?;
+        let exp = claims.get("exp").and_then(Value::as_i64);
+        let iat = claims.get("iat").and_then(Value::as_i64);
+        let catalog = self.catalog.clone();
+        let (principal, rights) = self
+            .db
+            .run(move |c| -> Result<(Option<Principal>, ScopeSet), AuthFailure> {
+                if RevokedAccessToken::is_revoked(c, &jti, sid.as_deref())? {
+                    return Err(AuthFailure::Invalid);
+                }
+                if let Some(cid) = sub.strip_prefix("client:") {
+                    let client = OAuthClient::find_by_client_id(c, cid)?.ok_or(AuthFailure::Invalid)?;
+                    let allowed = catalog.parse(&client.scopes).unwrap_or_default();
+                    return Ok((None, allowed));
+                }
+                let id: i64 = sub.parse().map_err(|_| AuthFailure::Invalid)?;
+                let user = User::find(c, id)?.ok_or(AuthFailure::Invalid)?;
+                if !user.enabled || generation != Some(user.generation) {
+                    return Err(AuthFailure::Invalid);
+                }
+                let rights = user_rights(c, &catalog, &user)?;
+                Ok((Some(principal_of(&user)), rights))
+            })
+            .await?;
+        let subject = str_claim(&claims, "sub").unwrap_or_default().to_owned();
+        Ok(Identity {
+            kind: CredentialKind::AccessToken,
+            principal,
+            subject,
+            client_id,
+            device_id,
+            scopes: token_scopes.and(rights),
+            expires_at: exp,
+            issued_at: iat,
+            token_id: str_claim(&claims, "jti").map(str::to_owned),
+            can_introspect: false,
+        })
+    }
+
+    /// The main app's service key: identity `service` with `users.read` and `logs.read`, may introspect.
+    pub fn service_key_identity(&self, presented: &str) -> Option<Identity> {
+        if !self.service_key.matches(presented) {
+            return None;
+        }
+        let scopes = self
+            .catalog
+            .parse_names(
+                ["users.read", "logs.read"]
+                    .into_iter()
+                    .filter(|n| self.catalog.get(n).is_some()),
+            )
+            .unwrap_or_default();
+        Some(Identity {
+            kind: CredentialKind::ServiceKey,
+            principal: None,
+            subject: "service".into(),
+            client_id: None,
+            device_id: None,
+            scopes: self.catalog.normalize(scopes),
+            expires_at: None,
+            issued_at: None,
+            token_id: None,
+            can_introspect: true,
+        })
+    }
+}
+
+impl Services {
+    /// The names of the permission groups a principal belongs to (for userinfo's `groups`).
+    pub async fn group_names(&self, principal: &Principal) -> Result<Vec<String>, ServiceError> {
+        let Some(g) = principal.permission_group_id else {
+            return Ok(Vec::new());
+        };
+        self.db
+            .run(move |c| {
+                Ok::<_, ServiceError>(
+                    PermissionGroup::find(c, g)?
+                        .map(|g| vec![g.name])
+                        .unwrap_or_default(),
+                )
+            })
+            .await
+    }
+}

@@ -1,0 +1,286 @@
+//! OAuth clients: authentication (`client_secret_basic`, `client_secret_post`, public) and administration.
+
+use tessera_core::token_format::TokenDigest;
+use tessera_core::ScopeSet;
+use tessera_db::models::oauth_clients::{NewOAuthClient, OAuthClient, OAuthClientChanges};
+
+use super::{OAuthFailure, CLI_CLIENT_ID, GRANT_TYPES};
+use crate::{audit, ServiceError, Services};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuthMethod {
+    Basic,
+    Post,
+    /// Only `client_id`, or nothing at all.
+    None,
+}
+
+/// What the request said about its client. The secret is compared by digest, in constant time.
+#[derive(Clone)]
+pub struct ClientAuth {
+    pub client_id: Option<String>,
+    pub secret: Option<String>,
+    pub method: ClientAuthMethod,
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAuth")
+            .field("client_id", &self.client_id)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthedClient {
+    pub client_id: String,
+    pub confidential: bool,
+    pub grant_types: Vec<String>,
+    pub scopes: ScopeSet,
+    pub can_introspect: bool,
+}
+
+impl AuthedClient {
+    pub fn allows(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}
+
+/// A client as the admin API shows it; `client_secret` only right after creation.
+#[derive(Clone, Debug)]
+pub struct ClientRecord {
+    pub row: OAuthClient,
+    pub client_secret: Option<String>,
+}
+
+/// Input for creating or updating a client.
+#[derive(Clone, Debug)]
+pub struct ClientSpec {
+    pub client_id: Option<String>,
+    pub name: String,
+    pub confidential: bool,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub can_introspect: bool,
+}
+
+impl Services {
+    pub async fn authenticate_client(&self, auth: &ClientAuth) -> Result<AuthedClient, OAuthFailure> {
+        let client_id = match (&auth.client_id, self.settings.oauth.require_client_id) {
+            (Some(id), _) => id.clone(),
+            (None, false) => CLI_CLIENT_ID.to_owned(),
+            (None, true) => return Err(OAuthFailure::InvalidRequest("client_id is required".into())),
+        };
+        if client_id.len() > 255 {
+            return Err(OAuthFailure::InvalidClient);
+        }
+        let id = client_id.clone();
+        let row = self
+            .db
+            .run(move |c| Ok::<_, OAuthFailure>(OAuthClient::find_by_client_id(c, &id)?))
+            .await?
+            .ok_or(OAuthFailure::InvalidClient)?;
+        let secret = auth.secret.as_deref().filter(|s| !s.is_empty());
+        match (row.confidential, secret, &row.secret_digest) {
+            (true, Some(s), Some(digest)) => {
+                if !tessera_crypto::ct_eq(TokenDigest::of(s).as_bytes(), digest) {
+                    return Err(OAuthFailure::InvalidClient);
+                }
+            }
+            (true, _, _) => return Err(OAuthFailure::InvalidClient),
+            // A public client has no secret; one that sends a secret is confused or an attacker.
+            (false, Some(_), _) => return Err(OAuthFailure::InvalidClient),
+            (false, None, _) => {}
+        }
+        Ok(AuthedClient {
+            client_id: row.client_id,
+            confidential: row.confidential,
+            grant_types: row
+                .grant_types
+                .split(' ')
+                .filter(|g| !g.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            scopes: self.catalog.parse(&row.scopes).unwrap_or_default(),
+            can_introspect: row.can_introspect,
+        })
+    }
+
+    fn check_client_spec(&self, spec: &ClientSpec) -> Result<(String, String), ServiceError> {
+        let mut errors = Vec::new();
+        if spec.name.trim().is_empty() || spec.name.len() > 255 {
+            errors.push(("name", "must be 1-255 characters".to_owned()));
+        }
+        if let Some(g) = spec
+            .grant_types
+            .iter()
+            .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+        {
+            errors.push(("grant_types", format!("unknown grant type {g:?}")));
+        }
+        if !spec.confidential
+            && spec
+                .grant_types
+                .iter()
+                .any(|g| g == super::GRANT_CLIENT_CREDENTIALS)
+        {
+            errors.push((
+                "grant_types",
+                "client_credentials needs a confidential client".to_owned(),
+            ));
+        }
+        if spec.can_introspect && !spec.confidential {
+            errors.push((
+                "can_introspect",
+                "only confidential clients may introspect".to_owned(),
+            ));
+        }
+        let scopes = match self.catalog.parse_names(spec.scopes.iter().map(String::as_str)) {
+            Ok(s) => self.catalog.to_text(self.catalog.normalize(s)),
+            Err(e) => {
+                errors.push(("scopes", e.to_string()));
+                String::new()
+            }
+        };
+        if let Some(id) = &spec.client_id {
+            let ok = (3..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if !ok {
+                errors.push((
+                    "client_id",
+                    "must be 3-64 of letters, digits, '-', '_' or '.'".to_owned(),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Validation(
+                errors
+                    .into_iter()
+                    .map(|(f, m)| tessera_proto::problem::FieldError {
+                        field: f.to_owned(),
+                        message: m,
+                    })
+                    .collect(),
+            ));
+        }
+        let mut grants: Vec<&str> = GRANT_TYPES
+            .iter()
+            .copied()
+            .filter(|g| spec.grant_types.iter().any(|x| x == g))
+            .collect();
+        grants.dedup();
+        Ok((grants.join(" "), scopes))
+    }
+
+    /// Creates a client; a confidential one gets a 256-bit secret, returned once and stored as a digest.
+    pub async fn create_client(&self, spec: ClientSpec, actor: &str) -> Result<ClientRecord, ServiceError> {
+        let (grant_types, scopes) = self.check_client_spec(&spec)?;
+        let client_id = spec
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("c_{}", tessera_crypto::random::hex_secret(8)));
+        let secret = spec.confidential.then(|| tessera_crypto::random::hex_secret(32));
+        let digest = secret.as_deref().map(TokenDigest::of);
+        let now = self.clock.now();
+        let actor = actor.to_owned();
+        let row = self
+            .db
+            .write_tx(move |c| {
+                let row = OAuthClient::insert(
+                    c,
+                    &NewOAuthClient {
+                        client_id: &client_id,
+                        name: spec.name.trim(),
+                        confidential: spec.confidential,
+                        secret_digest: digest.as_ref().map(TokenDigest::as_bytes),
+                        grant_types: &grant_types,
+                        scopes: &scopes,
+                        can_introspect: spec.can_introspect,
+                        builtin: false,
+                        created_at: now.as_secs(),
+                        updated_at: now.as_secs(),
+                    },
+                )
+                .map_err(|e| {
+                    if e.is_unique_violation() {
+                        ServiceError::Conflict(format!("client_id {client_id:?} exists"))
+                    } else {
+                        e.into()
+                    }
+                })?;
+                audit::record(c, now, "client.created", None, Some(&actor), Some(&row.client_id))?;
+                Ok::<_, ServiceError>(row)
+            })
+            .await?;
+        Ok(ClientRecord {
+            row,
+            client_secret: secret,
+        })
+    }
+
+    pub async fn list_clients(&self) -> Result<Vec<OAuthClient>, ServiceError> {
+        self.db.run(|c| Ok(OAuthClient::list(c)?)).await
+    }
+
+    pub async fn get_client(&self, client_id: &str) -> Result<OAuthClient, ServiceError> {
+        let id = client_id.to_owned();
+        self.db
+            .run(move |c| OAuthClient::find_by_client_id(c, &id)?.ok_or(ServiceError::NotFound))
+            .await
+    }
+
+    /// Updates name, grants, scopes and introspection; confidentiality and secret stay.
+    pub async fn update_client(
+        &self,
+        client_id: &str,
+        spec: ClientSpec,
+    ) -> Result<OAuthClient, ServiceError> {
+        let existing = self.get_client(client_id).await?;
+        let spec = ClientSpec {
+            confidential: existing.confidential,
+            client_id: None,
+            ..spec
+        };
+        let (grant_types, scopes) = self.check_client_spec(&spec)?;
+        let now = self.clock.now().as_secs();
+        let id = client_id.to_owned();
+        self.db
+            .write_tx(move |c| {
+                OAuthClient::update(
+                    c,
+                    &id,
+                    &OAuthClientChanges {
+                        name: spec.name.trim(),
+                        grant_types: &grant_types,
+                        scopes: &scopes,
+                        can_introspect: spec.can_introspect,
+                        updated_at: now,
+                    },
+                )?
+                .ok_or(ServiceError::NotFound)
+            })
+            .await
+    }
+
+    pub async fn delete_client(&self, client_id: &str, actor: &str) -> Result<(), ServiceError> {
+        let existing = self.get_client(client_id).await?;
+        if existing.builtin {
+            return Err(ServiceError::Conflict(
+                "built-in clients cannot be deleted".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let id = client_id.to_owned();
+        let actor = actor.to_owned();
+        self.db
+            .write_tx(move |c| {
+                OAuthClient::delete(c, &id)?;
+                audit::record(c, now, "client.deleted", None, Some(&actor), Some(&id))?;
+                Ok::<_, ServiceError>(())
+            })
+            .await
+    }
+}

@@ -1,0 +1,351 @@
+//! The token endpoint's grants: password, refresh_token (rotating, with reuse detection), client_credentials.
+//! The device-code grant joins the dispatch in the device-flow issue.
+
+use tessera_core::account::Username;
+use tessera_core::ids::FamilyId;
+use tessera_core::token_format::{self, TokenKind};
+use tessera_core::{ScopeSet, UnixTime};
+use tessera_db::models::refresh::{RefreshFamily, RefreshToken};
+use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
+use tessera_db::models::users::User;
+
+use super::mint::{store_refresh, Subject};
+use super::{
+    parse_requested_scope, AuthedClient, OAuthFailure, GRANT_CLIENT_CREDENTIALS, GRANT_PASSWORD,
+    GRANT_REFRESH,
+};
+use crate::identity::user_rights;
+use crate::{audit, Services};
+
+/// The token request's parameters, as parsed from form or JSON.
+#[derive(Clone, Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub device_code: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: Option<String>,
+    pub refresh_expires_in: Option<i64>,
+    pub scope: String,
+}
+
+fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, OAuthFailure> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| OAuthFailure::InvalidRequest(format!("{name} is required")))
+}
+
+const BAD_LOGIN: &str = "invalid username or password";
+
+/// What a refresh attempt found, decided inside one transaction.
+enum Rotation {
+    Rotated {
+        user: Box<User>,
+        family: Box<RefreshFamily>,
+        rights: ScopeSet,
+        refresh_expires_at: i64,
+    },
+    Replayed {
+        user_id: i64,
+        family_id: String,
+    },
+    Invalid(&'static str),
+}
+
+impl Services {
+    #[tracing::instrument(skip_all, fields(client.id = %client.client_id, grant = ?req.grant_type))]
+    pub async fn exchange(
+        &self,
+        client: &AuthedClient,
+        req: TokenRequest,
+    ) -> Result<IssuedTokens, OAuthFailure> {
+        let grant = required(&req.grant_type, "grant_type")?.to_owned();
+        if !super::GRANT_TYPES.contains(&grant.as_str()) {
+            return Err(OAuthFailure::UnsupportedGrantType);
+        }
+        if !client.allows(&grant) {
+            return Err(OAuthFailure::UnauthorizedClient(format!(
+                "this client may not use the {grant} grant"
+            )));
+        }
+        match grant.as_str() {
+            GRANT_PASSWORD => self.password_grant(client, &req).await,
+            GRANT_REFRESH => self.refresh_grant(client, &req).await,
+            GRANT_CLIENT_CREDENTIALS => self.client_credentials_grant(client, &req).await,
+            _ => Err(OAuthFailure::UnsupportedGrantType),
+        }
+    }
+
+    /// Requested ∩ client-allowed ∩ rights; omitted means everything the client and user may have.
+    fn grant_scopes(
+        &self,
+        requested: Option<ScopeSet>,
+        client: &AuthedClient,
+        rights: ScopeSet,
+    ) -> Result<ScopeSet, OAuthFailure> {
+        let ceiling = client.scopes.and(rights);
+        let granted = requested.map_or(ceiling, |r| r.and(ceiling));
+        if granted.is_empty() {
+            return Err(OAuthFailure::InvalidScope(
+                "none of the requested scopes can be granted".into(),
+            ));
+        }
+        Ok(granted)
+    }
+
+    async fn password_grant(
+        &self,
+        client: &AuthedClient,
+        req: &TokenRequest,
+    ) -> Result<IssuedTokens, OAuthFailure> {
+        if !self.settings.auth.password_login {
+            return Err(OAuthFailure::UnauthorizedClient(
+                "password login is disabled".into(),
+            ));
+        }
+        let username = required(&req.username, "username")?;
+        let password = required(&req.password, "password")?;
+        let requested = parse_requested_scope(&self.catalog, req.scope.as_deref())?;
+        let user = match Username::parse(username) {
+            Ok(name) => {
+                self.db
+                    .run(move |c| Ok::<_, OAuthFailure>(User::find_by_username(c, name.as_str())?))
+                    .await?
+            }
+            Err(_) => None,
+        };
+        // Unknown users are checked against a dummy hash: every failure costs one bcrypt.
+        let ok = self
+            .hasher
+            .verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref()))
+            .await?;
+        let now = self.clock.now();
+        let user = match user {
+            Some(u) if ok && u.enabled => u,
+            other => {
+                let uid = other.map(|u| u.id);
+                self.db
+                    .run(move |c| audit::record(c, now, "login.failed", uid, None, Some("password grant")))
+                    .await?;
+                return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into()));
+            }
+        };
+        let catalog = self.catalog.clone();
+        let u = user.clone();
+        let rights = self
+            .db
+            .run(move |c| Ok::<_, OAuthFailure>(user_rights(c, &catalog, &u)?))
+            .await?;
+        let scopes = self.grant_scopes(requested, client, rights)?;
+        self.start_family(&user, client, scopes, None, None, now).await
+    }
+
+    /// A new login: a refresh family, its first refresh token, and an access token.
+    pub(crate) async fn start_family(
+        &self,
+        user: &User,
+        client: &AuthedClient,
+        scopes: ScopeSet,
+        device_id: Option<String>,
+        family_cap: Option<i64>,
+        now: UnixTime,
+    ) -> Result<IssuedTokens, OAuthFailure> {
+        let family_id = FamilyId::generate().to_string();
+        let refresh = self.new_refresh_token()?;
+        let cap = family_cap.unwrap_or(now.as_secs() + self.settings.oauth.refresh_family_cap_secs);
+        let refresh_expires_at = (now.as_secs() + self.settings.oauth.refresh_ttl_secs).min(cap);
+        let family = RefreshFamily {
+            id: family_id.clone(),
+            user_id: user.id,
+            client_id: client.client_id.clone(),
+            device_id: device_id.clone(),
+            scopes: self.catalog.to_text(scopes),
+            created_at: now.as_secs(),
+            expires_at: Some(cap),
+            revoked_at: None,
+        };
+        let r = refresh.clone();
+        let uid = user.id;
+        self.db
+            .write_tx(move |c| {
+                RefreshFamily::insert(c, &family)?;
+                store_refresh(c, &r, &family.id, now, refresh_expires_at)?;
+                User::touch_login(c, uid, now.as_secs())?;
+                audit::record(
+                    c,
+                    now,
+                    "login.succeeded",
+                    Some(uid),
+                    Some(&family.client_id),
+                    None,
+                )?;
+                Ok::<_, OAuthFailure>(())
+            })
+            .await?;
+        let subject = Subject::User {
+            user,
+            family_id: &family_id,
+            device_id: device_id.as_deref(),
+        };
+        let access = self.sign_access(self.access_claims(&subject, &client.client_id, scopes, now))?;
+        Ok(IssuedTokens {
+            access_token: access,
+            expires_in: self.settings.jwt.access_ttl_secs,
+            refresh_token: Some(refresh.expose().to_owned()),
+            refresh_expires_in: Some(refresh_expires_at - now.as_secs()),
+            scope: self.catalog.to_text(scopes),
+        })
+    }
+
+    async fn refresh_grant(
+        &self,
+        client: &AuthedClient,
+        req: &TokenRequest,
+    ) -> Result<IssuedTokens, OAuthFailure> {
+        let presented = required(&req.refresh_token, "refresh_token")?;
+        let requested = parse_requested_scope(&self.catalog, req.scope.as_deref())?;
+        let Ok(token) = token_format::parse(TokenKind::Refresh, &self.settings.tokens.prefix, presented)
+        else {
+            return Err(OAuthFailure::InvalidGrant("invalid refresh token".into()));
+        };
+        let digest = token.digest();
+        let now = self.clock.now();
+        let next = self.new_refresh_token()?;
+        let next_stored = next.clone();
+        let client_id = client.client_id.clone();
+        let catalog = self.catalog.clone();
+        let ttl = self.settings.oauth.refresh_ttl_secs;
+        let revoke_until = now.as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs;
+        let outcome = self
+            .db
+            .write_tx(move |c| -> Result<Rotation, OAuthFailure> {
+                let Some(old) = RefreshToken::find(c, digest.as_bytes())? else {
+                    return Ok(Rotation::Invalid("invalid refresh token"));
+                };
+                let Some(family) = RefreshFamily::find(c, &old.family_id)? else {
+                    return Ok(Rotation::Invalid("invalid refresh token"));
+                };
+                // A refresh token works only for the client it was issued to.
+                if family.client_id != client_id || family.revoked_at.is_some() {
+                    return Ok(Rotation::Invalid("invalid refresh token"));
+                }
+                if !RefreshToken::mark_used(c, digest.as_bytes(), now.as_secs())? {
+                    // Already used: a replay. Revoke the whole family, its access tokens through `sid`.
+                    RefreshFamily::revoke(c, &family.id, now.as_secs())?;
+                    RevokedAccessToken::revoke(c, &format!("sid:{}", family.id), "sid", revoke_until)?;
+                    audit::record(
+                        c,
+                        now,
+                        "refresh.replayed",
+                        Some(family.user_id),
+                        Some(&family.client_id),
+                        Some(&family.id),
+                    )?;
+                    return Ok(Rotation::Replayed {
+                        user_id: family.user_id,
+                        family_id: family.id,
+                    });
+                }
+                let cap = family.expires_at.unwrap_or(i64::MAX);
+                if old.expires_at <= now.as_secs() || cap <= now.as_secs() {
+                    return Ok(Rotation::Invalid("refresh token expired"));
+                }
+                let Some(user) = User::find(c, family.user_id)?.filter(|u| u.enabled) else {
+                    return Ok(Rotation::Invalid("invalid refresh token"));
+                };
+                let rights = user_rights(c, &catalog, &user)?;
+                let refresh_expires_at = (now.as_secs() + ttl).min(cap);
+                store_refresh(c, &next_stored, &family.id, now, refresh_expires_at)?;
+                Ok(Rotation::Rotated {
+                    user: Box::new(user),
+                    family: Box::new(family),
+                    rights,
+                    refresh_expires_at,
+                })
+            })
+            .await?;
+        let (user, family, rights, refresh_expires_at) = match outcome {
+            Rotation::Rotated {
+                user,
+                family,
+                rights,
+                refresh_expires_at,
+            } => (user, family, rights, refresh_expires_at),
+            Rotation::Replayed { user_id, family_id } => {
+                tracing::warn!(target: "tessera::security", event = "refresh.replayed", user.id = user_id, family.id = %family_id, "refresh token replayed; family revoked");
+                return Err(OAuthFailure::InvalidGrant("invalid refresh token".into()));
+            }
+            Rotation::Invalid(why) => return Err(OAuthFailure::InvalidGrant(why.into())),
+        };
+        let family_scopes = self.catalog.parse(&family.scopes).unwrap_or_default();
+        // A refresh may only narrow: asking for more than the family holds is invalid_scope.
+        let scopes = match requested {
+            Some(r) if !family_scopes.covers(r) => {
+                return Err(OAuthFailure::InvalidScope(
+                    "a refresh may only narrow the granted scopes".into(),
+                ))
+            }
+            Some(r) => r,
+            None => family_scopes,
+        }
+        .and(rights);
+        if scopes.is_empty() {
+            return Err(OAuthFailure::InvalidScope(
+                "the owner no longer holds any of these scopes".into(),
+            ));
+        }
+        let subject = Subject::User {
+            user: &user,
+            family_id: &family.id,
+            device_id: family.device_id.as_deref(),
+        };
+        let access = self.sign_access(self.access_claims(&subject, &client.client_id, scopes, now))?;
+        Ok(IssuedTokens {
+            access_token: access,
+            expires_in: self.settings.jwt.access_ttl_secs,
+            refresh_token: Some(next.expose().to_owned()),
+            refresh_expires_in: Some(refresh_expires_at - now.as_secs()),
+            scope: self.catalog.to_text(scopes),
+        })
+    }
+
+    async fn client_credentials_grant(
+        &self,
+        client: &AuthedClient,
+        req: &TokenRequest,
+    ) -> Result<IssuedTokens, OAuthFailure> {
+        if !client.confidential {
+            return Err(OAuthFailure::UnauthorizedClient(
+                "client_credentials needs a confidential client".into(),
+            ));
+        }
+        let requested = parse_requested_scope(&self.catalog, req.scope.as_deref())?;
+        let scopes = self.grant_scopes(requested, client, self.catalog.all())?;
+        let now = self.clock.now();
+        let access =
+            self.sign_access(self.access_claims(&Subject::Client, &client.client_id, scopes, now))?;
+        Ok(IssuedTokens {
+            access_token: access,
+            expires_in: self.settings.jwt.access_ttl_secs,
+            refresh_token: None,
+            refresh_expires_in: None,
+            scope: self.catalog.to_text(scopes),
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! OAuth 2.0: client authentication, the token endpoint's grants, introspection, revocation, clients.
+
+pub mod clients;
+pub mod grants;
+pub mod introspect;
+mod mint;
+pub mod revoke;
+
+use tessera_core::ScopeSet;
+
+pub use clients::{AuthedClient, ClientAuth, ClientAuthMethod};
+pub use grants::{IssuedTokens, TokenRequest};
+
+/// The built-in public client used when a request names none (RomM's clients do not).
+pub const CLI_CLIENT_ID: &str = "tessera-cli";
+
+/// OIDC scopes standard libraries add; accepted and ignored (a refresh token is always issued).
+pub const IGNORED_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+pub const GRANT_PASSWORD: &str = "password";
+pub const GRANT_REFRESH: &str = "refresh_token";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const GRANT_TYPES: [&str; 4] = [
+    GRANT_PASSWORD,
+    GRANT_REFRESH,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_DEVICE_CODE,
+];
+
+/// RFC 6749 §5.2 outcomes; `tessera-http` renders them.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthFailure {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error(transparent)]
+    Service(#[from] crate::ServiceError),
+}
+
+impl From<tessera_db::DbError> for OAuthFailure {
+    fn from(e: tessera_db::DbError) -> Self {
+        OAuthFailure::Service(e.into())
+    }
+}
+
+impl From<tessera_db::diesel_error::Error> for OAuthFailure {
+    fn from(e: tessera_db::diesel_error::Error) -> Self {
+        OAuthFailure::Service(e.into())
+    }
+}
+
+impl From<tessera_crypto::PasswordError> for OAuthFailure {
+    fn from(e: tessera_crypto::PasswordError) -> Self {
+        OAuthFailure::Service(e.into())
+    }
+}
+
+impl OAuthFailure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthFailure::InvalidRequest(_) => "invalid_request",
+            OAuthFailure::InvalidClient => "invalid_client",
+            OAuthFailure::InvalidGrant(_) => "invalid_grant",
+            OAuthFailure::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthFailure::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthFailure::InvalidScope(_) => "invalid_scope",
+            OAuthFailure::Service(_) => "server_error",
+        }
+    }
+}
+
+/// Parses a `scope` parameter: unknown names are `invalid_scope`; OIDC scopes are dropped.
+/// None means "not asked": the caller decides the default.
+pub fn parse_requested_scope(
+    catalog: &tessera_core::ScopeCatalog,
+    scope: Option<&str>,
+) -> Result<Option<ScopeSet>, OAuthFailure> {
+    let Some(text) = scope else { return Ok(None) };
+    let names: Vec<&str> = text
+        .split([' ', '+'])
+        .filter(|n| !n.is_empty() && !IGNORED_SCOPES.contains(n))
+        .collect();
+    if names.is_empty() {
+        return Ok(None);
+    }
+    catalog
+        .parse_names(names)
+        .map(|s| Some(catalog.normalize(s)))
+        .map_err(|e| OAuthFailure::InvalidScope(e.to_string()))
+}

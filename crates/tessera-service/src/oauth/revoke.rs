@@ -1,0 +1,84 @@
+//! RFC 7009 revocation: access tokens by `jti`, refresh tokens by family (its access tokens by `sid`).
+
+use tessera_core::token_format::{self, TokenKind};
+use tessera_db::models::refresh::{RefreshFamily, RefreshToken};
+use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
+
+use super::{AuthedClient, OAuthFailure};
+use crate::{audit, Services};
+
+impl Services {
+    /// Revokes what `token` names if `client` owns it. Unknown tokens are not an error (RFC 7009 §2.2).
+    pub async fn revoke(&self, client: &AuthedClient, token: &str) -> Result<(), OAuthFailure> {
+        let now = self.clock.now();
+        let leeway = self.settings.jwt.leeway_secs;
+        let access_ttl = self.settings.jwt.access_ttl_secs;
+        let prefix = &self.settings.tokens.prefix;
+        if token_format::has_shape(TokenKind::Refresh, prefix, token) {
+            let Ok(parsed) = token_format::parse(TokenKind::Refresh, prefix, token) else {
+                return Ok(());
+            };
+            let digest = parsed.digest();
+            let client_id = client.client_id.clone();
+            return self
+                .db
+                .write_tx(move |c| {
+                    let Some(rt) = RefreshToken::find(c, digest.as_bytes())? else {
+                        return Ok(());
+                    };
+                    let Some(family) = RefreshFamily::find(c, &rt.family_id)? else {
+                        return Ok(());
+                    };
+                    if family.client_id != client_id {
+                        return Err(OAuthFailure::UnauthorizedClient(
+                            "the token belongs to another client".into(),
+                        ));
+                    }
+                    if RefreshFamily::revoke(c, &family.id, now.as_secs())? {
+                        let until = now.as_secs() + access_ttl + leeway;
+                        RevokedAccessToken::revoke(c, &format!("sid:{}", family.id), "sid", until)?;
+                        audit::record(
+                            c,
+                            now,
+                            "token.revoked",
+                            Some(family.user_id),
+                            Some(&client_id),
+                            Some("refresh family"),
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await;
+        }
+        // An access token: only a genuine, unexpired one is worth recording.
+        let Ok(claims) = self.keys.verify(token, &self.jwt_expectations(now)).await else {
+            return Ok(());
+        };
+        if claims.get("client_id").and_then(|v| v.as_str()) != Some(client.client_id.as_str()) {
+            return Err(OAuthFailure::UnauthorizedClient(
+                "the token belongs to another client".into(),
+            ));
+        }
+        let (Some(jti), Some(exp)) = (
+            claims.get("jti").and_then(|v| v.as_str()).map(str::to_owned),
+            claims.get("exp").and_then(|v| v.as_i64()),
+        ) else {
+            return Ok(());
+        };
+        let client_id = client.client_id.clone();
+        self.db
+            .write_tx(move |c| {
+                RevokedAccessToken::revoke(c, &format!("jti:{jti}"), "jti", exp + leeway)?;
+                audit::record(
+                    c,
+                    now,
+                    "token.revoked",
+                    None,
+                    Some(&client_id),
+                    Some("access token"),
+                )?;
+                Ok::<_, OAuthFailure>(())
+            })
+            .await
+    }
+}
