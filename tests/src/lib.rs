@@ -4,6 +4,7 @@
 //! Locally a missing PostgreSQL or Redis makes those cases say so loudly and not run; with CI=true they fail.
 
 pub mod gate;
+pub mod oauth;
 pub mod services;
 
 use std::net::SocketAddr;
@@ -97,8 +98,11 @@ impl TestAppBuilder {
             (None, StoreKind::Memory) => "memory://".to_owned(),
             (None, StoreKind::Redis) => redis_url()?,
         };
+        // Bind first, so the default public_url (the token issuer) names the real port.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listen = listener.local_addr().expect("addr");
         let mut env = vec![
-            ("TESSERA_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("TESSERA_LISTEN".to_owned(), listen.to_string()),
             ("TESSERA_DATA_DIR".to_owned(), dir.path().display().to_string()),
             ("TESSERA_DATABASE_URL".to_owned(), db_url),
             ("TESSERA_STORE_URL".to_owned(), store_url),
@@ -121,7 +125,7 @@ impl TestAppBuilder {
         let services = tessera_server::build_services(settings, clock.clone())
             .await
             .expect("services start");
-        let server = tessera_server::spawn_server(services.clone()).expect("server starts");
+        let server = tessera_server::spawn_server_on(services.clone(), listener).expect("server starts");
         let addr = server.addr;
         Some(TestApp {
             addr,

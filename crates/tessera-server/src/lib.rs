@@ -6,4 +6,4 @@ pub mod keyfile;
 pub mod startup;
 pub mod telemetry;
 
-pub use startup::{build_services, spawn_server, RunningServer};
+pub use startup::{build_services, spawn_server, spawn_server_on, RunningServer};

@@ -100,10 +100,15 @@ impl RunningServer {
     }
 }
 
-/// Binds `settings.server.listen` (port 0 picks a free port) and serves until stopped.
+/// Binds `settings.server.listen` and serves until stopped.
 pub fn spawn_server(services: Services) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(services.settings.server.listen)
         .with_context(|| format!("server.listen: cannot bind {}", services.settings.server.listen))?;
+    spawn_server_on(services, listener)
+}
+
+/// Serves on a listener the caller bound (tests bind port 0 first, so `public_url` can name the port).
+pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let workers = match services.settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
