@@ -1,5 +1,6 @@
 //! The one integration test binary: a module per capability. Add modules here, not new test files.
 
+mod e2e_oauth_library;
 mod migrations;
 mod oauth;
 mod ops;

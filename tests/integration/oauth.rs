@@ -470,3 +470,51 @@ both_backends! {
         assert_eq!(app.get_bearer("/api/oauth-clients", &narrow).await.status(), StatusCode::FORBIDDEN);
     }
 }
+
+async fn other_algorithms_and_audiences_work(db: tessera_tests::DbKind) {
+    for alg in ["EdDSA", "RS256", "HS256"] {
+        let Some(app) = tessera_tests::TestAppBuilder::new(db)
+            .env("TESSERA_JWT__ALGORITHM", alg)
+            .env("TESSERA_JWT__AUDIENCE", r#"["romm", "other"]"#)
+            .try_spawn()
+            .await
+        else {
+            return;
+        };
+        app.create_user("ada", Role::User).await;
+        let t = app.password_login("ada", None).await;
+        let (header, claims) = jwt_parts(&t.access_token);
+        assert_eq!(header["alg"], alg);
+        assert_eq!(claims["aud"], json!(["romm", "other"]));
+        assert_eq!(app.introspect(&t.access_token).await["active"], true, "{alg}");
+        let jwks: Value = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+        let published = jwks["keys"].as_array().unwrap().len();
+        assert_eq!(
+            published,
+            usize::from(alg != "HS256"),
+            "symmetric keys are never published"
+        );
+    }
+}
+
+async fn a_wrong_key_encryption_key_stops_the_start(db: tessera_tests::DbKind) {
+    let Some(app) = tessera_tests::TestAppBuilder::new(db)
+        .env("TESSERA_JWT__KEY_ENCRYPTION_KEY", &"1".repeat(64))
+        .try_spawn()
+        .await
+    else {
+        return;
+    };
+    // Another instance on the same database with a different key cannot read the signing keys.
+    let mut settings = (*app.services.settings).clone();
+    settings.jwt.key_encryption_key = Some("2".repeat(64).into());
+    let err = tessera_server::build_services(settings, app.services.clock.clone())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("jwt.key_encryption_key"), "{err:#}");
+}
+
+tessera_tests::on_both_backends!(
+    other_algorithms_and_audiences_work,
+    a_wrong_key_encryption_key_stops_the_start
+);

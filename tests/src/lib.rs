@@ -15,7 +15,7 @@ use tessera_server::RunningServer;
 use tessera_service::Services;
 
 pub use gate::TcpGate;
-pub use services::{postgres_url, redis_url, PgSchema};
+pub use services::{postgres_url, redis_url, require_python_modules, PgSchema};
 
 /// 2026-11-26T09:00:00Z: tests start here and move the clock by hand.
 pub const T0: UnixTime = UnixTime(1_795_683_600);

@@ -80,3 +80,23 @@ impl Drop for PgSchema {
         }
     }
 }
+
+/// True when `python3` can import every module; locally a missing one is reported, in CI it fails.
+pub fn require_python_modules(modules: &[&str]) -> bool {
+    let code = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        unavailable(
+            &format!("python3 with {}", modules.join(", ")),
+            "not installed (pip install authlib requests)",
+        );
+    }
+    ok
+}

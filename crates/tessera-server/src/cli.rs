@@ -7,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
-use tessera_core::{Role, SystemClock};
+use tessera_core::{Role, SystemClock, UnixTime};
 use tessera_db::{migrate, Db, DbOptions};
+use tessera_service::oauth::clients::ClientSpec;
 use tessera_service::users::NewAccount;
 use tessera_service::Settings;
 
@@ -40,6 +41,46 @@ pub enum Command {
     /// Inspect configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// OAuth clients.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Start signing with a new key; earlier keys verify until their last token has expired.
+    Rotate,
+    /// List signing keys.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client; a confidential client's secret is printed once.
+    Create {
+        name: String,
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Confidential (has a secret); public clients send only their id.
+        #[arg(long)]
+        confidential: bool,
+        /// Grant types, e.g. --grant password --grant refresh_token.
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+        /// Allowed scopes, e.g. --scope roms.read.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// May call /oauth/introspect.
+        #[arg(long)]
+        introspect: bool,
+    },
+    /// List clients.
+    List,
+    /// Delete a client.
+    Delete { client_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,7 +136,92 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Users(cmd) => users(cmd, settings).await,
+        Command::Keys(cmd) => keys(cmd, settings).await,
+        Command::Clients(cmd) => clients(cmd, settings).await,
     }
+}
+
+async fn keys(cmd: KeysCommand, settings: Settings) -> anyhow::Result<()> {
+    let ttl = settings.jwt.access_ttl_secs;
+    let leeway = settings.jwt.leeway_secs;
+    let services = build_services(settings, Arc::new(SystemClock)).await?;
+    match cmd {
+        KeysCommand::Rotate => {
+            let kid = services.keys.rotate(services.clock.now(), ttl, leeway).await?;
+            out(&format!(
+                "new signing key {kid}; running servers switch within 30 s"
+            ));
+        }
+        KeysCommand::List => {
+            for k in services.keys.list().await? {
+                let state = match (k.retired_at, k.verify_until) {
+                    (None, _) => "current".to_owned(),
+                    (Some(_), Some(until)) => {
+                        format!("retired, verifies until {}", UnixTime(until).to_rfc3339())
+                    }
+                    (Some(_), None) => "retired".to_owned(),
+                };
+                out(&format!(
+                    "{}\t{}\t{}\t{}",
+                    k.kid,
+                    k.alg,
+                    UnixTime(k.created_at).to_rfc3339(),
+                    state
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn clients(cmd: ClientsCommand, settings: Settings) -> anyhow::Result<()> {
+    let services = build_services(settings, Arc::new(SystemClock)).await?;
+    match cmd {
+        ClientsCommand::Create {
+            name,
+            client_id,
+            confidential,
+            grants,
+            scopes,
+            introspect,
+        } => {
+            let created = services
+                .create_client(
+                    ClientSpec {
+                        client_id,
+                        name,
+                        confidential,
+                        grant_types: grants,
+                        scopes,
+                        can_introspect: introspect,
+                    },
+                    "cli",
+                )
+                .await
+                .map_err(describe)?;
+            out(&format!("client_id: {}", created.row.client_id));
+            if let Some(secret) = created.client_secret {
+                out(&format!("client_secret: {secret}  (shown once; store it now)"));
+            }
+        }
+        ClientsCommand::List => {
+            for c in services.list_clients().await? {
+                let kind = if c.confidential { "confidential" } else { "public" };
+                out(&format!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    c.client_id, kind, c.grant_types, c.scopes, c.name
+                ));
+            }
+        }
+        ClientsCommand::Delete { client_id } => {
+            services
+                .delete_client(&client_id, "cli")
+                .await
+                .map_err(describe)?;
+            out(&format!("deleted {client_id}"));
+        }
+    }
+    Ok(())
 }
 
 async fn users(cmd: UsersCommand, settings: Settings) -> anyhow::Result<()> {

@@ -487,6 +487,23 @@ pub fn redacted_view(s: &Settings) -> String {
         "security.bcrypt_concurrency",
         s.security.bcrypt_concurrency.to_string(),
     );
+    line("jwt.algorithm", format!("{:?}", s.jwt.algorithm.name()));
+    line("jwt.audience", format!("{:?}", s.jwt.audience));
+    line("jwt.access_ttl_secs", s.jwt.access_ttl_secs.to_string());
+    line("jwt.leeway_secs", s.jwt.leeway_secs.to_string());
+    let kek = if s.jwt.key_encryption_key.is_some() {
+        "\"REDACTED\""
+    } else {
+        "(generated into data_dir)"
+    };
+    line("jwt.key_encryption_key", kek.to_owned());
+    line("oauth.require_client_id", s.oauth.require_client_id.to_string());
+    line("oauth.refresh_ttl_secs", s.oauth.refresh_ttl_secs.to_string());
+    line(
+        "oauth.refresh_family_cap_secs",
+        s.oauth.refresh_family_cap_secs.to_string(),
+    );
+    line("tokens.prefix", format!("{:?}", s.tokens.prefix));
     out
 }
 
@@ -561,6 +578,22 @@ mod tests {
         assert_eq!(e.key, "auth.service_key");
         let e = load(None, &env(&[("TESSERA_LOG__FORMAT", "xml")], dir.path())).unwrap_err();
         assert_eq!(e.key, "log.format");
+        let e = load(None, &env(&[("TESSERA_JWT__ALGORITHM", "none")], dir.path())).unwrap_err();
+        assert_eq!(e.key, "jwt.algorithm");
+        let e = load(
+            None,
+            &env(&[("TESSERA_JWT__KEY_ENCRYPTION_KEY", "abc")], dir.path()),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "jwt.key_encryption_key");
+        let e = load(None, &env(&[("TESSERA_TOKENS__PREFIX", "Bad_")], dir.path())).unwrap_err();
+        assert_eq!(e.key, "tokens.prefix");
+        let e = load(
+            None,
+            &env(&[("TESSERA_OAUTH__REFRESH_TTL_SECS", "-5")], dir.path()),
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "oauth.refresh_ttl_secs");
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:1\"\nport = 3\n").unwrap();
         let e = load(Some(&file), &env(&[], dir.path())).unwrap_err();
