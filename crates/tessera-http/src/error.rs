@@ -114,6 +114,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
             ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::Forbidden(detail) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
             ServiceError::Unavailable(_) => ApiError::unavailable(&e),
             ServiceError::Db(ref db)
                 if matches!(db, tessera_db::DbError::Pool(_) | tessera_db::DbError::Connect(_)) =>

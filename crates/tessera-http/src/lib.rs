@@ -1,9 +1,12 @@
 //! The actix-web edge: routes, one file per handler, middleware, and the one error mapping.
 
+pub mod cookies;
+pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod openapi;
+pub mod pages;
 pub mod request;
 mod routes;
 pub mod state;

@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{clients, oauth, ops, setup, wellknown};
+use crate::handlers::{auth, clients, oauth, ops, permissions, setup, users, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,13 +26,71 @@ use crate::handlers::{clients, oauth, ops, setup, wellknown};
         clients::get::get,
         clients::update::update,
         clients::delete::delete,
+        auth::login::login_basic,
+        auth::login::login_json,
+        auth::logout::logout,
+        auth::logout::auth_logout,
+        auth::sessions::list,
+        auth::sessions::delete,
+        users::me::get,
+        users::me::put,
+        users::list::list,
+        users::create::create,
+        users::get::get,
+        users::update::update,
+        users::delete::delete,
+        permissions::catalog::catalog,
+        permissions::me::me,
+        permissions::groups::list,
+        permissions::groups::create,
+        permissions::groups::update,
+        permissions::groups::delete,
+        permissions::groups::set_default,
+        permissions::users::get,
+        permissions::users::put,
+        permissions::access_check::check,
     ),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health, readiness and service information"),
         (name = "setup", description = "First-admin setup"),
         (name = "oauth", description = "OAuth 2.0 token, introspection, revocation and userinfo endpoints"),
         (name = "discovery", description = "Authorization-server metadata and signing keys"),
         (name = "oauth-clients", description = "OAuth client administration"),
+        (name = "sessions", description = "Browser sessions (cookie + CSRF token)"),
+        (name = "users", description = "Me and user administration"),
+        (name = "permissions", description = "Permission groups, overrides and access checks"),
     )
 )]
 pub struct ApiDoc;
+
+/// Names the credentials of API.md §1, so each operation's `security` can refer to them.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or client token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+        components.add_security_scheme(
+            "service_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Tessera-Key"))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("tessera_session"))),
+        );
+    }
+}

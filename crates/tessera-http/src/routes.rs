@@ -1,7 +1,7 @@
 use actix_web::web;
 
 use crate::error::{form_error, json_error, method_not_allowed, not_found};
-use crate::handlers::{clients, oauth, ops, setup, wellknown};
+use crate::handlers::{auth, clients, oauth, ops, permissions, setup, users, wellknown};
 
 /// JSON bodies up to 64 KiB, forms up to 16 KiB (API.md §1).
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -54,6 +54,55 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(clients::update::update))
             .route(web::delete().to(clients::delete::delete)),
     )
+    .service(resource("/api/login").route(web::post().to(auth::login::login_basic)))
+    .service(resource("/api/auth/login").route(web::post().to(auth::login::login_json)))
+    .service(resource("/api/logout").route(web::post().to(auth::logout::logout)))
+    .service(resource("/api/auth/logout").route(web::post().to(auth::logout::auth_logout)))
+    .service(resource("/api/sessions").route(web::get().to(auth::sessions::list)))
+    .service(resource("/api/sessions/{id}").route(web::delete().to(auth::sessions::delete)))
+    .service(
+        resource("/api/users/me")
+            .route(web::get().to(users::me::get))
+            .route(web::put().to(users::me::put)),
+    )
+    .service(
+        resource("/api/users")
+            .route(web::get().to(users::list::list))
+            .route(web::post().to(users::create::create)),
+    )
+    .service(
+        resource("/api/users/{id}")
+            .route(web::get().to(users::get::get))
+            .route(web::put().to(users::update::update))
+            .route(web::delete().to(users::delete::delete)),
+    )
+    .service(resource("/api/permissions/catalog").route(web::get().to(permissions::catalog::catalog)))
+    .service(resource("/api/permissions/me").route(web::get().to(permissions::me::me)))
+    .service(
+        resource("/api/permissions/groups")
+            .route(web::get().to(permissions::groups::list))
+            .route(web::post().to(permissions::groups::create)),
+    )
+    .service(
+        resource("/api/permissions/groups/{id}")
+            .route(web::put().to(permissions::groups::update))
+            .route(web::delete().to(permissions::groups::delete)),
+    )
+    .service(
+        resource("/api/permissions/default-group").route(web::put().to(permissions::groups::set_default)),
+    )
+    .service(
+        resource("/api/permissions/users/{user_id}")
+            .route(web::get().to(permissions::users::get))
+            .route(web::put().to(permissions::users::put)),
+    )
+    .service(resource("/api/access/check").route(web::post().to(permissions::access_check::check)))
+    .service(
+        resource("/login")
+            .route(web::get().to(crate::pages::login::page))
+            .route(web::post().to(crate::pages::login::submit)),
+    )
+    .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
     .default_service(web::to(not_found));
 }
 

@@ -4,3 +4,4 @@ pub mod oauth;
 pub mod ops;
 pub mod problem;
 pub mod setup;
+pub mod users;

@@ -10,8 +10,9 @@ use tessera_core::scope::{CatalogEntry, ScopeCatalog};
 use tessera_crypto::jwt::SigningAlg;
 use tessera_service::service_key::ServiceKey;
 use tessera_service::settings::{
-    AuthSettings, DatabaseSettings, JwtSettings, LogFormat, LogSettings, OAuthSettings, ScopeSettings,
-    SecuritySettings, ServerSettings, Settings, SetupSettings, StoreSettings, TokenSettings,
+    AuthSettings, CorsSettings, DatabaseSettings, JwtSettings, LogFormat, LogSettings, OAuthSettings,
+    ScopeSettings, SecuritySettings, ServerSettings, SessionSettings, Settings, SetupSettings, StoreSettings,
+    TokenSettings,
 };
 
 /// A configuration problem, naming the key it is about.
@@ -44,6 +45,22 @@ struct FileConfig {
     jwt: JwtFile,
     oauth: OAuthFile,
     tokens: TokensFile,
+    session: SessionFile,
+    cors: CorsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SessionFile {
+    idle_timeout_secs: Option<i64>,
+    absolute_lifetime_secs: Option<i64>,
+    cookie_domain: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct CorsFile {
+    allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -320,6 +337,30 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
     };
     let prefix = f.tokens.prefix.unwrap_or_else(|| "tsr".to_owned());
     tessera_core::token_format::validate_prefix(&prefix).map_err(|e| err("tokens.prefix", e.to_string()))?;
+    let session = SessionSettings {
+        idle_timeout_secs: positive(
+            "session.idle_timeout_secs",
+            f.session.idle_timeout_secs,
+            2 * 86_400,
+        )?,
+        absolute_lifetime_secs: positive(
+            "session.absolute_lifetime_secs",
+            f.session.absolute_lifetime_secs,
+            14 * 86_400,
+        )?,
+        cookie_domain: f.session.cookie_domain.filter(|d| !d.is_empty()),
+        cookie_secure: public_url.starts_with("https://"),
+    };
+    let allowed_origins = f.cors.allowed_origins.unwrap_or_default();
+    if let Some(bad) = allowed_origins
+        .iter()
+        .find(|o| o.as_str() == "*" || url::Url::parse(o).is_err())
+    {
+        return Err(err(
+            "cors.allowed_origins",
+            format!("{bad:?}: list exact origins such as https://app.example.com (never \"*\")"),
+        ));
+    }
     let level = f.log.level.unwrap_or_else(|| "info".to_owned());
     tracing_subscriber::EnvFilter::try_new(&level).map_err(|e| err("log.level", e.to_string()))?;
 
@@ -365,6 +406,8 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         jwt,
         oauth,
         tokens: TokenSettings { prefix },
+        session,
+        cors: CorsSettings { allowed_origins },
     })
 }
 
@@ -504,6 +547,16 @@ pub fn redacted_view(s: &Settings) -> String {
         s.oauth.refresh_family_cap_secs.to_string(),
     );
     line("tokens.prefix", format!("{:?}", s.tokens.prefix));
+    line(
+        "session.idle_timeout_secs",
+        s.session.idle_timeout_secs.to_string(),
+    );
+    line(
+        "session.absolute_lifetime_secs",
+        s.session.absolute_lifetime_secs.to_string(),
+    );
+    line("session.cookie_domain", format!("{:?}", s.session.cookie_domain));
+    line("cors.allowed_origins", format!("{:?}", s.cors.allowed_origins));
     out
 }
 

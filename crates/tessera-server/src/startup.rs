@@ -78,6 +78,7 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         catalog: Arc::new(catalog),
         service_key,
         keys: Arc::new(keys),
+        csrf_key: tessera_crypto::hmac_sha256(&kek, b"tessera csrf v1"),
     };
     services.bootstrap().await?;
     Ok(services)
@@ -117,9 +118,12 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
     let shutdown_timeout = services.settings.server.shutdown_timeout_secs;
     let state = AppState::new(services);
     let data = web::Data::new(state.clone());
+    let origins = cors_origins(&state.services.settings);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(middleware::from_fn(tessera_http::csrf::csrf))
+            .wrap(middleware::Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(middleware::from_fn(tessera_http::request::request_id))
             .configure(tessera_http::configure)
     })
@@ -154,4 +158,28 @@ fn spawn_key_reloader(state: AppState) {
             }
         }
     });
+}
+
+/// CORS is off unless origins are listed; then those origins (and Tessera's own) may call with
+/// credentials. Never `*`: config validation refuses it.
+fn cors_origins(settings: &tessera_service::Settings) -> Vec<String> {
+    let mut origins = settings.cors.allowed_origins.clone();
+    if !origins.is_empty() {
+        if let Ok(u) = url::Url::parse(&settings.server.public_url) {
+            origins.push(u.origin().ascii_serialization());
+        }
+    }
+    origins
+}
+
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut c = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers(["authorization", "content-type", "x-csrf-token", "x-request-id"])
+        .supports_credentials()
+        .max_age(600);
+    for o in origins {
+        c = c.allowed_origin(o.trim_end_matches('/'));
+    }
+    c
 }

@@ -14,6 +14,8 @@ pub enum ServiceError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]

@@ -64,8 +64,9 @@ pub struct Identity {
     pub expires_at: Option<i64>,
     pub issued_at: Option<i64>,
     pub token_id: Option<String>,
-    /// The user's generation when the credential was issued (checked on every use).
     pub can_introspect: bool,
+    /// The session behind a cookie credential (kept when its owner changes the password).
+    pub session_id: Option<String>,
 }
 
 impl Identity {
@@ -129,6 +130,18 @@ pub fn user_rights(
         })
         .collect();
     Ok(rights::rights(catalog, role, &apply_overrides(group, &overrides)))
+}
+
+/// Writes `last_active` at most every five minutes per user.
+pub(crate) fn touch_active_throttled(
+    c: &mut DbConnection,
+    user: &User,
+    now: i64,
+) -> Result<(), tessera_db::DbError> {
+    if now - user.last_active.unwrap_or(0) >= crate::sessions::ACTIVITY_WRITE_SECS {
+        User::touch_active(c, user.id, now)?;
+    }
+    Ok(())
 }
 
 pub fn principal_of(user: &User) -> Principal {
@@ -195,6 +208,7 @@ impl Services {
                     return Err(AuthFailure::Invalid);
                 }
                 let rights = user_rights(c, &catalog, &user)?;
+                touch_active_throttled(c, &user, now.as_secs())?;
                 Ok((Some(principal_of(&user)), rights))
             })
             .await?;
@@ -210,6 +224,7 @@ impl Services {
             issued_at: iat,
             token_id: str_claim(&claims, "jti").map(str::to_owned),
             can_introspect: false,
+            session_id: None,
         })
     }
 
@@ -237,6 +252,7 @@ impl Services {
             issued_at: None,
             token_id: None,
             can_introspect: true,
+            session_id: None,
         })
     }
 }
@@ -254,6 +270,19 @@ impl Services {
                         .map(|g| vec![g.name])
                         .unwrap_or_default(),
                 )
+            })
+            .await
+    }
+}
+
+impl Services {
+    /// A user's rights now (for `/api/permissions/me`).
+    pub async fn rights_of(&self, user_id: i64) -> Result<ScopeSet, ServiceError> {
+        let catalog = self.catalog.clone();
+        self.db
+            .run(move |c| {
+                let user = User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
+                Ok::<_, ServiceError>(user_rights(c, &catalog, &user)?)
             })
             .await
     }

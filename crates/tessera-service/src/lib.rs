@@ -1,14 +1,18 @@
 //! Use cases: setup, users, readiness; later grants, device flow, introspection, forward-auth.
 //! No actix here: every rule is testable without HTTP (CI checks with `cargo tree -i actix-web`).
 
+pub mod accounts;
 pub mod audit;
 pub mod bootstrap;
 pub mod error;
 pub mod health;
 pub mod identity;
 pub mod keys;
+pub mod login;
 pub mod oauth;
+pub mod permissions;
 pub mod service_key;
+pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod users;
@@ -34,4 +38,6 @@ pub struct Services {
     pub catalog: Arc<ScopeCatalog>,
     pub service_key: service_key::ServiceKey,
     pub keys: Arc<keys::Keys>,
+    /// Binds CSRF tokens to sessions; derived from the key-encryption key, so replicas agree.
+    pub csrf_key: [u8; 32],
 }

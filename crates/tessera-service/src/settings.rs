@@ -26,6 +26,8 @@ pub struct Settings {
     pub jwt: JwtSettings,
     pub oauth: OAuthSettings,
     pub tokens: TokenSettings,
+    pub session: SessionSettings,
+    pub cors: CorsSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -108,4 +110,20 @@ pub struct OAuthSettings {
 pub struct TokenSettings {
     /// Prefix of client and refresh tokens (`tsr_…`, `tsr_rt_…`); a contract with scanners: pick it once.
     pub prefix: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    pub idle_timeout_secs: i64,
+    pub absolute_lifetime_secs: i64,
+    /// e.g. `.example.com`, so the session set on Tessera's host reaches forward-auth for sibling hosts.
+    pub cookie_domain: Option<String>,
+    /// Derived from `public_url`: cookies are `Secure` behind HTTPS.
+    pub cookie_secure: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CorsSettings {
+    /// Exact origins allowed to call with credentials; empty = CORS off.
+    pub allowed_origins: Vec<String>,
 }

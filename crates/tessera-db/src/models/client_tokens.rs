@@ -47,3 +47,9 @@ impl ClientToken {
             .optional()?)
     }
 }
+
+impl ClientToken {
+    pub fn delete_all_for_user(conn: &mut DbConnection, user_id: i64) -> Result<usize, DbError> {
+        Ok(diesel::delete(client_tokens::table.filter(client_tokens::user_id.eq(user_id))).execute(conn)?)
+    }
+}

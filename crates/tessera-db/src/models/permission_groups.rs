@@ -69,3 +69,51 @@ impl PermissionGroup {
         Ok(permission_groups::table.find(id).first(conn).optional()?)
     }
 }
+
+#[derive(Clone, Debug, Default, AsChangeset)]
+#[diesel(table_name = permission_groups)]
+pub struct PermissionGroupChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub updated_at: Option<i64>,
+}
+
+impl PermissionGroup {
+    pub fn list(conn: &mut DbConnection) -> Result<Vec<PermissionGroup>, DbError> {
+        Ok(permission_groups::table
+            .order(permission_groups::id.asc())
+            .load(conn)?)
+    }
+
+    pub fn update(
+        conn: &mut DbConnection,
+        id: i64,
+        changes: &PermissionGroupChanges,
+    ) -> Result<Option<PermissionGroup>, DbError> {
+        Ok(diesel::update(permission_groups::table.find(id))
+            .set(changes)
+            .returning(permission_groups::all_columns)
+            .get_result(conn)
+            .optional()?)
+    }
+
+    pub fn replace_grants(conn: &mut DbConnection, group: i64, grants: &[GroupGrant]) -> Result<(), DbError> {
+        diesel::delete(group_grants::table.filter(group_grants::group_id.eq(group))).execute(conn)?;
+        Self::add_grants(conn, grants)
+    }
+
+    pub fn delete(conn: &mut DbConnection, id: i64) -> Result<bool, DbError> {
+        Ok(diesel::delete(permission_groups::table.find(id)).execute(conn)? == 1)
+    }
+
+    /// Makes `id` the one default group.
+    pub fn set_default(conn: &mut DbConnection, id: i64) -> Result<bool, DbError> {
+        diesel::update(permission_groups::table)
+            .set(permission_groups::is_default.eq(false))
+            .execute(conn)?;
+        Ok(diesel::update(permission_groups::table.find(id))
+            .set(permission_groups::is_default.eq(true))
+            .execute(conn)?
+            == 1)
+    }
+}

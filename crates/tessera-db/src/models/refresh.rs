@@ -82,3 +82,26 @@ impl RefreshFamily {
             .load(conn)?)
     }
 }
+
+impl RefreshFamily {
+    /// Revokes every live family of a user; returns their ids (for `sid` revocations).
+    pub fn revoke_all_for_user(
+        conn: &mut DbConnection,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Vec<String>, DbError> {
+        let ids: Vec<String> = refresh_families::table
+            .filter(refresh_families::user_id.eq(user_id))
+            .filter(refresh_families::revoked_at.is_null())
+            .select(refresh_families::id)
+            .load(conn)?;
+        diesel::update(
+            refresh_families::table
+                .filter(refresh_families::user_id.eq(user_id))
+                .filter(refresh_families::revoked_at.is_null()),
+        )
+        .set(refresh_families::revoked_at.eq(now))
+        .execute(conn)?;
+        Ok(ids)
+    }
+}

@@ -31,3 +31,48 @@ impl Session {
             .optional()?)
     }
 }
+
+impl Session {
+    pub fn list_for_user(conn: &mut DbConnection, user_id: i64) -> Result<Vec<Session>, DbError> {
+        Ok(sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .order(sessions::id.desc())
+            .load(conn)?)
+    }
+
+    /// Ends one of a user's sessions; false when it is not theirs or does not exist.
+    pub fn delete_for_user(conn: &mut DbConnection, id: &str, user_id: i64) -> Result<bool, DbError> {
+        let n = diesel::delete(
+            sessions::table
+                .filter(sessions::id.eq(id))
+                .filter(sessions::user_id.eq(user_id)),
+        )
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Ends every session of a user except `keep` (the one changing the password).
+    pub fn delete_all_for_user(
+        conn: &mut DbConnection,
+        user_id: i64,
+        keep: Option<&str>,
+    ) -> Result<usize, DbError> {
+        let q = sessions::table.filter(sessions::user_id.eq(user_id));
+        Ok(match keep {
+            Some(k) => diesel::delete(q.filter(sessions::id.ne(k))).execute(conn)?,
+            None => diesel::delete(q).execute(conn)?,
+        })
+    }
+
+    pub fn delete_by_digest(conn: &mut DbConnection, digest: &[u8]) -> Result<(), DbError> {
+        diesel::delete(sessions::table.filter(sessions::digest.eq(digest))).execute(conn)?;
+        Ok(())
+    }
+
+    pub fn touch(conn: &mut DbConnection, id: &str, now: i64) -> Result<(), DbError> {
+        diesel::update(sessions::table.find(id))
+            .set(sessions::last_seen_at.eq(now))
+            .execute(conn)?;
+        Ok(())
+    }
+}

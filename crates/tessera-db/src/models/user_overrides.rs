@@ -29,3 +29,17 @@ impl UserOverride {
         Ok(())
     }
 }
+
+impl UserOverride {
+    pub fn replace_for_user(
+        conn: &mut DbConnection,
+        user_id: i64,
+        rows: &[UserOverride],
+    ) -> Result<(), DbError> {
+        diesel::delete(user_overrides::table.filter(user_overrides::user_id.eq(user_id))).execute(conn)?;
+        for r in rows {
+            Self::insert(conn, r)?;
+        }
+        Ok(())
+    }
+}

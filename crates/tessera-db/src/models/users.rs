@@ -100,3 +100,44 @@ impl User {
         Ok(())
     }
 }
+
+#[derive(Clone, Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub email: Option<Option<String>>,
+    pub password_hash: Option<Option<String>>,
+    pub role: Option<String>,
+    pub permission_group_id: Option<Option<i64>>,
+    pub enabled: Option<bool>,
+    pub updated_at: Option<i64>,
+}
+
+impl User {
+    pub fn update(conn: &mut DbConnection, id: i64, changes: &UserChanges) -> Result<Option<User>, DbError> {
+        Ok(diesel::update(users::table.find(id))
+            .set(changes)
+            .returning(users::all_columns)
+            .get_result(conn)
+            .optional()?)
+    }
+
+    /// Makes every access token issued before now invalid (they carry the generation they were born under).
+    pub fn bump_generation(conn: &mut DbConnection, id: i64) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set(users::generation.eq(users::generation + 1))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn touch_active(conn: &mut DbConnection, id: i64, now: i64) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set(users::last_active.eq(now))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn delete(conn: &mut DbConnection, id: i64) -> Result<bool, DbError> {
+        Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
+    }
+}

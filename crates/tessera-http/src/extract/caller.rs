@@ -9,6 +9,9 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use tessera_service::identity::{AuthFailure, Identity};
+use tessera_service::login::LoginFailure;
+
+use crate::cookies::SESSION_COOKIE;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -68,6 +71,7 @@ async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(&"AppState missing"))?;
     let services = &state.services;
+    // 1-2. Authorization: Bearer, then Basic.
     if let Some(value) = req.headers().get(AUTHORIZATION) {
         let text = value
             .to_str()
@@ -77,15 +81,30 @@ async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
         if credential.is_empty() || credential.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
             return Err(unauthorized("malformed Authorization header"));
         }
-        if !scheme.eq_ignore_ascii_case("bearer") {
+        let resolved = if scheme.eq_ignore_ascii_case("bearer") {
+            services.resolve_access_token(credential).await
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let (user, password) =
+                decode_basic(credential).ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+            services
+                .resolve_basic(&user, &password)
+                .await
+                .map_err(|e| match e {
+                    LoginFailure::Service(e) => AuthFailure::Service(e),
+                    LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled => {
+                        AuthFailure::Invalid
+                    }
+                })
+        } else {
             return Err(unauthorized("unsupported authorization scheme"));
-        }
-        return match services.resolve_access_token(credential).await {
+        };
+        return match resolved {
             Ok(id) => Ok(Caller(Some(id))),
             Err(AuthFailure::Invalid) => Err(unauthorized("invalid, expired or revoked credential")),
             Err(AuthFailure::Service(e)) => Err(e.into()),
         };
     }
+    // 3. The service key.
     if let Some(value) = req
         .headers()
         .get(services.settings.auth.service_key_header.as_str())
@@ -96,7 +115,26 @@ async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
             .map(|id| Caller(Some(id)))
             .ok_or_else(|| unauthorized("invalid service key"));
     }
+    // 4. The session cookie.
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        return match services.resolve_session(cookie.value()).await {
+            Ok(id) => Ok(Caller(Some(id))),
+            Err(AuthFailure::Invalid) => Err(unauthorized("the session has ended; sign in again")),
+            Err(AuthFailure::Service(e)) => Err(e.into()),
+        };
+    }
     Ok(Caller(None))
+}
+
+/// `user:password` from a Basic credential (RFC 7617, UTF-8).
+pub fn decode_basic(b64: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_owned(), p.to_owned()))
 }
 
 impl FromRequest for Caller {

@@ -1,6 +1,9 @@
+pub mod auth;
 pub mod clients;
 pub mod oauth;
 pub mod ops;
+pub mod permissions;
 pub mod setup;
+pub mod users;
 pub mod views;
 pub mod wellknown;

@@ -18,3 +18,16 @@ pub fn user_view(u: &User) -> UserView {
         updated_at: UnixTime(u.updated_at).to_rfc3339(),
     }
 }
+
+/// The user behind a credential; the service key and machine tokens have none.
+pub fn principal_of(
+    id: &tessera_service::identity::Identity,
+) -> Result<&tessera_service::identity::Principal, crate::error::ApiError> {
+    id.principal.as_ref().ok_or_else(|| {
+        crate::error::ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "this credential does not belong to a user",
+        )
+    })
+}

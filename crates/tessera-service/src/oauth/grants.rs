@@ -1,7 +1,6 @@
 //! The token endpoint's grants: password, refresh_token (rotating, with reuse detection), client_credentials.
 //! The device-code grant joins the dispatch in the device-flow issue.
 
-use tessera_core::account::Username;
 use tessera_core::ids::FamilyId;
 use tessera_core::token_format::{self, TokenKind};
 use tessera_core::{ScopeSet, UnixTime};
@@ -15,6 +14,7 @@ use super::{
     GRANT_REFRESH,
 };
 use crate::identity::user_rights;
+use crate::login::LoginFailure;
 use crate::{audit, Services};
 
 /// The token request's parameters, as parsed from form or JSON.
@@ -122,30 +122,17 @@ impl Services {
         let username = required(&req.username, "username")?;
         let password = required(&req.password, "password")?;
         let requested = parse_requested_scope(&self.catalog, req.scope.as_deref())?;
-        let user = match Username::parse(username) {
-            Ok(name) => {
-                self.db
-                    .run(move |c| Ok::<_, OAuthFailure>(User::find_by_username(c, name.as_str())?))
-                    .await?
+        let user = match self.verify_login(username, password, "password grant").await {
+            Ok(u) => u,
+            Err(LoginFailure::BadCredentials) => return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into())),
+            Err(LoginFailure::PasswordLoginDisabled) => {
+                return Err(OAuthFailure::UnauthorizedClient(
+                    "password login is disabled".into(),
+                ))
             }
-            Err(_) => None,
+            Err(LoginFailure::Service(e)) => return Err(e.into()),
         };
-        // Unknown users are checked against a dummy hash: every failure costs one bcrypt.
-        let ok = self
-            .hasher
-            .verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref()))
-            .await?;
         let now = self.clock.now();
-        let user = match user {
-            Some(u) if ok && u.enabled => u,
-            other => {
-                let uid = other.map(|u| u.id);
-                self.db
-                    .run(move |c| audit::record(c, now, "login.failed", uid, None, Some("password grant")))
-                    .await?;
-                return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into()));
-            }
-        };
         let catalog = self.catalog.clone();
         let u = user.clone();
         let rights = self

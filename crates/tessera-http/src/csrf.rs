@@ -1,0 +1,48 @@
+//! CSRF: an unsafe request that carries the session cookie must carry the session's CSRF token, checked
+//! *before* credential resolution, so adding a Bearer or Basic header does not exempt it.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, ResponseError};
+
+use crate::cookies::{CSRF_HEADER, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Signing in again must work with a stale cookie; `/login` checks its own form token and `/logout` (an
+/// HTML form, which cannot send headers) checks the session's token in its form field.
+const EXEMPT: [&str; 4] = ["/api/login", "/api/auth/login", "/login", "/logout"];
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+pub async fn csrf<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let needs_check =
+        !is_safe(req.method()) && !EXEMPT.contains(&req.path()) && req.cookie(SESSION_COOKIE).is_some();
+    if needs_check {
+        let ok = match (req.app_data::<web::Data<AppState>>(), req.cookie(SESSION_COOKIE)) {
+            (Some(state), Some(cookie)) => req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| state.services.csrf_matches(cookie.value(), t)),
+            _ => false,
+        };
+        if !ok {
+            let err = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing or wrong X-CSRF-Token for this session",
+            );
+            let res = err.error_response();
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}

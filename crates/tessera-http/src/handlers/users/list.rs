@@ -1,0 +1,17 @@
+use actix_web::{web, HttpResponse};
+use tessera_proto::problem::Problem;
+use tessera_proto::setup::UserView;
+
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::handlers::views::user_view;
+use crate::AppState;
+
+/// All users (`users.read`).
+#[utoipa::path(get, path = "/api/users", tag = "users",
+    responses((status = 200, body = [UserView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.require(&state, &["users.read"])?;
+    let users = state.services.list_users().await?;
+    Ok(HttpResponse::Ok().json(users.iter().map(user_view).collect::<Vec<_>>()))
+}

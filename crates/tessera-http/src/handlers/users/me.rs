@@ -1,0 +1,70 @@
+use actix_web::{web, HttpResponse};
+use tessera_core::UnixTime;
+use tessera_proto::problem::Problem;
+use tessera_proto::users::{MeUpdateRequest, UserMe};
+use tessera_service::accounts::MeUpdate;
+use tessera_service::identity::Identity;
+
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::handlers::views::principal_of;
+use crate::AppState;
+
+async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
+    let p = principal_of(id)?;
+    let u = state.services.get_user(p.user_id).await?;
+    let t = |s: i64| UnixTime(s).to_rfc3339();
+    Ok(UserMe {
+        id: u.id,
+        username: u.username,
+        email: u.email,
+        enabled: u.enabled,
+        role: u.role,
+        permission_group_id: u.permission_group_id,
+        oauth_scopes: state
+            .services
+            .catalog
+            .names(id.scopes)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        last_login: u.last_login.map(t),
+        last_active: u.last_active.map(t),
+        current_device_id: id.device_id.clone(),
+        created_at: t(u.created_at),
+        updated_at: t(u.updated_at),
+    })
+}
+
+/// Me, with `oauth_scopes` = this credential's effective scopes (`me.read`).
+#[utoipa::path(get, path = "/api/users/me", tag = "users",
+    responses((status = 200, body = UserMe), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn get(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let id = caller.require(&state, &["me.read"])?;
+    Ok(HttpResponse::Ok().json(me_view(&state, id).await?))
+}
+
+/// Changes my email or password (`me.write`; `current_password` required). A new password ends my other
+/// sessions and revokes refresh families and earlier access tokens; client tokens only when asked.
+#[utoipa::path(put, path = "/api/users/me", tag = "users", request_body = MeUpdateRequest,
+    responses((status = 200, body = UserMe), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn put(
+    state: web::Data<AppState>,
+    caller: Caller,
+    web::Json(req): web::Json<MeUpdateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = caller.require(&state, &["me.write"])?;
+    state
+        .services
+        .update_me(
+            id,
+            MeUpdate {
+                email: req.email,
+                current_password: req.current_password,
+                new_password: req.new_password,
+                revoke_client_tokens: req.revoke_client_tokens,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(me_view(&state, id).await?))
+}

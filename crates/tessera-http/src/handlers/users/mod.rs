@@ -1,0 +1,8 @@
+//! `/api/users`: me, and the admin API (API.md §7).
+
+pub mod create;
+pub mod delete;
+pub mod get;
+pub mod list;
+pub mod me;
+pub mod update;

@@ -1,0 +1,39 @@
+use actix_web::{web, HttpResponse};
+use tessera_proto::problem::Problem;
+use tessera_proto::setup::UserView;
+use tessera_proto::users::UserUpdateRequest;
+use tessera_service::accounts::UserUpdate;
+
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::handlers::views::user_view;
+use crate::AppState;
+
+/// Edits a user (`users.write` in the credential). No self-demotion or self-disable; the last enabled
+/// admin stays; only admins touch admins.
+#[utoipa::path(put, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserUpdateRequest,
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    web::Json(req): web::Json<UserUpdateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.require(&state, &["users.write"])?;
+    let user = state
+        .services
+        .update_user(
+            actor,
+            path.into_inner(),
+            UserUpdate {
+                username: req.username,
+                email: req.email,
+                password: req.password,
+                role: req.role,
+                permission_group_id: req.permission_group_id,
+                enabled: req.enabled,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(user_view(&user)))
+}

@@ -1,0 +1,188 @@
+//! `GET|POST /login` and `POST /logout`. The form carries its own token (a random value also set as a
+//! cookie), so a cross-site form cannot sign a victim in; `rd` may only point back to `public_url`.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::cookies::{login_cookies, logout_cookies, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::AppState;
+
+const FORM_COOKIE: &str = "tessera_login_form";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    rd: &'a str,
+    error: Option<&'a str>,
+    password_login: bool,
+    signed_in_as: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct RdQuery {
+    rd: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf_token: String,
+    rd: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf_token: String,
+}
+
+/// Only same-site paths or URLs under `public_url` (more hosts come with forward-auth's allow-list).
+fn safe_rd(state: &AppState, rd: Option<&str>) -> String {
+    let base = &state.services.settings.server.public_url;
+    match rd {
+        Some(r) if r.starts_with('/') && !r.starts_with("//") && !r.contains('\\') => r.to_owned(),
+        Some(r) if r == base || r.starts_with(&format!("{base}/")) => r.to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn render(
+    state: &AppState,
+    page: &LoginPage<'_>,
+    status: StatusCode,
+    form_token: &str,
+) -> Result<HttpResponse, ApiError> {
+    let html = page.render().map_err(|e| ApiError::internal(&e))?;
+    let mut cookie = Cookie::build(FORM_COOKIE, form_token.to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(state.services.settings.session.cookie_secure)
+        .same_site(SameSite::Strict)
+        .finish();
+    cookie.set_max_age(actix_web::cookie::time::Duration::minutes(30));
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .insert_header(("x-frame-options", "DENY"))
+        .cookie(cookie)
+        .content_type(ContentType::html())
+        .body(html))
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<RdQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    let signed_in_as = match req.cookie(SESSION_COOKIE) {
+        Some(c) => s
+            .resolve_session(c.value())
+            .await
+            .ok()
+            .and_then(|id| id.principal.map(|p| p.username)),
+        None => None,
+    };
+    let session_csrf = req.cookie(SESSION_COOKIE).map(|c| s.csrf_token(c.value()));
+    let form_token = tessera_crypto::random::hex_secret(16);
+    let rd = safe_rd(&state, q.rd.as_deref());
+    let page = LoginPage {
+        csrf: session_csrf
+            .as_deref()
+            .filter(|_| signed_in_as.is_some())
+            .unwrap_or(&form_token),
+        rd: &rd,
+        error: None,
+        password_login: s.settings.auth.password_login,
+        signed_in_as,
+    };
+    render(&state, &page, StatusCode::OK, &form_token)
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<LoginForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    let expected = req
+        .cookie(FORM_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !tessera_crypto::ct_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "the sign-in form expired; reload the page",
+        ));
+    }
+    let rd = safe_rd(&state, form.rd.as_deref());
+    match s.verify_login(&form.username, &form.password, "login page").await {
+        Ok(user) => {
+            let ua = req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let ip = req.peer_addr().map(|a| a.ip().to_string());
+            let session = s.create_session(&user, ua, ip).await?;
+            let mut res = HttpResponse::SeeOther();
+            for c in login_cookies(
+                session.secret,
+                session.csrf,
+                session.max_age_secs,
+                &s.settings.session,
+            ) {
+                res.cookie(c);
+            }
+            let target = if rd.is_empty() { "/login".to_owned() } else { rd };
+            Ok(res.insert_header((header::LOCATION, target)).finish())
+        }
+        Err(tessera_service::login::LoginFailure::Service(e)) => Err(e.into()),
+        Err(e) => {
+            let msg = e.to_string();
+            let form_token = tessera_crypto::random::hex_secret(16);
+            let page = LoginPage {
+                csrf: &form_token,
+                rd: &rd,
+                error: Some(&msg),
+                password_login: s.settings.auth.password_login,
+                signed_in_as: None,
+            };
+            render(&state, &page, StatusCode::UNAUTHORIZED, &form_token)
+        }
+    }
+}
+
+/// The sign-out button: checks the session's CSRF token from the form field.
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<LogoutForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        if !s.csrf_matches(c.value(), &form.csrf_token) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing or wrong CSRF token",
+            ));
+        }
+        s.end_session(c.value()).await?;
+    }
+    let mut res = HttpResponse::SeeOther();
+    for c in logout_cookies(&s.settings.session) {
+        res.cookie(c);
+    }
+    Ok(res.insert_header((header::LOCATION, "/login")).finish())
+}

@@ -1,0 +1,3 @@
+//! Server-rendered pages: compiled askama templates, no external assets.
+
+pub mod login;

@@ -1,0 +1,165 @@
+//! Users, sessions and permissions under `/api` (RomM's field names).
+
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+/// `GET /api/users/me`: `oauth_scopes` are the calling credential's effective scopes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct UserMe {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub enabled: bool,
+    pub role: String,
+    pub permission_group_id: Option<i64>,
+    pub oauth_scopes: Vec<String>,
+    pub last_login: Option<String>,
+    pub last_active: Option<String>,
+    pub current_device_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct MeUpdateRequest {
+    pub email: Option<String>,
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+    #[serde(default)]
+    pub revoke_client_tokens: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserCreateRequest {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+    /// `user` or `admin` (`viewer`/`editor` are read as `user`).
+    pub role: Option<String>,
+    pub permission_group_id: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+/// Distinguishes an absent field from an explicit `null` (which clears the group).
+fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct UserUpdateRequest {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub permission_group_id: Option<Option<i64>>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct LoginResponse {
+    pub msg: String,
+    /// Also set as the `tessera_csrf` cookie; send it as `X-CSRF-Token` on cookie-authenticated writes.
+    pub csrf_token: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct MessageResponse {
+    pub msg: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct GrantView {
+    pub entity: String,
+    pub action: String,
+    #[serde(default)]
+    pub own_only: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct OverrideView {
+    pub entity: String,
+    pub action: String,
+    #[serde(default)]
+    pub own_only: bool,
+    /// `grant` or `revoke`.
+    pub effect: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_default: bool,
+    pub grants: Vec<GrantView>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupRequest {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<GrantView>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct UserPermissionsView {
+    pub permission_group_id: Option<i64>,
+    pub overrides: Vec<OverrideView>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DefaultGroupRequest {
+    pub group_id: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct CatalogView {
+    pub scopes: Vec<String>,
+    pub entities: Vec<String>,
+    pub actions: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct MyPermissions {
+    pub role: String,
+    pub permission_group_id: Option<i64>,
+    /// What the user may do at all.
+    pub rights: Vec<String>,
+    /// What this credential may do: its scopes ∩ the rights.
+    pub effective: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccessCheckRequest {
+    pub user_id: Option<i64>,
+    pub token: Option<String>,
+    pub entity: String,
+    pub action: String,
+    pub owner_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct AccessCheckResponse {
+    pub allowed: bool,
+    pub reason: String,
+}

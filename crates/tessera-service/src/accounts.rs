@@ -1,0 +1,287 @@
+//! The user API's rules (API.md §7): who may create, edit, demote, disable or delete whom.
+
+use tessera_core::account::{check_password, Username};
+use tessera_core::Role;
+use tessera_db::models::client_tokens::ClientToken;
+use tessera_db::models::permission_groups::PermissionGroup;
+use tessera_db::models::refresh::RefreshFamily;
+use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
+use tessera_db::models::sessions::Session;
+use tessera_db::models::users::{User, UserChanges};
+use tessera_db::DbConnection;
+
+use crate::identity::Identity;
+use crate::users::{check_email, insert_checked, NewAccount};
+use crate::{audit, ServiceError, Services};
+
+/// `PUT /api/users/me`.
+#[derive(Clone, Default)]
+pub struct MeUpdate {
+    pub email: Option<String>,
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+    pub revoke_client_tokens: bool,
+}
+
+/// `PUT /api/users/{id}`: absent fields stay as they are.
+#[derive(Clone, Default)]
+pub struct UserUpdate {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<String>,
+    pub permission_group_id: Option<Option<i64>>,
+    pub enabled: Option<bool>,
+}
+
+/// `POST /api/users`.
+#[derive(Clone)]
+pub struct UserCreate {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub permission_group_id: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+fn forbidden(why: &str) -> ServiceError {
+    ServiceError::Forbidden(why.to_owned())
+}
+
+fn parse_role(text: &str) -> Result<Role, ServiceError> {
+    text.parse()
+        .map_err(|e: tessera_core::role::UnknownRole| ServiceError::field("role", e.to_string()))
+}
+
+/// Kills every credential of a user except the given session: access tokens (generation), refresh
+/// families (and their access tokens by `sid`), sessions, and client tokens when asked.
+pub(crate) fn revoke_everything(
+    c: &mut DbConnection,
+    user_id: i64,
+    keep_session: Option<&str>,
+    client_tokens: bool,
+    now: i64,
+    sid_until: i64,
+) -> Result<(), ServiceError> {
+    User::bump_generation(c, user_id)?;
+    for family in RefreshFamily::revoke_all_for_user(c, user_id, now)? {
+        RevokedAccessToken::revoke(c, &format!("sid:{family}"), "sid", sid_until)?;
+    }
+    Session::delete_all_for_user(c, user_id, keep_session)?;
+    if client_tokens {
+        ClientToken::delete_all_for_user(c, user_id)?;
+    }
+    Ok(())
+}
+
+fn ensure_not_last_admin(c: &mut DbConnection, target: &User) -> Result<(), ServiceError> {
+    if target.role == Role::Admin.as_str() && target.enabled && User::count_enabled_admins(c)? <= 1 {
+        return Err(ServiceError::Conflict(
+            "the last enabled admin cannot be demoted, disabled or deleted".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Services {
+    fn sid_until(&self) -> i64 {
+        self.clock.now().as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs
+    }
+
+    pub async fn get_user(&self, id: i64) -> Result<User, ServiceError> {
+        self.db
+            .run(move |c| User::find(c, id)?.ok_or(ServiceError::NotFound))
+            .await
+    }
+
+    pub async fn update_me(&self, me: &Identity, req: MeUpdate) -> Result<User, ServiceError> {
+        let p = me
+            .principal
+            .as_ref()
+            .ok_or_else(|| forbidden("this credential has no user"))?;
+        let user = self.get_user(p.user_id).await?;
+        if req.email.is_none() && req.new_password.is_none() {
+            return Ok(user);
+        }
+        let Some(current) = req.current_password.as_deref() else {
+            return Err(ServiceError::field(
+                "current_password",
+                "required to change email or password",
+            ));
+        };
+        if !self.hasher.verify(current, user.password_hash.as_deref()).await? {
+            return Err(ServiceError::field("current_password", "does not match"));
+        }
+        let email = match &req.email {
+            Some(e) => Some(check_email(Some(e))?),
+            None => None,
+        };
+        let hash = match &req.new_password {
+            Some(pw) => {
+                check_password(pw).map_err(|e| ServiceError::account_rule("new_password", &e))?;
+                Some(self.hasher.hash(pw).await?)
+            }
+            None => None,
+        };
+        let now = self.clock.now();
+        let keep = me.session_id.clone();
+        let sid_until = self.sid_until();
+        let id = user.id;
+        let revoke_tokens = req.revoke_client_tokens;
+        self.db
+            .write_tx(move |c| {
+                let changes = UserChanges {
+                    email,
+                    password_hash: hash.clone().map(Some),
+                    updated_at: Some(now.as_secs()),
+                    ..UserChanges::default()
+                };
+                let user = User::update(c, id, &changes)?.ok_or(ServiceError::NotFound)?;
+                if hash.is_some() {
+                    revoke_everything(c, id, keep.as_deref(), revoke_tokens, now.as_secs(), sid_until)?;
+                    audit::record(c, now, "user.password_changed", Some(id), Some("self"), None)?;
+                }
+                User::find(c, user.id)?.ok_or(ServiceError::NotFound)
+            })
+            .await
+    }
+
+    /// Only an admin credential creates admins; group must exist.
+    pub async fn create_user_api(&self, actor: &Identity, req: UserCreate) -> Result<User, ServiceError> {
+        let role = match req.role.as_deref() {
+            Some(r) => parse_role(r)?,
+            None => Role::User,
+        };
+        if role == Role::Admin && !actor.is_admin() {
+            return Err(forbidden("only an admin can create an admin"));
+        }
+        let checked = self
+            .check_account(&NewAccount {
+                username: req.username,
+                password: req.password,
+                email: req.email,
+                role,
+            })
+            .await?;
+        let now = self.clock.now();
+        let actor_name = actor.subject.clone();
+        let (group, enabled) = (req.permission_group_id, req.enabled.unwrap_or(true));
+        self.db
+            .write_tx(move |c| {
+                if let Some(g) = group {
+                    PermissionGroup::find(c, g)?
+                        .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
+                }
+                let user = insert_checked(c, &checked, now.as_secs())?;
+                let changes = UserChanges {
+                    permission_group_id: group.map(Some),
+                    enabled: (!enabled).then_some(false),
+                    ..UserChanges::default()
+                };
+                let user = if group.is_some() || !enabled {
+                    User::update(c, user.id, &changes)?.unwrap_or(user)
+                } else {
+                    user
+                };
+                audit::record(c, now, "user.created", Some(user.id), Some(&actor_name), None)?;
+                Ok(user)
+            })
+            .await
+    }
+
+    /// Edits another user (or oneself) under API.md §7's rules.
+    pub async fn update_user(
+        &self,
+        actor: &Identity,
+        id: i64,
+        req: UserUpdate,
+    ) -> Result<User, ServiceError> {
+        let target = self.get_user(id).await?;
+        let self_edit = actor.principal.as_ref().is_some_and(|p| p.user_id == id);
+        let new_role = req.role.as_deref().map(parse_role).transpose()?;
+        if self_edit && new_role.is_some_and(|r| r.as_str() != target.role) {
+            return Err(forbidden("no one can change their own role"));
+        }
+        if self_edit && req.enabled == Some(false) {
+            return Err(forbidden("no one can disable themselves"));
+        }
+        let touches_admin = target.role == Role::Admin.as_str() || new_role == Some(Role::Admin);
+        if touches_admin && !actor.is_admin() {
+            return Err(forbidden(
+                "only an admin can edit an admin or give the admin role",
+            ));
+        }
+        let username = req
+            .username
+            .as_deref()
+            .map(|u| Username::parse(u).map_err(|e| ServiceError::account_rule("username", &e)))
+            .transpose()?;
+        let email = req.email.as_deref().map(|e| check_email(Some(e))).transpose()?;
+        let hash = match &req.password {
+            Some(pw) => {
+                check_password(pw).map_err(|e| ServiceError::account_rule("password", &e))?;
+                Some(self.hasher.hash(pw).await?)
+            }
+            None => None,
+        };
+        let now = self.clock.now();
+        let sid_until = self.sid_until();
+        let actor_name = actor.subject.clone();
+        self.db
+            .write_tx(move |c| {
+                let demoted = new_role == Some(Role::User) && target.role == Role::Admin.as_str();
+                if demoted || req.enabled == Some(false) {
+                    ensure_not_last_admin(c, &target)?;
+                }
+                if let Some(Some(g)) = req.permission_group_id {
+                    PermissionGroup::find(c, g)?
+                        .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
+                }
+                let changes = UserChanges {
+                    username: username.map(Username::into_string),
+                    email,
+                    password_hash: hash.clone().map(Some),
+                    role: new_role.map(|r| r.as_str().to_owned()),
+                    permission_group_id: req.permission_group_id,
+                    enabled: req.enabled,
+                    updated_at: Some(now.as_secs()),
+                };
+                let user = User::update(c, id, &changes)
+                    .map_err(|e| {
+                        if e.is_unique_violation() {
+                            ServiceError::Conflict("username is taken".into())
+                        } else {
+                            e.into()
+                        }
+                    })?
+                    .ok_or(ServiceError::NotFound)?;
+                if hash.is_some() || req.enabled == Some(false) {
+                    revoke_everything(c, id, None, false, now.as_secs(), sid_until)?;
+                }
+                audit::record(c, now, "user.updated", Some(id), Some(&actor_name), None)?;
+                User::find(c, user.id)?.ok_or(ServiceError::NotFound)
+            })
+            .await
+    }
+
+    pub async fn delete_user(&self, actor: &Identity, id: i64) -> Result<(), ServiceError> {
+        let target = self.get_user(id).await?;
+        if actor.principal.as_ref().is_some_and(|p| p.user_id == id) {
+            return Err(forbidden("no one can delete themselves"));
+        }
+        if target.role == Role::Admin.as_str() && !actor.is_admin() {
+            return Err(forbidden("only an admin can delete an admin"));
+        }
+        let now = self.clock.now();
+        let actor_name = actor.subject.clone();
+        self.db
+            .write_tx(move |c| {
+                ensure_not_last_admin(c, &target)?;
+                User::delete(c, id)?;
+                audit::record(c, now, "user.deleted", Some(id), Some(&actor_name), None)?;
+                Ok(())
+            })
+            .await
+    }
+}

@@ -1,0 +1,189 @@
+//! Browser sessions: a random cookie secret stored as a digest, idle and absolute lifetimes, and a CSRF
+//! token bound to the session.
+
+use tessera_core::ids::SessionId;
+use tessera_core::token_format::TokenDigest;
+use tessera_db::models::sessions::Session;
+use tessera_db::models::users::User;
+
+use crate::identity::{principal_of, user_rights, AuthFailure, CredentialKind, Identity};
+use crate::{audit, ServiceError, Services};
+
+/// `last_seen_at` and `last_active` are written at most this often.
+pub const ACTIVITY_WRITE_SECS: i64 = 300;
+
+/// A session just created: the cookie value is shown to the browser once and stored as a digest.
+pub struct NewSession {
+    pub id: String,
+    pub secret: String,
+    pub csrf: String,
+    pub max_age_secs: i64,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session as `GET /api/sessions` lists it.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub current: bool,
+}
+
+impl Services {
+    /// The CSRF token of the session whose cookie is `secret`: an HMAC of the session's digest (its
+    /// stable identifier), so it needs no lookup and a sibling host cannot mint one.
+    pub fn csrf_token(&self, secret: &str) -> String {
+        hex::encode(tessera_crypto::hmac_sha256(
+            &self.csrf_key,
+            TokenDigest::of(secret).as_bytes(),
+        ))
+    }
+
+    pub fn csrf_matches(&self, secret: &str, presented: &str) -> bool {
+        tessera_crypto::ct_eq(self.csrf_token(secret).as_bytes(), presented.as_bytes())
+    }
+
+    /// Starts a session; a fresh id and secret at every login (no fixation).
+    pub async fn create_session(
+        &self,
+        user: &User,
+        user_agent: Option<String>,
+        ip: Option<String>,
+    ) -> Result<NewSession, ServiceError> {
+        let now = self.clock.now();
+        let secret = tessera_crypto::random::hex_secret(32);
+        let id = SessionId::generate().to_string();
+        let life = self.settings.session.absolute_lifetime_secs;
+        let row = Session {
+            id: id.clone(),
+            digest: TokenDigest::of(&secret).as_bytes().to_vec(),
+            user_id: user.id,
+            created_at: now.as_secs(),
+            last_seen_at: now.as_secs(),
+            expires_at: now.as_secs() + life,
+            user_agent: user_agent.map(|u| u.chars().take(255).collect()),
+            ip,
+            oidc_id_token: None,
+        };
+        let uid = user.id;
+        self.db
+            .write_tx(move |c| {
+                Session::insert(c, &row)?;
+                User::touch_login(c, uid, now.as_secs())?;
+                audit::record(c, now, "login.succeeded", Some(uid), Some("session"), None)?;
+                Ok::<_, ServiceError>(())
+            })
+            .await?;
+        Ok(NewSession {
+            csrf: self.csrf_token(&secret),
+            id,
+            secret,
+            max_age_secs: life,
+        })
+    }
+
+    /// Resolves a session cookie: within both lifetimes, owner enabled; scopes are the owner's rights.
+    pub async fn resolve_session(&self, secret: &str) -> Result<Identity, AuthFailure> {
+        if secret.len() != 64 {
+            return Err(AuthFailure::Invalid);
+        }
+        let digest = TokenDigest::of(secret);
+        let now = self.clock.now().as_secs();
+        let idle = self.settings.session.idle_timeout_secs;
+        let catalog = self.catalog.clone();
+        let (session, user, rights) = self
+            .db
+            .run(move |c| -> Result<_, AuthFailure> {
+                let s = Session::find(c, digest.as_bytes())?.ok_or(AuthFailure::Invalid)?;
+                if s.expires_at <= now || s.last_seen_at + idle <= now {
+                    Session::delete_by_digest(c, digest.as_bytes())?;
+                    return Err(AuthFailure::Invalid);
+                }
+                let user = User::find(c, s.user_id)?
+                    .filter(|u| u.enabled)
+                    .ok_or(AuthFailure::Invalid)?;
+                if now - s.last_seen_at >= ACTIVITY_WRITE_SECS {
+                    Session::touch(c, &s.id, now)?;
+                    User::touch_active(c, user.id, now)?;
+                }
+                let rights = user_rights(c, &catalog, &user)?;
+                Ok((s, user, rights))
+            })
+            .await?;
+        Ok(Identity {
+            kind: CredentialKind::Session,
+            principal: Some(principal_of(&user)),
+            subject: user.id.to_string(),
+            client_id: None,
+            device_id: None,
+            scopes: rights,
+            expires_at: Some(session.expires_at.min(session.last_seen_at + idle)),
+            issued_at: Some(session.created_at),
+            token_id: None,
+            can_introspect: false,
+            session_id: Some(session.id),
+        })
+    }
+
+    /// Ends the session whose cookie is `secret` (unknown ones are already gone).
+    pub async fn end_session(&self, secret: &str) -> Result<(), ServiceError> {
+        let digest = TokenDigest::of(secret);
+        self.db
+            .run(move |c| Ok::<_, ServiceError>(Session::delete_by_digest(c, digest.as_bytes())?))
+            .await
+    }
+
+    pub async fn list_sessions(
+        &self,
+        user_id: i64,
+        current: Option<&str>,
+    ) -> Result<Vec<SessionInfo>, ServiceError> {
+        let now = self.clock.now().as_secs();
+        let idle = self.settings.session.idle_timeout_secs;
+        let current = current.map(str::to_owned);
+        self.db
+            .run(move |c| {
+                Ok::<_, ServiceError>(
+                    Session::list_for_user(c, user_id)?
+                        .into_iter()
+                        .filter(|s| s.expires_at > now && s.last_seen_at + idle > now)
+                        .map(|s| SessionInfo {
+                            current: current.as_deref() == Some(s.id.as_str()),
+                            id: s.id,
+                            created_at: s.created_at,
+                            last_seen_at: s.last_seen_at,
+                            expires_at: s.expires_at,
+                            user_agent: s.user_agent,
+                            ip: s.ip,
+                        })
+                        .collect(),
+                )
+            })
+            .await
+    }
+
+    pub async fn delete_session(&self, user_id: i64, id: &str) -> Result<(), ServiceError> {
+        let id = id.to_owned();
+        let now = self.clock.now();
+        self.db
+            .write_tx(move |c| {
+                if !Session::delete_for_user(c, &id, user_id)? {
+                    return Err(ServiceError::NotFound);
+                }
+                audit::record(c, now, "session.ended", Some(user_id), None, Some(&id))?;
+                Ok(())
+            })
+            .await
+    }
+}
