@@ -1,9 +1,11 @@
 //! The one integration test binary: a module per capability. Add modules here, not new test files.
 
+mod accounts;
 mod e2e_oauth_library;
 mod migrations;
 mod oauth;
 mod ops;
+mod sessions;
 mod setup;
 mod store;
 mod users_cli;

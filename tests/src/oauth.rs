@@ -135,3 +135,58 @@ pub fn jwt_parts(token: &str) -> (Value, Value) {
     let header = next();
     (header, next())
 }
+
+/// A browser's session: the cookie value and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct BrowserSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The value a response sets for cookie `name`, if any.
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
+}
+
+impl TestApp {
+    /// Signs in through `/api/auth/login` and returns the session cookie and CSRF token.
+    pub async fn session_login(&self, username: &str) -> BrowserSession {
+        let res = self
+            .post_json(
+                "/api/auth/login",
+                &serde_json::json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let cookie = set_cookie(&res, "tessera_session").expect("session cookie");
+        let csrf_cookie = set_cookie(&res, "tessera_csrf").expect("csrf cookie");
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["csrf_token"], csrf_cookie.as_str());
+        BrowserSession {
+            cookie,
+            csrf: csrf_cookie,
+        }
+    }
+
+    /// A request carrying the session cookie (and, when `csrf`, its token).
+    pub fn with_session(
+        &self,
+        rb: reqwest::RequestBuilder,
+        s: &BrowserSession,
+        csrf: bool,
+    ) -> reqwest::RequestBuilder {
+        let rb = rb.header("cookie", format!("tessera_session={}", s.cookie));
+        if csrf {
+            rb.header("x-csrf-token", &s.csrf)
+        } else {
+            rb
+        }
+    }
+}

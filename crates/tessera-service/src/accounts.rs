@@ -238,12 +238,19 @@ impl Services {
                     PermissionGroup::find(c, g)?
                         .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
                 }
+                // A demoted admin without a group joins the default group, as a new user would.
+                let group = match req.permission_group_id {
+                    None if demoted && target.permission_group_id.is_none() => {
+                        PermissionGroup::find_default(c)?.map(|g| Some(g.id))
+                    }
+                    other => other,
+                };
                 let changes = UserChanges {
                     username: username.map(Username::into_string),
                     email,
                     password_hash: hash.clone().map(Some),
                     role: new_role.map(|r| r.as_str().to_owned()),
-                    permission_group_id: req.permission_group_id,
+                    permission_group_id: group,
                     enabled: req.enabled,
                     updated_at: Some(now.as_secs()),
                 };
