@@ -111,7 +111,16 @@ pub fn user_rights(
             .collect(),
         None => Vec::new(),
     };
-    let overrides: Vec<(Grant, Effect)> = UserOverride::for_user(conn, user.id)?
+    let overrides = overrides_of(conn, user.id)?;
+    Ok(rights::rights(catalog, role, &apply_overrides(group, &overrides)))
+}
+
+/// A user's overrides as (grant, effect) pairs.
+pub(crate) fn overrides_of(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> Result<Vec<(Grant, Effect)>, tessera_db::DbError> {
+    Ok(UserOverride::for_user(conn, user_id)?
         .into_iter()
         .map(|o| {
             let effect = if o.effect == "revoke" {
@@ -128,8 +137,7 @@ pub fn user_rights(
                 effect,
             )
         })
-        .collect();
-    Ok(rights::rights(catalog, role, &apply_overrides(group, &overrides)))
+        .collect())
 }
 
 /// Writes `last_active` at most every five minutes per user.

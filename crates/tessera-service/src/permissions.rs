@@ -201,24 +201,7 @@ impl Services {
         self.db
             .run(move |c| {
                 let user = User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
-                let overrides = UserOverride::for_user(c, user_id)?
-                    .into_iter()
-                    .map(|o| {
-                        let effect = if o.effect == "revoke" {
-                            Effect::Revoke
-                        } else {
-                            Effect::Grant
-                        };
-                        (
-                            Grant {
-                                entity: o.entity,
-                                action: o.action,
-                                own_only: o.own_only,
-                            },
-                            effect,
-                        )
-                    })
-                    .collect();
+                let overrides = crate::identity::overrides_of(c, user_id)?;
                 Ok(UserPermissions {
                     permission_group_id: user.permission_group_id,
                     overrides,

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::cookies::{login_cookies, logout_cookies, SESSION_COOKIE};
+use crate::cookies::{logout_cookies, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -128,22 +128,8 @@ pub async fn submit(
     let rd = safe_rd(&state, form.rd.as_deref());
     match s.verify_login(&form.username, &form.password, "login page").await {
         Ok(user) => {
-            let ua = req
-                .headers()
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let ip = req.peer_addr().map(|a| a.ip().to_string());
-            let session = s.create_session(&user, ua, ip).await?;
             let mut res = HttpResponse::SeeOther();
-            for c in login_cookies(
-                session.secret,
-                session.csrf,
-                session.max_age_secs,
-                &s.settings.session,
-            ) {
-                res.cookie(c);
-            }
+            crate::handlers::auth::start_session(&state, &req, &user, &mut res).await?;
             let target = if rd.is_empty() { "/login".to_owned() } else { rd };
             Ok(res.insert_header((header::LOCATION, target)).finish())
         }

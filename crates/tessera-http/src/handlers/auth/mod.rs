@@ -5,7 +5,7 @@ pub mod logout;
 pub mod sessions;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use tessera_proto::users::LoginResponse;
 use tessera_service::login::LoginFailure;
 
@@ -13,37 +13,50 @@ use crate::cookies::login_cookies;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Signs in with a username and password and sets the session cookies (a new session every time).
-pub async fn sign_in(
+/// Starts a session for `user` and adds its cookies to `res` (a new session id at every login).
+pub async fn start_session(
     state: &AppState,
     req: &HttpRequest,
-    username: &str,
-    password: &str,
-) -> Result<HttpResponse, ApiError> {
+    user: &tessera_db::models::users::User,
+    res: &mut HttpResponseBuilder,
+) -> Result<String, ApiError> {
     let s = &state.services;
-    let user = s
-        .verify_login(username, password, "session")
-        .await
-        .map_err(login_error)?;
     let ua = req
         .headers()
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let ip = req.peer_addr().map(|a| a.ip().to_string());
-    let session = s.create_session(&user, ua, ip).await?;
-    let mut res = HttpResponse::Ok();
+    let session = s.create_session(user, ua, ip).await?;
+    let csrf = session.csrf.clone();
     for c in login_cookies(
         session.secret,
-        session.csrf.clone(),
+        session.csrf,
         session.max_age_secs,
         &s.settings.session,
     ) {
         res.cookie(c);
     }
+    Ok(csrf)
+}
+
+/// Signs in with a username and password and answers with the session cookies.
+pub async fn sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    username: &str,
+    password: &str,
+) -> Result<HttpResponse, ApiError> {
+    let user = state
+        .services
+        .verify_login(username, password, "session")
+        .await
+        .map_err(login_error)?;
+    let mut res = HttpResponse::Ok();
+    let csrf = start_session(state, req, &user, &mut res).await?;
     Ok(res.json(LoginResponse {
         msg: "Successfully logged in".into(),
-        csrf_token: session.csrf,
+        csrf_token: csrf,
     }))
 }
 
