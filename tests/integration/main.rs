@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per capability. Add modules here, not new test files.
 
 mod accounts;
+mod client_tokens;
 mod e2e_oauth_library;
 mod migrations;
 mod oauth;

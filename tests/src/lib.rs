@@ -254,3 +254,35 @@ impl TestApp {
         }
     }
 }
+
+/// For tests written as `async fn name(db: DbKind, store: StoreKind)`: one case per database and store.
+#[macro_export]
+macro_rules! on_all_backends_and_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::{DbKind, StoreKind};
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_memory() {
+                    super::$name(DbKind::Sqlite, StoreKind::Memory).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite_redis() {
+                    super::$name(DbKind::Sqlite, StoreKind::Redis).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_memory() {
+                    super::$name(DbKind::Postgres, StoreKind::Memory).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres_redis() {
+                    super::$name(DbKind::Postgres, StoreKind::Redis).await
+                }
+            }
+        )*
+    };
+}

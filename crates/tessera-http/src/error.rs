@@ -20,9 +20,17 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// Rarely present, so boxed: keeps `Result<_, ApiError>` small on the hot path.
+    pub extra: Box<ProblemExtra>,
+}
+
+#[derive(Debug, Default)]
+pub struct ProblemExtra {
     pub required: Option<Vec<String>>,
     pub missing: Option<Vec<String>>,
     pub errors: Option<Vec<FieldError>>,
+    /// Seconds for `Retry-After` on a 429.
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -31,10 +39,20 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
-            required: None,
-            missing: None,
-            errors: None,
+            extra: Box::default(),
         }
+    }
+
+    /// A 403 naming the scopes a request needs and the ones its credential lacks.
+    pub fn insufficient_scope(
+        detail: impl Into<String>,
+        required: Option<Vec<String>>,
+        missing: Vec<String>,
+    ) -> Self {
+        let mut e = Self::new(StatusCode::FORBIDDEN, "insufficient_scope", detail);
+        e.extra.required = required;
+        e.extra.missing = Some(missing);
+        e
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -43,10 +61,9 @@ impl ApiError {
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        Self {
-            errors: Some(errors),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
-        }
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail);
+        e.extra.errors = Some(errors);
+        e
     }
 
     pub fn not_found() -> Self {
@@ -89,9 +106,9 @@ impl ResponseError for ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             request_id: current_request_id(),
-            required: self.required.clone(),
-            missing: self.missing.clone(),
-            errors: self.errors.clone(),
+            required: self.extra.required.clone(),
+            missing: self.extra.missing.clone(),
+            errors: self.extra.errors.clone(),
         };
         let mut res = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
@@ -99,6 +116,9 @@ impl ResponseError for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"tessera\""),
             ));
+        }
+        if let Some(secs) = self.extra.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
         }
         res.content_type(PROBLEM_JSON).json(body)
     }
@@ -115,6 +135,15 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
             ServiceError::NotFound => ApiError::not_found(),
             ServiceError::Forbidden(detail) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            ServiceError::TokenLimit(_) => ApiError::new(StatusCode::CONFLICT, "token_limit", e.to_string()),
+            ServiceError::RateLimited { retry_after_secs } => {
+                let mut api = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string());
+                api.extra.retry_after = Some(retry_after_secs);
+                api
+            }
+            ServiceError::ScopeExcess { ref excess } => {
+                ApiError::insufficient_scope(e.to_string(), None, excess.clone())
+            }
             ServiceError::Unavailable(_) => ApiError::unavailable(&e),
             ServiceError::Db(ref db)
                 if matches!(db, tessera_db::DbError::Pool(_) | tessera_db::DbError::Connect(_)) =>

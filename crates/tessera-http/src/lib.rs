@@ -1,5 +1,6 @@
 //! The actix-web edge: routes, one file per handler, middleware, and the one error mapping.
 
+pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
 pub mod error;

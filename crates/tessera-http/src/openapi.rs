@@ -2,7 +2,7 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{auth, clients, oauth, ops, permissions, setup, users, wellknown};
+use crate::handlers::{auth, client_tokens, clients, oauth, ops, permissions, setup, users, wellknown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +49,15 @@ use crate::handlers::{auth, clients, oauth, ops, permissions, setup, users, well
         permissions::users::get,
         permissions::users::put,
         permissions::access_check::check,
+        client_tokens::create::create,
+        client_tokens::list::list,
+        client_tokens::delete::delete,
+        client_tokens::regenerate::regenerate,
+        client_tokens::admin::all,
+        client_tokens::admin::delete,
+        client_tokens::pair::create,
+        client_tokens::pair::status,
+        client_tokens::pair::exchange,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -57,6 +66,7 @@ use crate::handlers::{auth, clients, oauth, ops, permissions, setup, users, well
         (name = "oauth", description = "OAuth 2.0 token, introspection, revocation and userinfo endpoints"),
         (name = "discovery", description = "Authorization-server metadata and signing keys"),
         (name = "oauth-clients", description = "OAuth client administration"),
+        (name = "client-tokens", description = "Long-lived API keys and pair codes"),
         (name = "sessions", description = "Browser sessions (cookie + CSRF token)"),
         (name = "users", description = "Me and user administration"),
         (name = "permissions", description = "Permission groups, overrides and access checks"),

@@ -1,7 +1,7 @@
 use actix_web::web;
 
 use crate::error::{form_error, json_error, method_not_allowed, not_found};
-use crate::handlers::{auth, clients, oauth, ops, permissions, setup, users, wellknown};
+use crate::handlers::{auth, client_tokens, clients, oauth, ops, permissions, setup, users, wellknown};
 
 /// JSON bodies up to 64 KiB, forms up to 16 KiB (API.md §1).
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -19,6 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(FORM_LIMIT)
             .error_handler(form_error),
     )
+    // A malformed id in a path names nothing: 404, as problem+json.
+    .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()))
     .service(resource("/healthz").route(web::get().to(ops::healthz::healthz)))
     .service(resource("/readyz").route(web::get().to(ops::readyz::readyz)))
     .service(resource("/openapi.json").route(web::get().to(ops::openapi_json::openapi_json)))
@@ -103,6 +105,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(crate::pages::login::submit)),
     )
     .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
+    .service(
+        resource("/api/client-tokens")
+            .route(web::get().to(client_tokens::list::list))
+            .route(web::post().to(client_tokens::create::create)),
+    )
+    .service(resource("/api/client-tokens/all").route(web::get().to(client_tokens::admin::all)))
+    .service(resource("/api/client-tokens/exchange").route(web::post().to(client_tokens::pair::exchange)))
+    .service(
+        resource("/api/client-tokens/pair/{code}/status").route(web::get().to(client_tokens::pair::status)),
+    )
+    .service(resource("/api/client-tokens/{id}").route(web::delete().to(client_tokens::delete::delete)))
+    .service(
+        resource("/api/client-tokens/{id}/regenerate")
+            .route(web::put().to(client_tokens::regenerate::regenerate)),
+    )
+    .service(resource("/api/client-tokens/{id}/pair").route(web::post().to(client_tokens::pair::create)))
+    .service(resource("/api/client-tokens/{id}/admin").route(web::delete().to(client_tokens::admin::delete)))
     .default_service(web::to(not_found));
 }
 

@@ -47,6 +47,34 @@ pub enum Command {
     /// OAuth clients.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Client API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token for a user; the raw token is printed once.
+    Create {
+        /// The owner.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// Scopes, within the owner's rights: --scope roms.read --scope me.read.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// 30d, 90d, 1y or never.
+        #[arg(long, default_value = "never")]
+        expires: String,
+    },
+    /// List a user's tokens (or everyone's without --user).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke (delete) a token by id.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,7 +166,59 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Users(cmd) => users(cmd, settings).await,
         Command::Keys(cmd) => keys(cmd, settings).await,
         Command::Clients(cmd) => clients(cmd, settings).await,
+        Command::Tokens(cmd) => tokens(cmd, settings).await,
     }
+}
+
+async fn tokens(cmd: TokensCommand, settings: Settings) -> anyhow::Result<()> {
+    let services = build_services(settings, Arc::new(SystemClock)).await?;
+    match cmd {
+        TokensCommand::Create {
+            user,
+            name,
+            scopes,
+            expires,
+        } => {
+            let owner = services.identity_of_user(&user).await.map_err(describe)?;
+            let created = services
+                .create_client_token(&owner, &name, &scopes, Some(&expires))
+                .await
+                .map_err(describe)?;
+            out(&format!("id: {}", created.row.id));
+            out(&format!(
+                "token: {}  (shown once; store it now)",
+                created.raw.expose()
+            ));
+        }
+        TokensCommand::List { user } => {
+            let rows = match user {
+                Some(u) => {
+                    let owner = services.find_user_by_name(&u).await.map_err(describe)?;
+                    services
+                        .list_client_tokens(owner.id)
+                        .await?
+                        .into_iter()
+                        .map(|t| (t, u.clone()))
+                        .collect()
+                }
+                None => services.list_all_client_tokens().await?,
+            };
+            for (t, owner) in rows {
+                let expires = t
+                    .expires_at
+                    .map_or_else(|| "never".to_owned(), |e| UnixTime(e).to_rfc3339());
+                out(&format!(
+                    "{}\t{}\t{}\t{}\texpires {}",
+                    t.id, owner, t.name, t.scopes, expires
+                ));
+            }
+        }
+        TokensCommand::Revoke { id } => {
+            services.delete_client_token(None, id).await.map_err(describe)?;
+            out(&format!("revoked token {id}"));
+        }
+    }
+    Ok(())
 }
 
 async fn keys(cmd: KeysCommand, settings: Settings) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! Loading configuration: defaults, then an optional TOML file, then `TESSERA_` variables.
 //! Unknown keys stop the start; every error names the key it is about.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tessera_core::scope::{CatalogEntry, ScopeCatalog};
 use tessera_crypto::jwt::SigningAlg;
+use tessera_service::ratelimit::{Budget, LimitedAction};
 use tessera_service::service_key::ServiceKey;
 use tessera_service::settings::{
     AuthSettings, CorsSettings, DatabaseSettings, JwtSettings, LogFormat, LogSettings, OAuthSettings,
@@ -47,6 +49,21 @@ struct FileConfig {
     tokens: TokensFile,
     session: SessionFile,
     cors: CorsFile,
+    rate_limits: RateLimitsFile,
+}
+
+/// `rate_limits.<action> = { limit = N, period_secs = S }`; unknown actions are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RateLimitsFile {
+    login_user: Option<Budget>,
+    login_ip: Option<Budget>,
+    device_init: Option<Budget>,
+    user_code: Option<Budget>,
+    pair_exchange: Option<Budget>,
+    forgot_password: Option<Budget>,
+    register: Option<Budget>,
+    invite: Option<Budget>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +127,8 @@ struct ServerFile {
     workers: Option<usize>,
     /// Seconds to drain requests in flight after SIGTERM (default 30).
     shutdown_timeout_secs: Option<u64>,
+    /// Networks whose X-Forwarded-* headers are believed (default: loopback only).
+    trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -361,6 +380,30 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
             format!("{bad:?}: list exact origins such as https://app.example.com (never \"*\")"),
         ));
     }
+    let rate_limits = validate_rate_limits(&f.rate_limits)?;
+    let trusted_proxies = match f.server.trusted_proxies {
+        None => vec![
+            "127.0.0.0/8"
+                .parse()
+                .map_err(|_| err("server.trusted_proxies", "bad default"))?,
+            "::1/128"
+                .parse()
+                .map_err(|_| err("server.trusted_proxies", "bad default"))?,
+        ],
+        Some(list) => list
+            .iter()
+            .map(|n| {
+                n.parse::<ipnet::IpNet>()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        err(
+                            "server.trusted_proxies",
+                            format!("{n:?} is not an address or network like 10.0.0.0/8"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
     let level = f.log.level.unwrap_or_else(|| "info".to_owned());
     tracing_subscriber::EnvFilter::try_new(&level).map_err(|e| err("log.level", e.to_string()))?;
 
@@ -371,6 +414,7 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
             data_dir,
             workers: f.server.workers.unwrap_or(0),
             shutdown_timeout_secs: f.server.shutdown_timeout_secs.unwrap_or(30),
+            trusted_proxies,
         },
         database: DatabaseSettings {
             url: SecretString::from(db_url),
@@ -408,7 +452,34 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         tokens: TokenSettings { prefix },
         session,
         cors: CorsSettings { allowed_origins },
+        rate_limits,
     })
+}
+
+fn validate_rate_limits(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Budget>, ConfigError> {
+    let given = [
+        (LimitedAction::LoginUser, f.login_user),
+        (LimitedAction::LoginIp, f.login_ip),
+        (LimitedAction::DeviceInit, f.device_init),
+        (LimitedAction::UserCode, f.user_code),
+        (LimitedAction::PairExchange, f.pair_exchange),
+        (LimitedAction::ForgotPassword, f.forgot_password),
+        (LimitedAction::Register, f.register),
+        (LimitedAction::Invite, f.invite),
+    ];
+    let mut out = HashMap::new();
+    for (action, budget) in given {
+        if let Some(b) = budget {
+            if b.limit == 0 || b.period_secs == 0 {
+                return Err(err(
+                    &format!("rate_limits.{}", action.key()),
+                    "limit and period_secs must be positive",
+                ));
+            }
+            out.insert(action, b);
+        }
+    }
+    Ok(out)
 }
 
 fn positive(key: &str, v: Option<i64>, default: i64) -> Result<i64, ConfigError> {
@@ -557,6 +628,28 @@ pub fn redacted_view(s: &Settings) -> String {
     );
     line("session.cookie_domain", format!("{:?}", s.session.cookie_domain));
     line("cors.allowed_origins", format!("{:?}", s.cors.allowed_origins));
+    line(
+        "server.trusted_proxies",
+        format!(
+            "{:?}",
+            s.server
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        ),
+    );
+    for a in LimitedAction::ALL {
+        let b = s
+            .rate_limits
+            .get(&a)
+            .copied()
+            .unwrap_or_else(|| a.default_budget());
+        line(
+            &format!("rate_limits.{}", a.key()),
+            format!("{{ limit = {}, period_secs = {} }}", b.limit, b.period_secs),
+        );
+    }
     out
 }
 

@@ -12,6 +12,7 @@ use tessera_crypto::PasswordHasher;
 use tessera_db::{migrate, Backend, Db, DbOptions};
 use tessera_http::AppState;
 use tessera_service::keys::Keys;
+use tessera_service::ratelimit::RateLimiter;
 use tessera_service::service_key::ServiceKey;
 use tessera_service::{Services, Settings};
 
@@ -45,6 +46,8 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
     .context("database")?;
 
     let store = tessera_store::open(settings.store.url.expose_secret(), &settings.store.key_prefix)?;
+    let store_for_limits = store.clone();
+    let settings_limits = settings.rate_limits.clone();
     let hasher = PasswordHasher::new(
         settings.security.bcrypt_cost,
         settings.security.bcrypt_concurrency,
@@ -79,6 +82,8 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         service_key,
         keys: Arc::new(keys),
         csrf_key: tessera_crypto::hmac_sha256(&kek, b"tessera csrf v1"),
+        limits: Arc::new(RateLimiter::new(store_for_limits, &settings_limits)),
+        background: Arc::new(tessera_service::background::Background::default()),
     };
     services.bootstrap().await?;
     Ok(services)
@@ -93,11 +98,13 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Graceful stop: `/readyz` turns 503, requests in flight finish, then workers stop.
+    /// Graceful stop: `/readyz` turns 503, requests in flight finish, then workers stop and pending
+    /// background writes land.
     pub async fn stop(self) {
         self.state.begin_shutdown();
         self.handle.stop(true).await;
         let _ = self.task.await;
+        self.state.services.background.flush().await;
     }
 }
 

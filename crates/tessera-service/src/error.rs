@@ -16,6 +16,13 @@ pub enum ServiceError {
     NotFound,
     #[error("{0}")]
     Forbidden(String),
+    #[error("at most {0} live client tokens per user")]
+    TokenLimit(i64),
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: i64 },
+    /// The credential's scopes do not cover what it tries to grant.
+    #[error("scopes beyond the calling credential: {}", excess.join(" "))]
+    ScopeExcess { excess: Vec<String> },
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]

@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod background;
 pub mod bootstrap;
+pub mod client_tokens;
 pub mod error;
 pub mod health;
 pub mod identity;
@@ -11,6 +13,7 @@ pub mod keys;
 pub mod login;
 pub mod oauth;
 pub mod permissions;
+pub mod ratelimit;
 pub mod service_key;
 pub mod sessions;
 pub mod settings;
@@ -40,4 +43,6 @@ pub struct Services {
     pub keys: Arc<keys::Keys>,
     /// Binds CSRF tokens to sessions; derived from the key-encryption key, so replicas agree.
     pub csrf_key: [u8; 32],
+    pub limits: Arc<ratelimit::RateLimiter>,
+    pub background: Arc<background::Background>,
 }

@@ -28,6 +28,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub session: SessionSettings,
     pub cors: CorsSettings,
+    pub rate_limits: std::collections::HashMap<crate::ratelimit::LimitedAction, crate::ratelimit::Budget>,
 }
 
 #[derive(Clone, Debug)]
@@ -38,6 +39,8 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// Peers whose X-Forwarded-* headers are believed (default: loopback only).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Debug)]

@@ -58,6 +58,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// returns the new value; an expired counter starts again from zero.
     async fn incr(&self, key: &str, by: i64, expires_at: UnixTime, now: UnixTime) -> Result<i64, StoreError>;
 
+    /// GCRA: charges one unit against a budget of `burst` units refilling evenly, one every
+    /// `interval_ms`. Returns `Ok(None)` when allowed, `Ok(Some(retry_after_ms))` when over budget.
+    /// A negative `cost` refunds earlier charges (never below an empty bucket).
+    async fn gcra(
+        &self,
+        key: &str,
+        interval_ms: i64,
+        burst: i64,
+        cost: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError>;
+
     async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError>;
 
     async fn subscribe(&self, channel: &str) -> Result<Subscription, StoreError>;
@@ -91,4 +103,50 @@ fn decode(raw: &[u8], now: UnixTime) -> Option<Vec<u8>> {
     let (head, body) = raw.split_at_checked(8)?;
     let exp = i64::from_be_bytes(head.try_into().ok()?);
     (exp > now.0).then(|| body.to_vec())
+}
+
+/// One GCRA step on a theoretical arrival time (TAT): the new TAT, or the wait in ms when over budget.
+/// Shared by the memory store and mirrored by the Redis script.
+pub fn gcra_step(tat: Option<i64>, interval_ms: i64, burst: i64, cost: i64, now_ms: i64) -> Result<i64, i64> {
+    let tat = tat.unwrap_or(now_ms).max(now_ms);
+    let new_tat = tat + cost * interval_ms;
+    if cost < 0 {
+        return Ok(new_tat.max(now_ms));
+    }
+    let allow_at = new_tat - burst * interval_ms;
+    if allow_at > now_ms {
+        Err(allow_at - now_ms)
+    } else {
+        Ok(new_tat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gcra_step;
+
+    #[test]
+    fn gcra_allows_a_burst_then_paces() {
+        // 5 per minute: one unit every 12 s, bucket of 5.
+        let (iv, burst) = (12_000, 5);
+        let mut tat = None;
+        for _ in 0..5 {
+            tat = Some(gcra_step(tat, iv, burst, 1, 0).unwrap());
+        }
+        assert_eq!(gcra_step(tat, iv, burst, 1, 0), Err(12_000));
+        assert!(
+            gcra_step(tat, iv, burst, 1, 12_000).is_ok(),
+            "one unit refills in 12 s"
+        );
+        let refunded = gcra_step(tat, iv, burst, -1, 0).unwrap();
+        assert!(
+            gcra_step(Some(refunded), iv, burst, 1, 0).is_ok(),
+            "a refund gives the unit back"
+        );
+        assert_eq!(
+            gcra_step(Some(5), iv, burst, -10, 100),
+            Ok(100),
+            "never below an empty bucket"
+        );
+    }
 }

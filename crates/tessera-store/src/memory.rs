@@ -13,6 +13,8 @@ use crate::{decode, encode, Store, StoreError, Subscription};
 pub struct MemoryStore {
     values: Mutex<HashMap<String, Vec<u8>>>,
     counters: Mutex<HashMap<String, (i64, UnixTime)>>,
+    /// GCRA theoretical arrival times, in ms.
+    tats: Mutex<HashMap<String, i64>>,
     channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
 }
 
@@ -92,6 +94,27 @@ impl Store for MemoryStore {
         }
         entry.0 += by;
         Ok(entry.0)
+    }
+
+    async fn gcra(
+        &self,
+        key: &str,
+        interval_ms: i64,
+        burst: i64,
+        cost: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut m = self.tats.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > 10_000 {
+            m.retain(|_, tat| *tat > now_ms);
+        }
+        match crate::gcra_step(m.get(key).copied(), interval_ms, burst, cost, now_ms) {
+            Ok(tat) => {
+                m.insert(key.to_owned(), tat);
+                Ok(None)
+            }
+            Err(wait) => Ok(Some(wait)),
+        }
     }
 
     async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {

@@ -31,6 +31,25 @@ if redis.call('HSETNX', KEYS[1], 'e', ARGV[2]) == 1 then redis.call('EXPIRE', KE
 return redis.call('HINCRBY', KEYS[1], 'n', ARGV[1])
 ";
 
+/// GCRA, mirroring `gcra_step`: KEYS[1] holds the TAT in ms; returns -1 when allowed, else the wait in ms.
+const GCRA: &str = r"
+local now = tonumber(ARGV[4])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + cost * interval
+if cost < 0 then
+  if new_tat < now then new_tat = now end
+else
+  local allow_at = new_tat - burst * interval
+  if allow_at > now then return allow_at - now end
+end
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(new_tat - now, 1) + 1000)
+return -1
+";
+
 pub struct RedisStore {
     pool: Pool,
     client: redis::Client,
@@ -155,6 +174,22 @@ impl Store for RedisStore {
             .arg(now.0)
             .arg(ttl_secs(expires_at, now));
         bounded(inv.invoke_async(&mut c)).await
+    }
+
+    async fn gcra(
+        &self,
+        key: &str,
+        interval_ms: i64,
+        burst: i64,
+        cost: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut c = self.conn().await?;
+        let script = redis::Script::new(GCRA);
+        let mut inv = script.key(self.key(key));
+        inv.arg(interval_ms).arg(burst).arg(cost).arg(now_ms);
+        let wait: i64 = bounded(inv.invoke_async(&mut c)).await?;
+        Ok((wait >= 0).then_some(wait))
     }
 
     async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {

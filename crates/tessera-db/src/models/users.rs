@@ -141,3 +141,14 @@ impl User {
         Ok(diesel::delete(users::table.find(id)).execute(conn)? == 1)
     }
 }
+
+impl User {
+    /// Serialises one user's token creations: the row lock (PostgreSQL) or write lock (SQLite) is held
+    /// until the transaction ends.
+    pub fn bump_token_seq(conn: &mut DbConnection, id: i64) -> Result<(), DbError> {
+        diesel::update(users::table.find(id))
+            .set(users::token_seq.eq(users::token_seq + 1))
+            .execute(conn)?;
+        Ok(())
+    }
+}

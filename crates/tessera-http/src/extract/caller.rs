@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
+use tessera_core::token_format::{has_shape, TokenKind};
 use tessera_service::identity::{AuthFailure, Identity};
 use tessera_service::login::LoginFailure;
 
@@ -40,15 +41,11 @@ impl Caller {
         if missing.is_empty() {
             return Ok(id);
         }
-        Err(ApiError {
-            required: Some(required.iter().map(|s| (*s).to_owned()).collect()),
-            missing: Some(missing.clone()),
-            ..ApiError::new(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                format!("missing scope(s): {}", missing.join(" ")),
-            )
-        })
+        Err(ApiError::insufficient_scope(
+            format!("missing scope(s): {}", missing.join(" ")),
+            Some(required.iter().map(|s| (*s).to_owned()).collect()),
+            missing,
+        ))
     }
 
     /// Requires an admin user's credential that itself holds `required` (a role alone is not enough).
@@ -81,23 +78,27 @@ async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
         if credential.is_empty() || credential.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
             return Err(unauthorized("malformed Authorization header"));
         }
-        let resolved = if scheme.eq_ignore_ascii_case("bearer") {
-            services.resolve_access_token(credential).await
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            let (user, password) =
-                decode_basic(credential).ok_or_else(|| unauthorized("malformed Basic credentials"))?;
-            services
-                .resolve_basic(&user, &password)
-                .await
-                .map_err(|e| match e {
-                    LoginFailure::Service(e) => AuthFailure::Service(e),
-                    LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled => {
-                        AuthFailure::Invalid
-                    }
-                })
-        } else {
-            return Err(unauthorized("unsupported authorization scheme"));
-        };
+        let prefix = &services.settings.tokens.prefix;
+        let resolved =
+            if scheme.eq_ignore_ascii_case("bearer") && has_shape(TokenKind::Client, prefix, credential) {
+                services.resolve_client_token(credential).await
+            } else if scheme.eq_ignore_ascii_case("bearer") {
+                services.resolve_access_token(credential).await
+            } else if scheme.eq_ignore_ascii_case("basic") {
+                let (user, password) =
+                    decode_basic(credential).ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+                services
+                    .resolve_basic(&user, &password)
+                    .await
+                    .map_err(|e| match e {
+                        LoginFailure::Service(e) => AuthFailure::Service(e),
+                        LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled => {
+                            AuthFailure::Invalid
+                        }
+                    })
+            } else {
+                return Err(unauthorized("unsupported authorization scheme"));
+            };
         return match resolved {
             Ok(id) => Ok(Caller(Some(id))),
             Err(AuthFailure::Invalid) => Err(unauthorized("invalid, expired or revoked credential")),

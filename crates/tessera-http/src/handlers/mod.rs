@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod client_tokens;
 pub mod clients;
 pub mod oauth;
 pub mod ops;

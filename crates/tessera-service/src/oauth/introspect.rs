@@ -37,7 +37,12 @@ impl Services {
         if looks_refresh {
             return self.introspect_refresh(token).await;
         }
-        match self.resolve_access_token(token).await {
+        let resolved = if token_format::has_shape(TokenKind::Client, prefix, token) {
+            self.resolve_client_token(token).await
+        } else {
+            self.resolve_access_token(token).await
+        };
+        match resolved {
             Ok(id) => Ok(Some(self.active_from_identity(&id))),
             Err(crate::identity::AuthFailure::Invalid) => Ok(None),
             Err(crate::identity::AuthFailure::Service(e)) => Err(e),

@@ -50,6 +50,9 @@ impl Services {
                 })
                 .await;
         }
+        if token_format::has_shape(TokenKind::Client, prefix, token) {
+            return Ok(self.revoke_client_token_text(token).await?);
+        }
         // An access token: only a genuine, unexpired one is worth recording.
         let Ok(claims) = self.keys.verify(token, &self.jwt_expectations(now)).await else {
             return Ok(());

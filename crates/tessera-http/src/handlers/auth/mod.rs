@@ -26,7 +26,10 @@ pub async fn start_session(
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = Some(crate::client_ip::client_ip(
+        req,
+        &s.settings.server.trusted_proxies,
+    ));
     let session = s.create_session(user, ua, ip).await?;
     let csrf = session.csrf.clone();
     for c in login_cookies(
