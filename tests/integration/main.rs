@@ -2,6 +2,7 @@
 
 mod accounts;
 mod client_tokens;
+mod device_flow;
 mod e2e_oauth_library;
 mod migrations;
 mod oauth;

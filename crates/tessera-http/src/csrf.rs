@@ -12,8 +12,8 @@ use crate::error::ApiError;
 use crate::AppState;
 
 /// Signing in again must work with a stale cookie; `/login` checks its own form token and `/logout` (an
-/// HTML form, which cannot send headers) checks the session's token in its form field.
-const EXEMPT: [&str; 4] = ["/api/login", "/api/auth/login", "/login", "/logout"];
+/// HTML form, which cannot send headers) and `/device` check the session's token in their form field.
+const EXEMPT: [&str; 5] = ["/api/login", "/api/auth/login", "/login", "/logout", "/device"];
 
 fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)

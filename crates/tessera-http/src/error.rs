@@ -165,6 +165,8 @@ pub struct OAuthError {
     pub description: Option<String>,
     /// RomM's clients read `detail`: the description on `/api/token`, the code on `/api/auth/device/*`.
     pub detail: Option<String>,
+    /// Seconds for `Retry-After` on a 429.
+    pub retry_after: Option<i64>,
 }
 
 impl OAuthError {
@@ -180,6 +182,7 @@ impl OAuthError {
             error,
             description: Some(description.into()),
             detail: None,
+            retry_after: None,
         }
     }
 }
@@ -204,6 +207,9 @@ impl ResponseError for OAuthError {
                 HeaderValue::from_static("Basic realm=\"tessera\""),
             ));
         }
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
+        }
         res.json(OAuthErrorBody {
             error: self.error.to_owned(),
             error_description: self.description.clone(),
@@ -217,6 +223,12 @@ impl From<OAuthFailure> for OAuthError {
         match f {
             OAuthFailure::Service(e) => {
                 let api = ApiError::from(e);
+                if api.status == StatusCode::TOO_MANY_REQUESTS {
+                    let mut o = OAuthError::new("invalid_request", api.detail);
+                    o.status = StatusCode::TOO_MANY_REQUESTS;
+                    o.retry_after = api.extra.retry_after;
+                    return o;
+                }
                 let code = if api.status == StatusCode::SERVICE_UNAVAILABLE {
                     "temporarily_unavailable"
                 } else {
@@ -327,13 +339,9 @@ fn extractor_error(
 /// The fallback for unknown routes: problem+json under `/api`, plain JSON elsewhere.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if is_oauth_path(req.path()) {
-        return Ok(OAuthError {
-            status: StatusCode::NOT_FOUND,
-            error: "invalid_request",
-            description: Some("unknown endpoint".into()),
-            detail: None,
-        }
-        .error_response());
+        let mut e = OAuthError::new("invalid_request", "unknown endpoint");
+        e.status = StatusCode::NOT_FOUND;
+        return Ok(e.error_response());
     }
     Err(ApiError::not_found())
 }

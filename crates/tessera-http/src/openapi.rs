@@ -2,7 +2,9 @@
 
 use utoipa::OpenApi;
 
-use crate::handlers::{auth, client_tokens, clients, oauth, ops, permissions, setup, users, wellknown};
+use crate::handlers::{
+    auth, client_tokens, clients, device, devices, oauth, ops, permissions, setup, users, wellknown,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -58,6 +60,16 @@ use crate::handlers::{auth, client_tokens, clients, oauth, ops, permissions, set
         client_tokens::pair::create,
         client_tokens::pair::status,
         client_tokens::pair::exchange,
+        device::authorize::authorize,
+        device::romm::init,
+        device::romm::pending,
+        device::romm::approve,
+        device::romm::deny,
+        device::romm::token,
+        devices::list,
+        devices::get,
+        devices::update,
+        devices::delete,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -66,6 +78,7 @@ use crate::handlers::{auth, client_tokens, clients, oauth, ops, permissions, set
         (name = "oauth", description = "OAuth 2.0 token, introspection, revocation and userinfo endpoints"),
         (name = "discovery", description = "Authorization-server metadata and signing keys"),
         (name = "oauth-clients", description = "OAuth client administration"),
+        (name = "devices", description = "Device pairing (RomM's JSON) and device records"),
         (name = "client-tokens", description = "Long-lived API keys and pair codes"),
         (name = "sessions", description = "Browser sessions (cookie + CSRF token)"),
         (name = "users", description = "Me and user administration"),

@@ -1,7 +1,9 @@
 use actix_web::web;
 
 use crate::error::{form_error, json_error, method_not_allowed, not_found};
-use crate::handlers::{auth, client_tokens, clients, oauth, ops, permissions, setup, users, wellknown};
+use crate::handlers::{
+    auth, client_tokens, clients, device, devices, oauth, ops, permissions, setup, users, wellknown,
+};
 
 /// JSON bodies up to 64 KiB, forms up to 16 KiB (API.md §1).
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -122,6 +124,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/api/client-tokens/{id}/pair").route(web::post().to(client_tokens::pair::create)))
     .service(resource("/api/client-tokens/{id}/admin").route(web::delete().to(client_tokens::admin::delete)))
+    .service(resource("/oauth/device_authorization").route(web::post().to(device::authorize::authorize)))
+    .service(resource("/api/auth/device/init").route(web::post().to(device::romm::init)))
+    .service(resource("/api/auth/device/pending/{user_code}").route(web::get().to(device::romm::pending)))
+    .service(resource("/api/auth/device/approve").route(web::post().to(device::romm::approve)))
+    .service(resource("/api/auth/device/deny").route(web::post().to(device::romm::deny)))
+    .service(resource("/api/auth/device/token").route(web::post().to(device::romm::token)))
+    .service(resource("/api/devices").route(web::get().to(devices::list)))
+    .service(
+        resource("/api/devices/{id}")
+            .route(web::get().to(devices::get))
+            .route(web::put().to(devices::update))
+            .route(web::delete().to(devices::delete)),
+    )
+    .service(
+        resource("/device")
+            .route(web::get().to(crate::pages::device::page))
+            .route(web::post().to(crate::pages::device::submit)),
+    )
+    .service(resource("/pair/device").route(web::get().to(crate::pages::device::page)))
+    .service(resource("/device/qr.svg").route(web::get().to(crate::pages::device::qr)))
     .default_service(web::to(not_found));
 }
 

@@ -86,6 +86,11 @@ pub const PROBLEM_CODES: &[(&str, &str, &str)] = &[
         "First-admin setup is disabled by configuration; use `tessera users create --admin`.",
     ),
     (
+        "token_limit",
+        "Token limit reached",
+        "A user holds at most 25 live client tokens; delete one first.",
+    ),
+    (
         "rate_limited",
         "Too many requests",
         "Slow down; `Retry-After` says when to try again.",

@@ -12,9 +12,9 @@ use tessera_crypto::jwt::SigningAlg;
 use tessera_service::ratelimit::{Budget, LimitedAction};
 use tessera_service::service_key::ServiceKey;
 use tessera_service::settings::{
-    AuthSettings, CorsSettings, DatabaseSettings, JwtSettings, LogFormat, LogSettings, OAuthSettings,
-    ScopeSettings, SecuritySettings, ServerSettings, SessionSettings, Settings, SetupSettings, StoreSettings,
-    TokenSettings,
+    AuthSettings, CorsSettings, DatabaseSettings, DeviceSettings, JwtSettings, LogFormat, LogSettings,
+    OAuthSettings, ScopeSettings, SecuritySettings, ServerSettings, SessionSettings, Settings, SetupSettings,
+    StoreSettings, TokenSettings,
 };
 
 /// A configuration problem, naming the key it is about.
@@ -50,6 +50,16 @@ struct FileConfig {
     session: SessionFile,
     cors: CorsFile,
     rate_limits: RateLimitsFile,
+    device: DeviceFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DeviceFile {
+    /// Lifetime of device and user codes (default 600).
+    code_ttl_secs: Option<i64>,
+    /// Minimum seconds between polls (default 5).
+    interval_secs: Option<i64>,
 }
 
 /// `rate_limits.<action> = { limit = N, period_secs = S }`; unknown actions are refused.
@@ -453,6 +463,10 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         session,
         cors: CorsSettings { allowed_origins },
         rate_limits,
+        device: DeviceSettings {
+            code_ttl_secs: positive("device.code_ttl_secs", f.device.code_ttl_secs, 600)?,
+            interval_secs: positive("device.interval_secs", f.device.interval_secs, 5)?,
+        },
     })
 }
 

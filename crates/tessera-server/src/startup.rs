@@ -84,6 +84,7 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         csrf_key: tessera_crypto::hmac_sha256(&kek, b"tessera csrf v1"),
         limits: Arc::new(RateLimiter::new(store_for_limits, &settings_limits)),
         background: Arc::new(tessera_service::background::Background::default()),
+        seen: Arc::default(),
     };
     services.bootstrap().await?;
     Ok(services)

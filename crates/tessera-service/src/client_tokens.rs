@@ -266,6 +266,9 @@ impl Services {
                 }
             });
         }
+        if let Some(d) = &row.device_id {
+            self.device_seen(d);
+        }
         let scopes = self.catalog.parse(&row.scopes).unwrap_or_default();
         Ok(Identity {
             kind: CredentialKind::ClientToken,

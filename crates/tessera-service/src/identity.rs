@@ -221,6 +221,9 @@ impl Services {
             })
             .await?;
         let subject = str_claim(&claims, "sub").unwrap_or_default().to_owned();
+        if let Some(d) = &device_id {
+            self.device_seen(d);
+        }
         Ok(Identity {
             kind: CredentialKind::AccessToken,
             principal,

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod background;
 pub mod bootstrap;
 pub mod client_tokens;
+pub mod device_flow;
+pub mod devices;
 pub mod error;
 pub mod health;
 pub mod identity;
@@ -45,4 +47,6 @@ pub struct Services {
     pub csrf_key: [u8; 32],
     pub limits: Arc<ratelimit::RateLimiter>,
     pub background: Arc<background::Background>,
+    /// When each device was last recorded as seen (debounces `last_seen` writes).
+    pub seen: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }

@@ -28,6 +28,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub session: SessionSettings,
     pub cors: CorsSettings,
+    pub device: DeviceSettings,
     pub rate_limits: std::collections::HashMap<crate::ratelimit::LimitedAction, crate::ratelimit::Budget>,
 }
 
@@ -129,4 +130,12 @@ pub struct SessionSettings {
 pub struct CorsSettings {
     /// Exact origins allowed to call with credentials; empty = CORS off.
     pub allowed_origins: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeviceSettings {
+    /// Lifetime of device and user codes (RFC 8628 `expires_in`).
+    pub code_ttl_secs: i64,
+    /// Minimum seconds between polls (`interval`); `slow_down` adds 5.
+    pub interval_secs: i64,
 }

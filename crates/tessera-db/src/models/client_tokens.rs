@@ -113,3 +113,13 @@ impl ClientToken {
         Ok(())
     }
 }
+
+impl ClientToken {
+    /// Removes every token bound to a device (one live token per device).
+    pub fn delete_for_device(conn: &mut DbConnection, device_id: &str) -> Result<usize, DbError> {
+        Ok(
+            diesel::delete(client_tokens::table.filter(client_tokens::device_id.eq(device_id)))
+                .execute(conn)?,
+        )
+    }
+}

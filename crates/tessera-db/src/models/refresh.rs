@@ -105,3 +105,26 @@ impl RefreshFamily {
         Ok(ids)
     }
 }
+
+impl RefreshFamily {
+    /// Revokes every live family bound to a device; returns their ids (for `sid` revocations).
+    pub fn revoke_for_device(
+        conn: &mut DbConnection,
+        device_id: &str,
+        now: i64,
+    ) -> Result<Vec<String>, DbError> {
+        let ids: Vec<String> = refresh_families::table
+            .filter(refresh_families::device_id.eq(device_id))
+            .filter(refresh_families::revoked_at.is_null())
+            .select(refresh_families::id)
+            .load(conn)?;
+        diesel::update(
+            refresh_families::table
+                .filter(refresh_families::device_id.eq(device_id))
+                .filter(refresh_families::revoked_at.is_null()),
+        )
+        .set(refresh_families::revoked_at.eq(now))
+        .execute(conn)?;
+        Ok(ids)
+    }
+}

@@ -1,6 +1,8 @@
 pub mod auth;
 pub mod client_tokens;
 pub mod clients;
+pub mod device;
+pub mod devices;
 pub mod oauth;
 pub mod ops;
 pub mod permissions;

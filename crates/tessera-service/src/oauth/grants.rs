@@ -88,6 +88,7 @@ impl Services {
             GRANT_PASSWORD => self.password_grant(client, &req).await,
             GRANT_REFRESH => self.refresh_grant(client, &req).await,
             GRANT_CLIENT_CREDENTIALS => self.client_credentials_grant(client, &req).await,
+            super::GRANT_DEVICE_CODE => self.device_code_grant(client, &req).await,
             _ => Err(OAuthFailure::UnsupportedGrantType),
         }
     }
@@ -310,6 +311,25 @@ impl Services {
             refresh_expires_in: Some(refresh_expires_at - now.as_secs()),
             scope: self.catalog.to_text(scopes),
         })
+    }
+
+    async fn device_code_grant(
+        &self,
+        client: &AuthedClient,
+        req: &TokenRequest,
+    ) -> Result<IssuedTokens, OAuthFailure> {
+        use crate::device_flow::{Flavor, Poll};
+        let code = required(&req.device_code, "device_code")?;
+        match self.poll_device(Flavor::Rfc, code, Some(client)).await? {
+            Poll::Rfc(issued) => Ok(issued),
+            Poll::Pending => Err(OAuthFailure::AuthorizationPending),
+            Poll::SlowDown { interval } => Err(OAuthFailure::SlowDown(interval)),
+            Poll::Denied => Err(OAuthFailure::AccessDenied),
+            Poll::Expired => Err(OAuthFailure::ExpiredToken),
+            Poll::Invalid | Poll::Romm { .. } => Err(OAuthFailure::InvalidGrant(
+                "invalid or already used device code".into(),
+            )),
+        }
     }
 
     async fn client_credentials_grant(

@@ -43,6 +43,14 @@ pub enum OAuthFailure {
     UnsupportedGrantType,
     #[error("{0}")]
     InvalidScope(String),
+    #[error("the user has not yet approved the device")]
+    AuthorizationPending,
+    #[error("polling too fast; wait {0} s between polls")]
+    SlowDown(i64),
+    #[error("the user denied the request")]
+    AccessDenied,
+    #[error("the device code has expired")]
+    ExpiredToken,
     #[error(transparent)]
     Service(#[from] crate::ServiceError),
 }
@@ -74,6 +82,10 @@ impl OAuthFailure {
             OAuthFailure::UnauthorizedClient(_) => "unauthorized_client",
             OAuthFailure::UnsupportedGrantType => "unsupported_grant_type",
             OAuthFailure::InvalidScope(_) => "invalid_scope",
+            OAuthFailure::AuthorizationPending => "authorization_pending",
+            OAuthFailure::SlowDown(_) => "slow_down",
+            OAuthFailure::AccessDenied => "access_denied",
+            OAuthFailure::ExpiredToken => "expired_token",
             OAuthFailure::Service(_) => "server_error",
         }
     }
