@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per capability. Add modules here, not new test files.
 
 mod accounts;
+mod browser;
 mod client_tokens;
 mod device_flow;
 mod e2e_oauth_library;

@@ -3,6 +3,7 @@
 //!
 //! Locally a missing PostgreSQL or Redis makes those cases say so loudly and not run; with CI=true they fail.
 
+pub mod browser;
 pub mod gate;
 pub mod oauth;
 pub mod services;
