@@ -5,6 +5,7 @@ mod browser;
 mod client_tokens;
 mod device_flow;
 mod e2e_oauth_library;
+mod forward_auth;
 mod migrations;
 mod oauth;
 mod ops;

@@ -4,6 +4,7 @@
 //! Locally a missing PostgreSQL or Redis makes those cases say so loudly and not run; with CI=true they fail.
 
 pub mod browser;
+pub mod forward;
 pub mod gate;
 pub mod oauth;
 pub mod services;
@@ -41,6 +42,7 @@ pub struct TestAppBuilder {
     env: Vec<(String, String)>,
     database_url: Option<String>,
     store_url: Option<String>,
+    config_toml: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -51,6 +53,7 @@ impl TestAppBuilder {
             env: Vec::new(),
             database_url: None,
             store_url: None,
+            config_toml: None,
         }
     }
 
@@ -68,6 +71,12 @@ impl TestAppBuilder {
     /// Overrides the database URL's host and port (e.g. through a `TcpGate`); the schema stays per test.
     pub fn database_via(mut self, addr: SocketAddr) -> Self {
         self.database_url = Some(format!("postgres://postgres@{addr}/test"));
+        self
+    }
+
+    /// A TOML config file (forward-auth rules live only there).
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config_toml = Some(toml.to_owned());
         self
     }
 
@@ -118,7 +127,12 @@ impl TestAppBuilder {
             ("TESSERA_LOG__LEVEL".to_owned(), log_level()),
         ];
         env.extend(self.env);
-        let settings = tessera_server::config::load(None, &env).expect("test settings");
+        let file = self.config_toml.as_ref().map(|t| {
+            let p = dir.path().join("tessera.toml");
+            std::fs::write(&p, t).expect("config file");
+            p
+        });
+        let settings = tessera_server::config::load(file.as_deref(), &env).expect("test settings");
         if std::env::var_os("TEST_LOG").is_some() {
             tessera_server::telemetry::init(&settings.log);
         }

@@ -13,7 +13,15 @@ use crate::AppState;
 
 /// Signing in again must work with a stale cookie; `/login` checks its own form token and `/logout` (an
 /// HTML form, which cannot send headers) and `/device` check the session's token in their form field.
-const EXEMPT: [&str; 5] = ["/api/login", "/api/auth/login", "/login", "/logout", "/device"];
+/// Forward-auth checks no CSRF token: the main app keeps its own (API.md §5).
+const EXEMPT: [&str; 6] = [
+    "/api/login",
+    "/api/auth/login",
+    "/login",
+    "/logout",
+    "/device",
+    "/auth/forward",
+];
 
 fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)

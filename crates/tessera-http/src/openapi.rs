@@ -70,6 +70,7 @@ use crate::handlers::{
         devices::get,
         devices::update,
         devices::delete,
+        crate::handlers::forward::forward,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -78,6 +79,7 @@ use crate::handlers::{
         (name = "oauth", description = "OAuth 2.0 token, introspection, revocation and userinfo endpoints"),
         (name = "discovery", description = "Authorization-server metadata and signing keys"),
         (name = "oauth-clients", description = "OAuth client administration"),
+        (name = "forward-auth", description = "The reverse proxy's question: may this request pass, and who is it?"),
         (name = "devices", description = "Device pairing (RomM's JSON) and device records"),
         (name = "client-tokens", description = "Long-lived API keys and pair codes"),
         (name = "sessions", description = "Browser sessions (cookie + CSRF token)"),

@@ -144,6 +144,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/pair/device").route(web::get().to(crate::pages::device::page)))
     .service(resource("/device/qr.svg").route(web::get().to(crate::pages::device::qr)))
+    // Any method: proxies forward the original one, and nginx sends a body length without a body.
+    .service(web::resource("/auth/forward").route(web::route().to(crate::handlers::forward::forward)))
     .default_service(web::to(not_found));
 }
 

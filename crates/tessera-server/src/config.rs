@@ -9,12 +9,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tessera_core::scope::{CatalogEntry, ScopeCatalog};
 use tessera_crypto::jwt::SigningAlg;
+use tessera_service::forward_auth::{Policy, RuleSet, RuleSpec};
 use tessera_service::ratelimit::{Budget, LimitedAction};
 use tessera_service::service_key::ServiceKey;
 use tessera_service::settings::{
-    AuthSettings, CorsSettings, DatabaseSettings, DeviceSettings, JwtSettings, LogFormat, LogSettings,
-    OAuthSettings, ScopeSettings, SecuritySettings, ServerSettings, SessionSettings, Settings, SetupSettings,
-    StoreSettings, TokenSettings,
+    AuthSettings, CorsSettings, DatabaseSettings, DeviceSettings, ForwardAuthSettings, JwtSettings,
+    LogFormat, LogSettings, OAuthSettings, ScopeSettings, SecuritySettings, ServerSettings, SessionSettings,
+    Settings, SetupSettings, StoreSettings, TokenSettings,
 };
 
 /// A configuration problem, naming the key it is about.
@@ -51,6 +52,16 @@ struct FileConfig {
     cors: CorsFile,
     rate_limits: RateLimitsFile,
     device: DeviceFile,
+    forward_auth: ForwardAuthFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ForwardAuthFile {
+    /// Policy when no rule matches (default deny).
+    default_policy: Option<Policy>,
+    allowed_redirect_hosts: Option<Vec<String>>,
+    rules: Option<Vec<RuleSpec>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -391,6 +402,7 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         ));
     }
     let rate_limits = validate_rate_limits(&f.rate_limits)?;
+    let forward_auth = forward_auth_settings(f.forward_auth, f.scopes.catalog.as_deref())?;
     let trusted_proxies = match f.server.trusted_proxies {
         None => vec![
             "127.0.0.0/8"
@@ -463,6 +475,7 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         session,
         cors: CorsSettings { allowed_origins },
         rate_limits,
+        forward_auth,
         device: DeviceSettings {
             code_ttl_secs: positive("device.code_ttl_secs", f.device.code_ttl_secs, 600)?,
             interval_secs: positive("device.interval_secs", f.device.interval_secs, 5)?,
@@ -494,6 +507,29 @@ fn validate_rate_limits(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Bud
         }
     }
     Ok(out)
+}
+
+fn forward_auth_settings(
+    f: ForwardAuthFile,
+    catalog: Option<&[CatalogEntry]>,
+) -> Result<ForwardAuthSettings, ConfigError> {
+    let settings = ForwardAuthSettings {
+        default_policy: f.default_policy.unwrap_or(Policy::Deny),
+        allowed_redirect_hosts: f
+            .allowed_redirect_hosts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        rules: f.rules.unwrap_or_default(),
+    };
+    let catalog = match catalog {
+        Some(c) => ScopeCatalog::new(c).map_err(|e| err("scopes.catalog", e.to_string()))?,
+        None => ScopeCatalog::romm_default(),
+    };
+    RuleSet::compile(&settings.rules, settings.default_policy, &catalog)
+        .map_err(|e| err(&format!("forward_auth.rules[{}]", e.index), e.message))?;
+    Ok(settings)
 }
 
 fn positive(key: &str, v: Option<i64>, default: i64) -> Result<i64, ConfigError> {

@@ -56,6 +56,12 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         Some(entries) => ScopeCatalog::new(entries)?,
         None => ScopeCatalog::romm_default(),
     };
+    let rules = tessera_service::forward_auth::RuleSet::compile(
+        &settings.forward_auth.rules,
+        settings.forward_auth.default_policy,
+        &catalog,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let key_text = match &settings.auth.service_key {
         Some(k) => k.expose_secret().to_owned(),
         None => read_or_create_hex_secret(&settings.server.data_dir.join("service-key"))
@@ -85,6 +91,7 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         limits: Arc::new(RateLimiter::new(store_for_limits, &settings_limits)),
         background: Arc::new(tessera_service::background::Background::default()),
         seen: Arc::default(),
+        rules: Arc::new(rules),
     };
     services.bootstrap().await?;
     Ok(services)

@@ -9,6 +9,7 @@ pub mod client_tokens;
 pub mod device_flow;
 pub mod devices;
 pub mod error;
+pub mod forward_auth;
 pub mod health;
 pub mod identity;
 pub mod keys;
@@ -49,4 +50,6 @@ pub struct Services {
     pub background: Arc<background::Background>,
     /// When each device was last recorded as seen (debounces `last_seen` writes).
     pub seen: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    /// Forward-auth rules, compiled once at start.
+    pub rules: Arc<forward_auth::RuleSet>,
 }

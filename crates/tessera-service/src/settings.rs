@@ -29,6 +29,7 @@ pub struct Settings {
     pub session: SessionSettings,
     pub cors: CorsSettings,
     pub device: DeviceSettings,
+    pub forward_auth: ForwardAuthSettings,
     pub rate_limits: std::collections::HashMap<crate::ratelimit::LimitedAction, crate::ratelimit::Budget>,
 }
 
@@ -138,4 +139,12 @@ pub struct DeviceSettings {
     pub code_ttl_secs: i64,
     /// Minimum seconds between polls (`interval`); `slow_down` adds 5.
     pub interval_secs: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ForwardAuthSettings {
+    pub default_policy: crate::forward_auth::Policy,
+    /// Hosts (any port) that a login `rd` may point to, besides public_url's.
+    pub allowed_redirect_hosts: Vec<String>,
+    pub rules: Vec<crate::forward_auth::RuleSpec>,
 }

@@ -64,6 +64,12 @@ impl Caller {
 }
 
 async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
+    resolve_credential(&req).await.map(Caller)
+}
+
+/// Resolves the request's credential in API.md §1's order: None when none is present; a present but
+/// invalid one is an error (401), never a fall-through.
+pub async fn resolve_credential(req: &HttpRequest) -> Result<Option<Identity>, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(&"AppState missing"))?;
@@ -100,7 +106,7 @@ async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
                 return Err(unauthorized("unsupported authorization scheme"));
             };
         return match resolved {
-            Ok(id) => Ok(Caller(Some(id))),
+            Ok(id) => Ok(Some(id)),
             Err(AuthFailure::Invalid) => Err(unauthorized("invalid, expired or revoked credential")),
             Err(AuthFailure::Service(e)) => Err(e.into()),
         };
@@ -113,18 +119,18 @@ async fn resolve(req: HttpRequest) -> Result<Caller, ApiError> {
         let key = value.to_str().unwrap_or("");
         return services
             .service_key_identity(key)
-            .map(|id| Caller(Some(id)))
+            .map(Some)
             .ok_or_else(|| unauthorized("invalid service key"));
     }
     // 4. The session cookie.
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         return match services.resolve_session(cookie.value()).await {
-            Ok(id) => Ok(Caller(Some(id))),
+            Ok(id) => Ok(Some(id)),
             Err(AuthFailure::Invalid) => Err(unauthorized("the session has ended; sign in again")),
             Err(AuthFailure::Service(e)) => Err(e.into()),
         };
     }
-    Ok(Caller(None))
+    Ok(None)
 }
 
 /// `user:password` from a Basic credential (RFC 7617, UTF-8).

@@ -3,6 +3,7 @@ pub mod client_tokens;
 pub mod clients;
 pub mod device;
 pub mod devices;
+pub mod forward;
 pub mod oauth;
 pub mod ops;
 pub mod permissions;

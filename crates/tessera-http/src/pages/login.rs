@@ -48,6 +48,18 @@ fn safe_rd(state: &AppState, rd: Option<&str>) -> String {
     match rd {
         Some(r) if r.starts_with('/') && !r.starts_with("//") && !r.contains('\\') => r.to_owned(),
         Some(r) if r == base || r.starts_with(&format!("{base}/")) => r.to_owned(),
+        // Forward-auth sends browsers back to the protected app: only to allowed hosts.
+        Some(r)
+            if tessera_service::forward_auth::url_host(r).is_some_and(|h| {
+                tessera_service::forward_auth::redirect_host_allowed(
+                    base,
+                    &state.services.settings.forward_auth.allowed_redirect_hosts,
+                    h,
+                )
+            }) =>
+        {
+            r.to_owned()
+        }
         _ => String::new(),
     }
 }
