@@ -309,11 +309,40 @@ pub fn decide(
     }
 }
 
+/// Whether `host` (without port) may receive a login redirect: public_url's host or an allowed one.
+pub fn redirect_host_allowed(public_url: &str, allowed: &[String], host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let own = public_url
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or("").to_ascii_lowercase());
+    own.as_deref() == Some(host.as_str()) || allowed.iter().any(|a| *a == host)
+}
+
+/// The host of an absolute http(s) URL, without port.
+pub fn url_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('@') {
+        return None;
+    }
+    Some(authority.rsplit_once(':').map_or(authority, |(h, _)| h))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rules(list: &[(&str, Option<&str>, Option<&[&str]>, Policy, &[&str])]) -> RuleSet {
+    type Row<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a [&'a str]>,
+        Policy,
+        &'a [&'a str],
+    );
+
+    fn rules(list: &[Row<'_>]) -> RuleSet {
         let specs: Vec<RuleSpec> = list
             .iter()
             .map(|(path, host, methods, policy, scopes)| RuleSpec {
@@ -415,25 +444,4 @@ mod tests {
         assert!(RuleSet::compile(&[spec("/x", Policy::Scopes, &[])], Policy::Deny, &c).is_err());
         assert!(RuleSet::compile(&[spec("x", Policy::Bypass, &[])], Policy::Deny, &c).is_err());
     }
-}
-
-/// Whether `host` (without port) may receive a login redirect: public_url's host or an allowed one.
-pub fn redirect_host_allowed(public_url: &str, allowed: &[String], host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    let own = public_url
-        .split_once("://")
-        .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or("").to_ascii_lowercase());
-    own.as_deref() == Some(host.as_str()) || allowed.iter().any(|a| *a == host)
-}
-
-/// The host of an absolute http(s) URL, without port.
-pub fn url_host(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.contains('@') {
-        return None;
-    }
-    Some(authority.rsplit_once(':').map_or(authority, |(h, _)| h))
 }
