@@ -315,7 +315,7 @@ pub fn redirect_host_allowed(public_url: &str, allowed: &[String], host: &str) -
     let own = public_url
         .split_once("://")
         .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or("").to_ascii_lowercase());
-    own.as_deref() == Some(host.as_str()) || allowed.iter().any(|a| *a == host)
+    own.as_deref() == Some(host.as_str()) || allowed.contains(&host)
 }
 
 /// The host of an absolute http(s) URL, without port.
