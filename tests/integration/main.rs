@@ -9,6 +9,7 @@ mod forward_auth;
 mod migrations;
 mod oauth;
 mod ops;
+mod proxies;
 mod sessions;
 mod setup;
 mod store;

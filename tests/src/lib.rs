@@ -7,6 +7,7 @@ pub mod browser;
 pub mod forward;
 pub mod gate;
 pub mod oauth;
+pub mod proxies;
 pub mod services;
 
 use std::net::SocketAddr;
