@@ -21,6 +21,10 @@ test -f "$work/data/tessera.db" || { echo "smoke: no SQLite file in ./data"; exi
 kill -TERM "$pid"
 wait "$pid" || { echo "smoke: tessera did not exit cleanly on SIGTERM"; cat "$work/log"; exit 1; }
 
+# explain reads the credential from standard input.
+explained=$(cd "$work" && echo not-a-token | "$OLDPWD/$bin" explain --url http://romm.example.com/api 2>/dev/null)
+grep -q '^decision *403 denied' <<<"$explained" || { echo "smoke: explain said: $explained"; exit 1; }
+
 check_refused() { # env assignment, expected key
   local out rc=0
   out=$(cd "$work" && env "$1" "$OLDPWD/$bin" serve 2>&1) || rc=$?
@@ -31,4 +35,4 @@ check_refused() { # env assignment, expected key
 check_refused TESSERA_AUTH__KISOK=true auth.kisok
 check_refused TESSERA_DATABASE_URL=mysql://db database.url
 check_refused TESSERA_DATA_DIR=/proc/tessera server.data_dir
-echo "smoke: 4 passed, 0 failed"
+echo "smoke: 5 passed, 0 failed"

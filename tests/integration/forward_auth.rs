@@ -405,3 +405,36 @@ fn bad_rules_stop_the_start_naming_the_rule() {
     assert_eq!(e.key, "forward_auth.rules[1]");
     assert!(e.message.contains("nope.read"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_tells_who_what_and_why() {
+    let app = app_with_rules(DbKind::Sqlite).await.unwrap();
+    app.create_user("ada", Role::User).await;
+    let t = app
+        .password_login("ada", Some("me.read roms.read roms.write"))
+        .await
+        .access_token;
+    let s = &app.services;
+    let get = s
+        .explain(&t, "GET", Some("https://romm.example.com/api/roms/1?x=2"))
+        .await
+        .unwrap();
+    let post = s
+        .explain(&t, "POST", Some("https://romm.example.com/api/roms/1"))
+        .await
+        .unwrap();
+    let attack = s
+        .explain(&t, "GET", Some("https://romm.example.com/public/..%2fadmin"))
+        .await
+        .unwrap();
+    let nobody = s
+        .explain("garbage", "GET", Some("https://romm.example.com/public/a"))
+        .await
+        .unwrap();
+    let basic = s.explain(&format!("ada:{PASSWORD}"), "GET", None).await.unwrap();
+    insta::assert_snapshot!("explain", format!("{get}\n{post}\n{attack}\n{nobody}\n{basic}"));
+    assert!(
+        post.contains("403 missing_scope"),
+        "the member lacks roms.write though the token asked for it"
+    );
+}

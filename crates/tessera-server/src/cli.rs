@@ -50,6 +50,14 @@ pub enum Command {
     /// Client API tokens.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Explain a credential (read from standard input, never from the command line) and, with --url,
+    /// the forward-auth decision for a request.
+    Explain {
+        #[arg(long, default_value = "GET")]
+        method: String,
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +175,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Keys(cmd) => keys(cmd, settings).await,
         Command::Clients(cmd) => clients(cmd, settings).await,
         Command::Tokens(cmd) => tokens(cmd, settings).await,
+        Command::Explain { method, url } => {
+            let credential = read_password()?;
+            let services = build_services(settings, Arc::new(SystemClock)).await?;
+            let text = services
+                .explain(&credential, &method.to_ascii_uppercase(), url.as_deref())
+                .await
+                .map_err(describe)?;
+            out(text.trim_end());
+            Ok(())
+        }
     }
 }
 

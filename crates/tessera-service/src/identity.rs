@@ -61,6 +61,8 @@ pub struct Identity {
     pub device_id: Option<String>,
     /// Effective scopes: the credential's ∩ the owner's current rights.
     pub scopes: ScopeSet,
+    /// The credential's own scopes, before the intersection (for `tessera explain`).
+    pub granted: ScopeSet,
     pub expires_at: Option<i64>,
     pub issued_at: Option<i64>,
     pub token_id: Option<String>,
@@ -231,6 +233,7 @@ impl Services {
             client_id,
             device_id,
             scopes: token_scopes.and(rights),
+            granted: token_scopes,
             expires_at: exp,
             issued_at: iat,
             token_id: str_claim(&claims, "jti").map(str::to_owned),
@@ -259,6 +262,7 @@ impl Services {
             client_id: None,
             device_id: None,
             scopes: self.catalog.normalize(scopes),
+            granted: self.catalog.normalize(scopes),
             expires_at: None,
             issued_at: None,
             token_id: None,

@@ -9,6 +9,7 @@ pub mod client_tokens;
 pub mod device_flow;
 pub mod devices;
 pub mod error;
+pub mod explain;
 pub mod forward_auth;
 pub mod health;
 pub mod identity;

@@ -82,6 +82,7 @@ impl Services {
             client_id: None,
             device_id: None,
             scopes: rights,
+            granted: rights,
             expires_at: None,
             issued_at: None,
             token_id: None,

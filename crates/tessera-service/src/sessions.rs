@@ -128,6 +128,7 @@ impl Services {
             client_id: None,
             device_id: None,
             scopes: rights,
+            granted: rights,
             expires_at: Some(session.expires_at.min(session.last_seen_at + idle)),
             issued_at: Some(session.created_at),
             token_id: None,
