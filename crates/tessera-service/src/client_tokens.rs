@@ -376,20 +376,7 @@ impl Services {
     pub async fn identity_of_user(&self, username: &str) -> Result<Identity, ServiceError> {
         let user = self.find_user_by_name(username).await?;
         let rights = self.rights_of(user.id).await?;
-        Ok(Identity {
-            kind: CredentialKind::Basic,
-            principal: Some(principal_of(&user)),
-            subject: user.id.to_string(),
-            client_id: None,
-            device_id: None,
-            scopes: rights,
-            granted: rights,
-            expires_at: None,
-            issued_at: None,
-            token_id: None,
-            can_introspect: false,
-            session_id: None,
-        })
+        Ok(Identity::of_user(CredentialKind::Basic, &user, rights))
     }
 }
 

@@ -234,6 +234,22 @@ impl Services {
         })
     }
 
+    /// Exactly one approve or deny per code, whatever races: the first to set the decision key wins.
+    async fn claim_decision(&self, digest: &str, flow: &Flow) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let key = format!("devdecide:{digest}");
+        let won = self
+            .store
+            .set_if_absent(&key, b"1", self.physical_expiry(flow.expires_at), now)
+            .await
+            .map_err(unavailable)?;
+        if won {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound)
+        }
+    }
+
     async fn pending_flow(&self, user_code: &str) -> Result<(String, Flow), ServiceError> {
         let digest = self
             .digest_of_user_code(user_code)
@@ -316,20 +332,7 @@ impl Services {
                 "must be at most 255 characters",
             ));
         }
-        // Exactly one decision per code, whatever races.
-        let decided = self
-            .store
-            .set_if_absent(
-                &format!("devdecide:{digest}"),
-                b"1",
-                self.physical_expiry(flow.expires_at),
-                now,
-            )
-            .await
-            .map_err(unavailable)?;
-        if !decided {
-            return Err(ServiceError::NotFound);
-        }
+        self.claim_decision(&digest, &flow).await?;
         let info = flow.info.clone();
         let scope_text = self.catalog.to_text(asked);
         let flavor = flow.flavor;
@@ -409,19 +412,7 @@ impl Services {
         let user_id = approver.principal.as_ref().map(|p| p.user_id);
         let (digest, flow) = self.pending_flow(user_code).await?;
         let now = self.clock.now();
-        let decided = self
-            .store
-            .set_if_absent(
-                &format!("devdecide:{digest}"),
-                b"1",
-                self.physical_expiry(flow.expires_at),
-                now,
-            )
-            .await
-            .map_err(unavailable)?;
-        if !decided {
-            return Err(ServiceError::NotFound);
-        }
+        self.claim_decision(&digest, &flow).await?;
         self.save_flow(
             &digest,
             &Flow {

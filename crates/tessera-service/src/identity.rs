@@ -72,6 +72,24 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// A user's credential carrying their full rights (sessions, Basic, operator commands).
+    pub fn of_user(kind: CredentialKind, user: &User, rights: ScopeSet) -> Self {
+        Identity {
+            kind,
+            principal: Some(principal_of(user)),
+            subject: user.id.to_string(),
+            client_id: None,
+            device_id: None,
+            scopes: rights,
+            granted: rights,
+            expires_at: None,
+            issued_at: None,
+            token_id: None,
+            can_introspect: false,
+            session_id: None,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.principal.as_ref().is_some_and(|p| p.role == Role::Admin)
     }

@@ -75,19 +75,10 @@ impl Services {
                 Ok::<_, ServiceError>(crate::identity::user_rights(c, &catalog, &u)?)
             })
             .await?;
-        Ok(crate::identity::Identity {
-            kind: crate::identity::CredentialKind::Basic,
-            principal: Some(crate::identity::principal_of(&user)),
-            subject: user.id.to_string(),
-            client_id: None,
-            device_id: None,
-            scopes: rights,
-            granted: rights,
-            expires_at: None,
-            issued_at: None,
-            token_id: None,
-            can_introspect: false,
-            session_id: None,
-        })
+        Ok(crate::identity::Identity::of_user(
+            crate::identity::CredentialKind::Basic,
+            &user,
+            rights,
+        ))
     }
 }

@@ -6,7 +6,7 @@ use tessera_core::token_format::TokenDigest;
 use tessera_db::models::sessions::Session;
 use tessera_db::models::users::User;
 
-use crate::identity::{principal_of, user_rights, AuthFailure, CredentialKind, Identity};
+use crate::identity::{user_rights, AuthFailure, CredentialKind, Identity};
 use crate::{audit, ServiceError, Services};
 
 /// `last_seen_at` and `last_active` are written at most this often.
@@ -121,19 +121,12 @@ impl Services {
                 Ok((s, user, rights))
             })
             .await?;
+        let idle_end = session.last_seen_at + idle;
         Ok(Identity {
-            kind: CredentialKind::Session,
-            principal: Some(principal_of(&user)),
-            subject: user.id.to_string(),
-            client_id: None,
-            device_id: None,
-            scopes: rights,
-            granted: rights,
-            expires_at: Some(session.expires_at.min(session.last_seen_at + idle)),
+            expires_at: Some(session.expires_at.min(idle_end)),
             issued_at: Some(session.created_at),
-            token_id: None,
-            can_introspect: false,
             session_id: Some(session.id),
+            ..Identity::of_user(CredentialKind::Session, &user, rights)
         })
     }
 
