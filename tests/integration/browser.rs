@@ -29,6 +29,7 @@ async fn a_person_approves_a_device_in_chromium() {
     let c = &browser.client;
     // Opening the link bounces through /login and back.
     c.goto(&complete).await.unwrap();
+    c.wait().for_element(Locator::Css("#username")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
     c.find(Locator::Css("#username"))
         .await

@@ -10,6 +10,7 @@ mod migrations;
 mod oauth;
 mod ops;
 mod proxies;
+mod replicas;
 mod sessions;
 mod setup;
 mod store;

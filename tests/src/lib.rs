@@ -44,6 +44,19 @@ pub struct TestAppBuilder {
     database_url: Option<String>,
     store_url: Option<String>,
     config_toml: Option<String>,
+    join: Option<Replica>,
+}
+
+/// What a second replica shares with the first: database, store, keys.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    database_url: String,
+    store_url: String,
+    prefix: String,
+    kek: String,
+    service_key: String,
+    /// Replicas sit behind one proxy: one public URL, one token issuer.
+    public_url: String,
 }
 
 impl TestAppBuilder {
@@ -55,6 +68,7 @@ impl TestAppBuilder {
             database_url: None,
             store_url: None,
             config_toml: None,
+            join: None,
         }
     }
 
@@ -72,6 +86,12 @@ impl TestAppBuilder {
     /// Overrides the database URL's host and port (e.g. through a `TcpGate`); the schema stays per test.
     pub fn database_via(mut self, addr: SocketAddr) -> Self {
         self.database_url = Some(format!("postgres://postgres@{addr}/test"));
+        self
+    }
+
+    /// Another replica of `app`: the same database, store, key-encryption key and service key.
+    pub fn replica_of(mut self, app: &TestApp) -> Self {
+        self.join = Some(app.replica.clone());
         self
     }
 
@@ -103,7 +123,7 @@ impl TestAppBuilder {
                 url
             }
         };
-        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+        let mut prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
         let store_url = match (self.store_url.clone(), self.store) {
             (Some(u), _) => u,
             (None, StoreKind::Memory) => "memory://".to_owned(),
@@ -112,8 +132,24 @@ impl TestAppBuilder {
         // Bind first, so the default public_url (the token issuer) names the real port.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let listen = listener.local_addr().expect("addr");
-        let mut env = vec![
-            ("TESSERA_LISTEN".to_owned(), listen.to_string()),
+        let (db_url, store_url) = match &self.join {
+            Some(j) => {
+                prefix = j.prefix.clone();
+                (
+                    j.database_url.clone(),
+                    self.store_url.clone().unwrap_or_else(|| j.store_url.clone()),
+                )
+            }
+            None => (db_url, store_url),
+        };
+        let (shared_db, shared_store) = (db_url.clone(), store_url.clone());
+        let mut env = vec![("TESSERA_LISTEN".to_owned(), listen.to_string())];
+        if let Some(j) = &self.join {
+            env.push(("TESSERA_JWT__KEY_ENCRYPTION_KEY".to_owned(), j.kek.clone()));
+            env.push(("TESSERA_AUTH__SERVICE_KEY".to_owned(), j.service_key.clone()));
+            env.push(("TESSERA_PUBLIC_URL".to_owned(), j.public_url.clone()));
+        }
+        env.extend([
             ("TESSERA_DATA_DIR".to_owned(), dir.path().display().to_string()),
             ("TESSERA_DATABASE_URL".to_owned(), db_url),
             ("TESSERA_STORE_URL".to_owned(), store_url),
@@ -126,7 +162,7 @@ impl TestAppBuilder {
                 "2".to_owned(),
             ),
             ("TESSERA_LOG__LEVEL".to_owned(), log_level()),
-        ];
+        ]);
         env.extend(self.env);
         let file = self.config_toml.as_ref().map(|t| {
             let p = dir.path().join("tessera.toml");
@@ -142,6 +178,31 @@ impl TestAppBuilder {
             .await
             .expect("services start");
         let server = tessera_server::spawn_server_on(services.clone(), listener).expect("server starts");
+        // What a replica must share: read back the keys this instance generated or was given.
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).map(|s| s.trim().to_owned());
+        let replica = match &self.join {
+            Some(j) => j.clone(),
+            None => Replica {
+                database_url: shared_db,
+                store_url: shared_store,
+                prefix: prefix.clone(),
+                kek: services
+                    .settings
+                    .jwt
+                    .key_encryption_key
+                    .as_ref()
+                    .map(|k| secrecy::ExposeSecret::expose_secret(k).to_owned())
+                    .unwrap_or_else(|| read("jwt-kek").expect("generated key-encryption key")),
+                service_key: services
+                    .settings
+                    .auth
+                    .service_key
+                    .as_ref()
+                    .map(|k| secrecy::ExposeSecret::expose_secret(k).to_owned())
+                    .unwrap_or_else(|| read("service-key").expect("generated service key")),
+                public_url: services.settings.server.public_url.clone(),
+            },
+        };
         let addr = server.addr;
         Some(TestApp {
             addr,
@@ -150,6 +211,7 @@ impl TestAppBuilder {
             clock,
             services,
             store_prefix: prefix,
+            replica,
             server: Some(server),
             _pg: pg,
             _dir: dir,
@@ -172,6 +234,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub services: Services,
     pub store_prefix: String,
+    replica: Replica,
     server: Option<RunningServer>,
     _pg: Option<PgSchema>,
     _dir: tempfile::TempDir,

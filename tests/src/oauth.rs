@@ -32,11 +32,17 @@ impl TestApp {
     }
 
     pub fn service_key(&self) -> String {
-        let path = self.services.settings.server.data_dir.join("service-key");
-        std::fs::read_to_string(path)
-            .expect("service key")
-            .trim()
-            .to_owned()
+        use secrecy::ExposeSecret;
+        match &self.services.settings.auth.service_key {
+            Some(k) => k.expose_secret().to_owned(),
+            None => {
+                let path = self.services.settings.server.data_dir.join("service-key");
+                std::fs::read_to_string(path)
+                    .expect("service key")
+                    .trim()
+                    .to_owned()
+            }
+        }
     }
 
     pub async fn token_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {

@@ -92,8 +92,10 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         background: Arc::new(tessera_service::background::Background::default()),
         seen: Arc::default(),
         rules: Arc::new(rules),
+        caches: Arc::default(),
     };
     services.bootstrap().await?;
+    services.spawn_eviction_listener();
     Ok(services)
 }
 

@@ -129,22 +129,21 @@ impl Services {
         let sid_until = self.sid_until();
         let id = user.id;
         let revoke_tokens = req.revoke_client_tokens;
-        self.db
-            .write_tx(move |c| {
-                let changes = UserChanges {
-                    email,
-                    password_hash: hash.clone().map(Some),
-                    updated_at: Some(now.as_secs()),
-                    ..UserChanges::default()
-                };
-                let user = User::update(c, id, &changes)?.ok_or(ServiceError::NotFound)?;
-                if hash.is_some() {
-                    revoke_everything(c, id, keep.as_deref(), revoke_tokens, now.as_secs(), sid_until)?;
-                    audit::record(c, now, "user.password_changed", Some(id), Some("self"), None)?;
-                }
-                User::find(c, user.id)?.ok_or(ServiceError::NotFound)
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            let changes = UserChanges {
+                email,
+                password_hash: hash.clone().map(Some),
+                updated_at: Some(now.as_secs()),
+                ..UserChanges::default()
+            };
+            let user = User::update(c, id, &changes)?.ok_or(ServiceError::NotFound)?;
+            if hash.is_some() {
+                revoke_everything(c, id, keep.as_deref(), revoke_tokens, now.as_secs(), sid_until)?;
+                audit::record(c, now, "user.password_changed", Some(id), Some("self"), None)?;
+            }
+            User::find(c, user.id)?.ok_or(ServiceError::NotFound)
+        }))
+        .await
     }
 
     /// Only an admin credential creates admins; group must exist.
@@ -228,48 +227,47 @@ impl Services {
         let now = self.clock.now();
         let sid_until = self.sid_until();
         let actor_name = actor.subject.clone();
-        self.db
-            .write_tx(move |c| {
-                let demoted = new_role == Some(Role::User) && target.role == Role::Admin.as_str();
-                if demoted || req.enabled == Some(false) {
-                    ensure_not_last_admin(c, &target)?;
+        self.revoking(self.db.write_tx(move |c| {
+            let demoted = new_role == Some(Role::User) && target.role == Role::Admin.as_str();
+            if demoted || req.enabled == Some(false) {
+                ensure_not_last_admin(c, &target)?;
+            }
+            if let Some(Some(g)) = req.permission_group_id {
+                PermissionGroup::find(c, g)?
+                    .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
+            }
+            // A demoted admin without a group joins the default group, as a new user would.
+            let group = match req.permission_group_id {
+                None if demoted && target.permission_group_id.is_none() => {
+                    PermissionGroup::find_default(c)?.map(|g| Some(g.id))
                 }
-                if let Some(Some(g)) = req.permission_group_id {
-                    PermissionGroup::find(c, g)?
-                        .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
-                }
-                // A demoted admin without a group joins the default group, as a new user would.
-                let group = match req.permission_group_id {
-                    None if demoted && target.permission_group_id.is_none() => {
-                        PermissionGroup::find_default(c)?.map(|g| Some(g.id))
+                other => other,
+            };
+            let changes = UserChanges {
+                username: username.map(Username::into_string),
+                email,
+                password_hash: hash.clone().map(Some),
+                role: new_role.map(|r| r.as_str().to_owned()),
+                permission_group_id: group,
+                enabled: req.enabled,
+                updated_at: Some(now.as_secs()),
+            };
+            let user = User::update(c, id, &changes)
+                .map_err(|e| {
+                    if e.is_unique_violation() {
+                        ServiceError::Conflict("username is taken".into())
+                    } else {
+                        e.into()
                     }
-                    other => other,
-                };
-                let changes = UserChanges {
-                    username: username.map(Username::into_string),
-                    email,
-                    password_hash: hash.clone().map(Some),
-                    role: new_role.map(|r| r.as_str().to_owned()),
-                    permission_group_id: group,
-                    enabled: req.enabled,
-                    updated_at: Some(now.as_secs()),
-                };
-                let user = User::update(c, id, &changes)
-                    .map_err(|e| {
-                        if e.is_unique_violation() {
-                            ServiceError::Conflict("username is taken".into())
-                        } else {
-                            e.into()
-                        }
-                    })?
-                    .ok_or(ServiceError::NotFound)?;
-                if hash.is_some() || req.enabled == Some(false) {
-                    revoke_everything(c, id, None, false, now.as_secs(), sid_until)?;
-                }
-                audit::record(c, now, "user.updated", Some(id), Some(&actor_name), None)?;
-                User::find(c, user.id)?.ok_or(ServiceError::NotFound)
-            })
-            .await
+                })?
+                .ok_or(ServiceError::NotFound)?;
+            if hash.is_some() || req.enabled == Some(false) {
+                revoke_everything(c, id, None, false, now.as_secs(), sid_until)?;
+            }
+            audit::record(c, now, "user.updated", Some(id), Some(&actor_name), None)?;
+            User::find(c, user.id)?.ok_or(ServiceError::NotFound)
+        }))
+        .await
     }
 
     pub async fn delete_user(&self, actor: &Identity, id: i64) -> Result<(), ServiceError> {
@@ -282,13 +280,12 @@ impl Services {
         }
         let now = self.clock.now();
         let actor_name = actor.subject.clone();
-        self.db
-            .write_tx(move |c| {
-                ensure_not_last_admin(c, &target)?;
-                User::delete(c, id)?;
-                audit::record(c, now, "user.deleted", Some(id), Some(&actor_name), None)?;
-                Ok(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            ensure_not_last_admin(c, &target)?;
+            User::delete(c, id)?;
+            audit::record(c, now, "user.deleted", Some(id), Some(&actor_name), None)?;
+            Ok(())
+        }))
+        .await
     }
 }

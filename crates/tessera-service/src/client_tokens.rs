@@ -187,23 +187,22 @@ impl Services {
     /// Deletes a token; `owner` None is an admin deleting anyone's. Another user's token is a 404.
     pub async fn delete_client_token(&self, owner: Option<i64>, id: i64) -> Result<(), ServiceError> {
         let now = self.clock.now();
-        self.db
-            .write_tx(move |c| {
-                let row = ClientToken::find(c, id)?
-                    .filter(|t| owner.is_none_or(|o| o == t.user_id))
-                    .ok_or(ServiceError::NotFound)?;
-                ClientToken::delete(c, id)?;
-                audit::record(
-                    c,
-                    now,
-                    "client_token.deleted",
-                    Some(row.user_id),
-                    None,
-                    Some(&row.name),
-                )?;
-                Ok::<_, ServiceError>(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            let row = ClientToken::find(c, id)?
+                .filter(|t| owner.is_none_or(|o| o == t.user_id))
+                .ok_or(ServiceError::NotFound)?;
+            ClientToken::delete(c, id)?;
+            audit::record(
+                c,
+                now,
+                "client_token.deleted",
+                Some(row.user_id),
+                None,
+                Some(&row.name),
+            )?;
+            Ok::<_, ServiceError>(())
+        }))
+        .await
     }
 
     /// A new secret for the same token (same id, scopes, expiry); the old secret dies at once.
@@ -212,8 +211,7 @@ impl Services {
         let digest = raw.digest();
         let now = self.clock.now();
         let row = self
-            .db
-            .write_tx(move |c| {
+            .revoking(self.db.write_tx(move |c| {
                 let row = ClientToken::find(c, id)?
                     .filter(|t| t.user_id == owner)
                     .ok_or(ServiceError::NotFound)?;
@@ -227,7 +225,7 @@ impl Services {
                     Some(&row.name),
                 )?;
                 ClientToken::find(c, id)?.ok_or(ServiceError::NotFound)
-            })
+            }))
             .await?;
         Ok(CreatedToken { row, raw })
     }
@@ -237,6 +235,14 @@ impl Services {
         let token = token_format::parse(TokenKind::Client, &self.settings.tokens.prefix, text)
             .map_err(|_| AuthFailure::Invalid)?;
         let digest = token.digest();
+        self.resolve_cached(digest, || self.load_client_token(digest))
+            .await
+    }
+
+    async fn load_client_token(
+        &self,
+        digest: tessera_core::token_format::TokenDigest,
+    ) -> Result<(Identity, Option<i64>), AuthFailure> {
         let now = self.clock.now().as_secs();
         let catalog = self.catalog.clone();
         let (row, user, rights) = self
@@ -254,36 +260,49 @@ impl Services {
                 Ok((row, user, rights))
             })
             .await?;
-        if row.last_used_at.is_none_or(|t| now - t >= LAST_USED_WRITE_SECS) {
-            let db = self.db.clone();
-            let id = row.id;
-            self.background.spawn(async move {
-                let r = db
-                    .run(move |c| ClientToken::touch_used(c, id, now, now - LAST_USED_WRITE_SECS))
-                    .await;
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "last_used_at not recorded");
-                }
-            });
-        }
-        if let Some(d) = &row.device_id {
-            self.device_seen(d);
-        }
         let scopes = self.catalog.parse(&row.scopes).unwrap_or_default();
-        Ok(Identity {
-            kind: CredentialKind::ClientToken,
-            principal: Some(principal_of(&user)),
-            subject: user.id.to_string(),
-            client_id: None,
-            device_id: row.device_id.clone(),
-            scopes: scopes.and(rights),
-            granted: scopes,
-            expires_at: row.expires_at,
-            issued_at: Some(row.created_at),
-            token_id: Some(row.id.to_string()),
-            can_introspect: false,
-            session_id: None,
-        })
+        Ok((
+            Identity {
+                kind: CredentialKind::ClientToken,
+                principal: Some(principal_of(&user)),
+                subject: user.id.to_string(),
+                client_id: None,
+                device_id: row.device_id.clone(),
+                scopes: scopes.and(rights),
+                granted: scopes,
+                expires_at: row.expires_at,
+                issued_at: Some(row.created_at),
+                token_id: Some(row.id.to_string()),
+                can_introspect: false,
+                session_id: None,
+            },
+            None,
+        ))
+    }
+
+    /// Records a client token's use at most once a minute, off the request path.
+    pub(crate) fn client_token_used(&self, id: i64) {
+        let now = self.clock.now().as_secs();
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let key = format!("ct:{id}");
+            if seen.get(&key).is_some_and(|t| now - t < LAST_USED_WRITE_SECS) {
+                return;
+            }
+            if seen.len() > 100_000 {
+                seen.clear();
+            }
+            seen.insert(key, now);
+        }
+        let db = self.db.clone();
+        self.background.spawn(async move {
+            let r = db
+                .run(move |c| ClientToken::touch_used(c, id, now, now - LAST_USED_WRITE_SECS))
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "last_used_at not recorded");
+            }
+        });
     }
 
     /// Revokes a presented client token (RFC 7009 path); unknown tokens are fine.
@@ -293,22 +312,21 @@ impl Services {
         };
         let digest = token.digest();
         let now = self.clock.now();
-        self.db
-            .write_tx(move |c| {
-                if let Some(row) = ClientToken::find_by_digest(c, digest.as_bytes())? {
-                    ClientToken::delete(c, row.id)?;
-                    audit::record(
-                        c,
-                        now,
-                        "client_token.revoked",
-                        Some(row.user_id),
-                        None,
-                        Some(&row.name),
-                    )?;
-                }
-                Ok::<_, ServiceError>(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            if let Some(row) = ClientToken::find_by_digest(c, digest.as_bytes())? {
+                ClientToken::delete(c, row.id)?;
+                audit::record(
+                    c,
+                    now,
+                    "client_token.revoked",
+                    Some(row.user_id),
+                    None,
+                    Some(&row.name),
+                )?;
+            }
+            Ok::<_, ServiceError>(())
+        }))
+        .await
     }
 
     /// A one-minute code that hands this token (with a fresh secret) to whoever presents it.

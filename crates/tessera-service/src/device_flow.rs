@@ -387,7 +387,11 @@ impl Services {
             })
             .await;
         let (device_id, token_id) = match result {
-            Ok(v) => v,
+            Ok(v) => {
+                // Older tokens bound to this device were revoked.
+                self.invalidate().await;
+                v
+            }
             Err(e) => {
                 // Nothing was decided after all: let the user fix the cause (e.g. the token limit) and retry.
                 let _ = self.store.delete(&format!("devdecide:{digest}")).await;

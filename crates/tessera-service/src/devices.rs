@@ -66,17 +66,16 @@ impl Services {
         let now = self.clock.now();
         let sid_until = now.as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs;
         let id = id.to_owned();
-        self.db
-            .write_tx(move |c| {
-                let d = Device::find(c, &id)?
-                    .filter(|d| d.user_id == user_id)
-                    .ok_or(ServiceError::NotFound)?;
-                revoke_device_tokens(c, &id, now.as_secs(), sid_until)?;
-                Device::delete(c, &id)?;
-                audit::record(c, now, "device.deleted", Some(user_id), None, Some(&d.name))?;
-                Ok(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            let d = Device::find(c, &id)?
+                .filter(|d| d.user_id == user_id)
+                .ok_or(ServiceError::NotFound)?;
+            revoke_device_tokens(c, &id, now.as_secs(), sid_until)?;
+            Device::delete(c, &id)?;
+            audit::record(c, now, "device.deleted", Some(user_id), None, Some(&d.name))?;
+            Ok(())
+        }))
+        .await
     }
 
     /// Notes that a device-bound credential was used; debounced in memory, written off the request path.

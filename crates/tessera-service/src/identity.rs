@@ -198,8 +198,15 @@ impl Services {
     }
 
     /// Verifies an access JWT and resolves its owner now: revoked, disabled, re-passworded or removed
-    /// owners make it invalid; scopes shrink with the owner's rights.
+    /// owners make it invalid; scopes shrink with the owner's rights. Served from the caches when warm.
     pub async fn resolve_access_token(&self, token: &str) -> Result<Identity, AuthFailure> {
+        let digest = tessera_core::token_format::TokenDigest::of(token);
+        self.resolve_cached(digest, || self.load_access_token(token))
+            .await
+    }
+
+    /// The uncached path: signature, revocation lists, owner.
+    async fn load_access_token(&self, token: &str) -> Result<(Identity, Option<i64>), AuthFailure> {
         let now = self.clock.now();
         let claims = self
             .keys
@@ -241,23 +248,23 @@ impl Services {
             })
             .await?;
         let subject = str_claim(&claims, "sub").unwrap_or_default().to_owned();
-        if let Some(d) = &device_id {
-            self.device_seen(d);
-        }
-        Ok(Identity {
-            kind: CredentialKind::AccessToken,
-            principal,
-            subject,
-            client_id,
-            device_id,
-            scopes: token_scopes.and(rights),
-            granted: token_scopes,
-            expires_at: exp,
-            issued_at: iat,
-            token_id: str_claim(&claims, "jti").map(str::to_owned),
-            can_introspect: false,
-            session_id: None,
-        })
+        Ok((
+            Identity {
+                kind: CredentialKind::AccessToken,
+                principal,
+                subject,
+                client_id,
+                device_id,
+                scopes: token_scopes.and(rights),
+                granted: token_scopes,
+                expires_at: exp,
+                issued_at: iat,
+                token_id: str_claim(&claims, "jti").map(str::to_owned),
+                can_introspect: false,
+                session_id: None,
+            },
+            generation,
+        ))
     }
 
     /// The main app's service key: identity `service` with `users.read` and `logs.read`, may introspect.
@@ -318,5 +325,136 @@ impl Services {
                 Ok::<_, ServiceError>(user_rights(c, &catalog, &user)?)
             })
             .await
+    }
+}
+
+impl Services {
+    /// Clears the hot-path caches here and, through the store, on every replica. Call after any write
+    /// that revokes a credential or changes someone's rights.
+    pub async fn invalidate(&self) {
+        self.caches.clear();
+        if let Err(e) = self.store.publish(crate::cache::EVICT_CHANNEL, "all").await {
+            tracing::warn!(error = %e, "eviction not published; other replicas bypass their caches until the store is back");
+        }
+    }
+
+    /// Runs a write that revokes credentials or changes rights, then clears the caches everywhere.
+    pub(crate) async fn revoking<T, E>(
+        &self,
+        write: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let out = write.await;
+        if out.is_ok() {
+            self.invalidate().await;
+        }
+        out
+    }
+
+    /// A user's principal and rights now, from the rights cache when warm.
+    pub(crate) async fn cached_rights(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<std::sync::Arc<crate::cache::CachedRights>>, AuthFailure> {
+        if let Some(r) = self.caches.rights(user_id) {
+            return Ok(Some(r));
+        }
+        let epoch = self.caches.epoch();
+        let catalog = self.catalog.clone();
+        let loaded = self
+            .db
+            .run(move |c| -> Result<_, AuthFailure> {
+                let Some(user) = User::find(c, user_id)? else {
+                    return Ok(None);
+                };
+                let rights = user_rights(c, &catalog, &user)?;
+                Ok(Some(crate::cache::CachedRights {
+                    principal: principal_of(&user),
+                    rights,
+                    generation: user.generation,
+                    enabled: user.enabled,
+                }))
+            })
+            .await?;
+        Ok(loaded.map(|r| {
+            self.caches.remember_rights(user_id, r.clone(), epoch);
+            std::sync::Arc::new(r)
+        }))
+    }
+
+    /// The cache in front of a credential loader. A hit re-checks expiry against the clock and the owner
+    /// (enabled, generation) against the rights cache, then intersects bitsets; a miss loads, and a load
+    /// that raced an eviction is not cached. Invalid credentials are remembered briefly.
+    pub(crate) async fn resolve_cached<F, Fut>(
+        &self,
+        digest: tessera_core::token_format::TokenDigest,
+        load: F,
+    ) -> Result<Identity, AuthFailure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(Identity, Option<i64>), AuthFailure>>,
+    {
+        let now = self.clock.now().as_secs();
+        if self.caches.is_known_bad(&digest) {
+            return Err(AuthFailure::Invalid);
+        }
+        if let Some(hit) = self.caches.identity(&digest) {
+            if hit.valid_until.is_none_or(|t| t > now) {
+                let mut id = hit.identity.clone();
+                if let Some(p) = &id.principal {
+                    let Some(r) = self.cached_rights(p.user_id).await? else {
+                        return Err(AuthFailure::Invalid);
+                    };
+                    if !r.enabled || hit.generation.is_some_and(|g| g != r.generation) {
+                        return Err(AuthFailure::Invalid);
+                    }
+                    id.principal = Some(r.principal.clone());
+                    id.scopes = id.granted.and(r.rights);
+                }
+                self.note_use(&id);
+                return Ok(id);
+            }
+        }
+        let epoch = self.caches.epoch();
+        match load().await {
+            Ok((id, generation)) => {
+                // Warm the owner's rights too, so the next request needs no query at all.
+                if let Some(p) = &id.principal {
+                    self.cached_rights(p.user_id).await?;
+                }
+                let leeway = if id.kind == CredentialKind::AccessToken {
+                    self.settings.jwt.leeway_secs
+                } else {
+                    0
+                };
+                self.caches.remember_identity(
+                    digest,
+                    crate::cache::CachedIdentity {
+                        identity: id.clone(),
+                        generation,
+                        valid_until: id.expires_at.map(|e| e + leeway),
+                    },
+                    epoch,
+                );
+                self.note_use(&id);
+                Ok(id)
+            }
+            Err(AuthFailure::Invalid) => {
+                self.caches.remember_bad(digest);
+                Err(AuthFailure::Invalid)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Debounced, off-path bookkeeping: device `last_seen`, client token `last_used_at`.
+    fn note_use(&self, id: &Identity) {
+        if let Some(d) = &id.device_id {
+            self.device_seen(d);
+        }
+        if id.kind == CredentialKind::ClientToken {
+            if let Some(tid) = id.token_id.as_deref().and_then(|t| t.parse::<i64>().ok()) {
+                self.client_token_used(tid);
+            }
+        }
     }
 }

@@ -5,10 +5,12 @@ pub mod accounts;
 pub mod audit;
 pub mod background;
 pub mod bootstrap;
+pub mod cache;
 pub mod client_tokens;
 pub mod device_flow;
 pub mod devices;
 pub mod error;
+pub mod eviction;
 pub mod explain;
 pub mod forward_auth;
 pub mod health;
@@ -53,4 +55,6 @@ pub struct Services {
     pub seen: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     /// Forward-auth rules, compiled once at start.
     pub rules: Arc<forward_auth::RuleSet>,
+    /// The hot-path caches, cleared on every revocation here and on every replica.
+    pub caches: Arc<cache::Caches>,
 }

@@ -141,48 +141,46 @@ impl Services {
         check_grants(&spec.grants, "grants")?;
         let now = self.clock.now();
         let actor = actor.to_owned();
-        self.db
-            .write_tx(move |c| {
-                let changes = PermissionGroupChanges {
-                    name: Some(spec.name.trim().to_owned()),
-                    description: Some(spec.description.clone()),
-                    updated_at: Some(now.as_secs()),
-                };
-                let g = PermissionGroup::update(c, id, &changes)
-                    .map_err(|e| {
-                        if e.is_unique_violation() {
-                            ServiceError::Conflict("a group with this name exists".into())
-                        } else {
-                            e.into()
-                        }
-                    })?
-                    .ok_or(ServiceError::NotFound)?;
-                PermissionGroup::replace_grants(c, id, &to_rows(id, &spec.grants))?;
-                audit::record(c, now, "group.updated", None, Some(&actor), Some(&g.name))?;
-                Ok(GroupView {
-                    grants: grants_of(PermissionGroup::grants(c, id)?),
-                    group: g,
-                })
+        self.revoking(self.db.write_tx(move |c| {
+            let changes = PermissionGroupChanges {
+                name: Some(spec.name.trim().to_owned()),
+                description: Some(spec.description.clone()),
+                updated_at: Some(now.as_secs()),
+            };
+            let g = PermissionGroup::update(c, id, &changes)
+                .map_err(|e| {
+                    if e.is_unique_violation() {
+                        ServiceError::Conflict("a group with this name exists".into())
+                    } else {
+                        e.into()
+                    }
+                })?
+                .ok_or(ServiceError::NotFound)?;
+            PermissionGroup::replace_grants(c, id, &to_rows(id, &spec.grants))?;
+            audit::record(c, now, "group.updated", None, Some(&actor), Some(&g.name))?;
+            Ok(GroupView {
+                grants: grants_of(PermissionGroup::grants(c, id)?),
+                group: g,
             })
-            .await
+        }))
+        .await
     }
 
     pub async fn delete_group(&self, id: i64, actor: &str) -> Result<(), ServiceError> {
         let now = self.clock.now();
         let actor = actor.to_owned();
-        self.db
-            .write_tx(move |c| {
-                let g = PermissionGroup::find(c, id)?.ok_or(ServiceError::NotFound)?;
-                if g.is_default {
-                    return Err(ServiceError::Conflict(
-                        "the default group cannot be deleted; choose another default first".into(),
-                    ));
-                }
-                PermissionGroup::delete(c, id)?;
-                audit::record(c, now, "group.deleted", None, Some(&actor), Some(&g.name))?;
-                Ok(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            let g = PermissionGroup::find(c, id)?.ok_or(ServiceError::NotFound)?;
+            if g.is_default {
+                return Err(ServiceError::Conflict(
+                    "the default group cannot be deleted; choose another default first".into(),
+                ));
+            }
+            PermissionGroup::delete(c, id)?;
+            audit::record(c, now, "group.deleted", None, Some(&actor), Some(&g.name))?;
+            Ok(())
+        }))
+        .await
     }
 
     pub async fn set_default_group(&self, id: i64) -> Result<(), ServiceError> {
@@ -220,42 +218,41 @@ impl Services {
         check_grants(&grants, "overrides")?;
         let now = self.clock.now();
         let actor = actor.to_owned();
-        self.db
-            .write_tx(move |c| {
-                User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
-                if let Some(g) = p.permission_group_id {
-                    PermissionGroup::find(c, g)?
-                        .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
-                }
-                let changes = tessera_db::models::users::UserChanges {
-                    permission_group_id: Some(p.permission_group_id),
-                    updated_at: Some(now.as_secs()),
-                    ..Default::default()
-                };
-                User::update(c, user_id, &changes)?;
-                let rows: Vec<UserOverride> = p
-                    .overrides
-                    .iter()
-                    .map(|(g, e)| UserOverride {
-                        user_id,
-                        entity: g.entity.clone(),
-                        action: g.action.clone(),
-                        own_only: g.own_only,
-                        effect: if *e == Effect::Revoke { "revoke" } else { "grant" }.to_owned(),
-                    })
-                    .collect();
-                UserOverride::replace_for_user(c, user_id, &rows)?;
-                audit::record(
-                    c,
-                    now,
-                    "user.permissions_changed",
-                    Some(user_id),
-                    Some(&actor),
-                    None,
-                )?;
-                Ok(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
+            if let Some(g) = p.permission_group_id {
+                PermissionGroup::find(c, g)?
+                    .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
+            }
+            let changes = tessera_db::models::users::UserChanges {
+                permission_group_id: Some(p.permission_group_id),
+                updated_at: Some(now.as_secs()),
+                ..Default::default()
+            };
+            User::update(c, user_id, &changes)?;
+            let rows: Vec<UserOverride> = p
+                .overrides
+                .iter()
+                .map(|(g, e)| UserOverride {
+                    user_id,
+                    entity: g.entity.clone(),
+                    action: g.action.clone(),
+                    own_only: g.own_only,
+                    effect: if *e == Effect::Revoke { "revoke" } else { "grant" }.to_owned(),
+                })
+                .collect();
+            UserOverride::replace_for_user(c, user_id, &rows)?;
+            audit::record(
+                c,
+                now,
+                "user.permissions_changed",
+                Some(user_id),
+                Some(&actor),
+                None,
+            )?;
+            Ok(())
+        }))
+        .await
     }
 
     /// Applies role, group, overrides and `own_only` (and, for a token, its scopes) to one action.

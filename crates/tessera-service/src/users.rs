@@ -100,35 +100,33 @@ impl Services {
         let user = self.find_user_by_name(username).await?;
         let hash = self.hasher.hash(password).await?;
         let now = self.clock.now();
-        self.db
-            .write_tx(move |conn| {
-                User::set_password(conn, user.id, &hash, now.as_secs())?;
-                audit::record(conn, now, "user.password_set", Some(user.id), Some("cli"), None)?;
-                Ok(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |conn| {
+            User::set_password(conn, user.id, &hash, now.as_secs())?;
+            audit::record(conn, now, "user.password_set", Some(user.id), Some("cli"), None)?;
+            Ok(())
+        }))
+        .await
     }
 
     pub async fn set_user_enabled(&self, username: &str, enabled: bool) -> Result<(), ServiceError> {
         let user = self.find_user_by_name(username).await?;
         let now = self.clock.now();
-        self.db
-            .write_tx(move |conn| {
-                if !enabled
-                    && user.role == Role::Admin.as_str()
-                    && user.enabled
-                    && User::count_enabled_admins(conn)? <= 1
-                {
-                    return Err(ServiceError::Conflict(
-                        "the last enabled admin cannot be disabled".into(),
-                    ));
-                }
-                User::set_enabled(conn, user.id, enabled, now.as_secs())?;
-                let kind = if enabled { "user.enabled" } else { "user.disabled" };
-                audit::record(conn, now, kind, Some(user.id), Some("cli"), None)?;
-                Ok(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |conn| {
+            if !enabled
+                && user.role == Role::Admin.as_str()
+                && user.enabled
+                && User::count_enabled_admins(conn)? <= 1
+            {
+                return Err(ServiceError::Conflict(
+                    "the last enabled admin cannot be disabled".into(),
+                ));
+            }
+            User::set_enabled(conn, user.id, enabled, now.as_secs())?;
+            let kind = if enabled { "user.enabled" } else { "user.disabled" };
+            audit::record(conn, now, kind, Some(user.id), Some("cli"), None)?;
+            Ok(())
+        }))
+        .await
     }
 }
 

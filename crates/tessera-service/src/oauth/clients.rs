@@ -247,22 +247,21 @@ impl Services {
         let (grant_types, scopes) = self.check_client_spec(&spec)?;
         let now = self.clock.now().as_secs();
         let id = client_id.to_owned();
-        self.db
-            .write_tx(move |c| {
-                OAuthClient::update(
-                    c,
-                    &id,
-                    &OAuthClientChanges {
-                        name: spec.name.trim(),
-                        grant_types: &grant_types,
-                        scopes: &scopes,
-                        can_introspect: spec.can_introspect,
-                        updated_at: now,
-                    },
-                )?
-                .ok_or(ServiceError::NotFound)
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            OAuthClient::update(
+                c,
+                &id,
+                &OAuthClientChanges {
+                    name: spec.name.trim(),
+                    grant_types: &grant_types,
+                    scopes: &scopes,
+                    can_introspect: spec.can_introspect,
+                    updated_at: now,
+                },
+            )?
+            .ok_or(ServiceError::NotFound)
+        }))
+        .await
     }
 
     pub async fn delete_client(&self, client_id: &str, actor: &str) -> Result<(), ServiceError> {
@@ -275,12 +274,11 @@ impl Services {
         let now = self.clock.now();
         let id = client_id.to_owned();
         let actor = actor.to_owned();
-        self.db
-            .write_tx(move |c| {
-                OAuthClient::delete(c, &id)?;
-                audit::record(c, now, "client.deleted", None, Some(&actor), Some(&id))?;
-                Ok::<_, ServiceError>(())
-            })
-            .await
+        self.revoking(self.db.write_tx(move |c| {
+            OAuthClient::delete(c, &id)?;
+            audit::record(c, now, "client.deleted", None, Some(&actor), Some(&id))?;
+            Ok::<_, ServiceError>(())
+        }))
+        .await
     }
 }

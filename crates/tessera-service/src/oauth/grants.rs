@@ -276,6 +276,7 @@ impl Services {
                 refresh_expires_at,
             } => (user, family, rights, refresh_expires_at),
             Rotation::Replayed { user_id, family_id } => {
+                self.invalidate().await;
                 tracing::warn!(target: "tessera::security", event = "refresh.replayed", user.id = user_id, family.id = %family_id, "refresh token replayed; family revoked");
                 return Err(OAuthFailure::InvalidGrant("invalid refresh token".into()));
             }

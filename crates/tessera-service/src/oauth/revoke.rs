@@ -10,6 +10,14 @@ use crate::{audit, Services};
 impl Services {
     /// Revokes what `token` names if `client` owns it. Unknown tokens are not an error (RFC 7009 §2.2).
     pub async fn revoke(&self, client: &AuthedClient, token: &str) -> Result<(), OAuthFailure> {
+        let result = self.revoke_inner(client, token).await;
+        if result.is_ok() {
+            self.invalidate().await;
+        }
+        result
+    }
+
+    async fn revoke_inner(&self, client: &AuthedClient, token: &str) -> Result<(), OAuthFailure> {
         let now = self.clock.now();
         let leeway = self.settings.jwt.leeway_secs;
         let access_ttl = self.settings.jwt.access_ttl_secs;

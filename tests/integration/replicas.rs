@@ -1,0 +1,159 @@
+//! Two replicas on one PostgreSQL and one Redis behave as one (issue 9).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tessera_core::Role;
+use tessera_tests::{postgres_url, redis_url, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder};
+
+/// Waits (bounded) until `cond` holds; returns how long it took. Replication is asynchronous by nature,
+/// so these checks measure it instead of assuming it.
+async fn within<F: std::future::Future<Output = bool>>(
+    limit: Duration,
+    mut cond: impl FnMut() -> F,
+) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+async fn active(app: &TestApp, token: &str) -> bool {
+    app.introspect(token).await["active"] == true
+}
+
+async fn scope(app: &TestApp, token: &str) -> String {
+    app.introspect(token).await["scope"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_tokens_and_revocations() {
+    let (Some(_), Some(redis)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let a = TestAppBuilder::new(DbKind::Postgres)
+        .store(StoreKind::Redis)
+        .try_spawn()
+        .await
+        .unwrap();
+    let gate = TcpGate::start(redis.trim_start_matches("redis://").parse().unwrap()).await;
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .store_url(&format!("redis://{}", gate.addr))
+        .try_spawn()
+        .await
+        .unwrap();
+    let ready = within(Duration::from_secs(5), || async {
+        a.services.caches.usable() && b.services.caches.usable()
+    })
+    .await;
+    assert!(ready.is_some(), "both replicas subscribe to evictions");
+
+    // Minted on A, works on B (and B caches it).
+    a.create_user("ada", Role::User).await;
+    let t = a.password_login("ada", None).await.access_token;
+    assert!(active(&b, &t).await);
+    assert!(active(&b, &t).await);
+    assert!(b.services.caches.entry_count() <= 1);
+
+    // Revoked on A: refused by B within a second.
+    a.token_form("/oauth/revoke", &[("token", &t)]).await;
+    let took = within(Duration::from_secs(1), || async { !active(&b, &t).await }).await;
+    println!("revocation reached replica B in {took:?}");
+    assert!(took.is_some(), "B refused the revoked token within 1 s");
+
+    // Demoted on A: B's answer loses the scope within a second.
+    a.create_user("root", Role::Admin).await;
+    let root = a.password_login("root", None).await.access_token;
+    let bob_id = a.create_user("bob", Role::Admin).await;
+    let bob = a.password_login("bob", None).await.access_token;
+    assert!(scope(&b, &bob).await.contains("users.write"));
+    let res = a
+        .client
+        .put(a.url(&format!("/api/users/{bob_id}")))
+        .bearer_auth(&root)
+        .json(&json!({"role": "user"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let took = within(Duration::from_secs(1), || async {
+        !scope(&b, &bob).await.contains("users.write")
+    })
+    .await;
+    println!("demotion reached replica B in {took:?}");
+    assert!(took.is_some(), "B dropped users.write within 1 s");
+
+    // B loses Redis: it stops trusting its cache and checks the database on every request.
+    let t2 = a.password_login("ada", None).await.access_token;
+    assert!(active(&b, &t2).await);
+    gate.close();
+    let degraded = within(Duration::from_secs(3), || async { !b.services.caches.usable() }).await;
+    assert!(degraded.is_some(), "B notices the lost subscription");
+    a.token_form("/oauth/revoke", &[("token", &t2)]).await;
+    assert!(
+        !active(&b, &t2).await,
+        "without Redis, B still refuses the revoked token (database fallback)"
+    );
+    let t3 = a.password_login("ada", None).await.access_token;
+    assert!(active(&b, &t3).await, "and still serves valid ones");
+
+    // Redis is back: B resubscribes, clears its caches and hears revocations again.
+    gate.reopen();
+    let back = within(Duration::from_secs(3), || async { b.services.caches.usable() }).await;
+    assert!(back.is_some(), "B resubscribes");
+    assert!(active(&b, &t3).await);
+    a.token_form("/oauth/revoke", &[("token", &t3)]).await;
+    let took = within(Duration::from_secs(1), || async { !active(&b, &t3).await }).await;
+    assert!(took.is_some(), "after recovery B hears revocations again");
+    let _: Option<Value> = None;
+}
+
+/// The steady state touches no database: with PostgreSQL cut off, a warm credential is still answered
+/// (from the caches), a cold one cannot be (503), and known garbage is refused from the negative cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_cache_answers_without_the_database() {
+    let Some(_) = postgres_url() else { return };
+    let gate = TcpGate::start("127.0.0.1:5432".parse().unwrap()).await;
+    let app = TestAppBuilder::new(DbKind::Postgres)
+        .database_via(gate.addr)
+        .try_spawn()
+        .await
+        .unwrap();
+    assert!(
+        within(Duration::from_secs(5), || async { app.services.caches.usable() })
+            .await
+            .is_some()
+    );
+    app.create_user("ada", Role::User).await;
+    let warm = app.password_login("ada", None).await.access_token;
+    let cold = app.password_login("ada", None).await.access_token;
+    let garbage = "tsr_0000000000000000000000000000000000000000000000000000006b5c2a4f";
+    let garbage = {
+        // A well-formed client token (valid checksum) that names nothing.
+        let body = &garbage[..garbage.len() - 8];
+        format!("{body}{:08x}", crc32fast::hash(body.as_bytes()))
+    };
+    assert!(active(&app, &warm).await);
+    assert!(!active(&app, &garbage).await);
+    gate.close();
+    assert!(active(&app, &warm).await, "served from the caches");
+    assert!(!active(&app, &garbage).await, "refused from the negative cache");
+    let res = app
+        .client
+        .post(app.url("/oauth/introspect"))
+        .header("x-tessera-key", app.service_key())
+        .form(&[("token", cold.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503, "a cold credential needs the database");
+    gate.reopen();
+}
