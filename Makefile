@@ -32,5 +32,5 @@ migration: ## Create a migration in both trees: make migration NAME=add_things
 	  printf -- '-- revert %s (%s)\n' "$(NAME)" "$$b" > migrations/$$b/$$d/down.sql; done; \
 	echo "created migrations/{sqlite,postgres}/$$d"
 
-bench: ## Placeholder until the hot-path issue (#9) adds the benchmark suite
-	@echo "make bench: no benchmarks yet; the hot-path issue adds them with BENCHMARKS.md"
+bench: ## Measure the hot path against an actix-web hello world with wrk; writes BENCHMARKS.md
+	bench/run.sh

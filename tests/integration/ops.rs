@@ -107,7 +107,12 @@ async fn request_ids_are_echoed_when_sane_and_made_otherwise() {
         .await
         .unwrap();
     let made = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    assert_eq!(made.len(), 36, "a fresh UUID replaces an oversized id");
+    assert_eq!(made.len(), 25, "a fresh id replaces an oversized one");
+    let next = app.get("/healthz").await.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(next, made, "ids are unique");
     let res = app.get("/api/nope").await;
     let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
     let body: Value = res.json().await.unwrap();

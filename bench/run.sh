@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# make bench: Tessera's hot path against a bare actix-web hello world on this machine, with wrk on
+# loopback. Writes BENCHMARKS.md (medians of 3 runs, ratios, the commands, the machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-8s}
+for tool in wrk taskset sqlite3 curl python3; do
+  command -v "$tool" >/dev/null || { apt-get install -y -qq wrk util-linux sqlite3 curl >/dev/null; break; }
+done
+cargo build --release -q -p tessera-server --bin tessera -p tessera-bench-hello --bin hello-actix
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+# Two cores: the servers on core 0, the load generator on core 1.
+SERVER_CPU=0; LOAD_CPU=1
+[ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; LOAD_CPU=0; }
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 1 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "bench: $1 never answered"; exit 1; }
+
+HELLO=$(port); TESSERA=$(port)
+taskset -c $SERVER_CPU target/release/hello-actix 127.0.0.1:$HELLO >/dev/null 2>&1 & pids+=($!)
+cp bench/rules.toml "$work/tessera.toml"
+(cd "$work" && TESSERA_LISTEN=127.0.0.1:$TESSERA TESSERA_LOG__LEVEL=error TESSERA_SERVER__WORKERS=1 \
+  exec taskset -c $SERVER_CPU "$OLDPWD/target/release/tessera" --config tessera.toml serve) >/dev/null 2>&1 & pids+=($!)
+TPID=${pids[-1]}
+wait_up "http://127.0.0.1:$HELLO/"; wait_up "http://127.0.0.1:$TESSERA/healthz"
+
+PASSWORD="bench password 123"
+(cd "$work" && echo "$PASSWORD" | "$OLDPWD/target/release/tessera" --config tessera.toml users create bench >/dev/null 2>&1)
+JWT=$(curl -fs "http://127.0.0.1:$TESSERA/oauth/token" -d grant_type=password -d username=bench --data-urlencode "password=$PASSWORD" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+CT=$(cd "$work" && "$OLDPWD/target/release/tessera" --config tessera.toml tokens create --user bench --name bench --scope me.read 2>/dev/null \
+  | sed -n 's/^token: \([^ ]*\).*/\1/p')
+KEY=$(cat "$work/data/service-key")
+BAD="tsr_$(printf '0%.0s' $(seq 1 56))00000000"
+
+# req/s of one wrk run: $1 connections, rest = wrk args.
+rps() { local c=$1; shift; taskset -c $LOAD_CPU wrk -t1 -c"$c" -d"$DURATION" "$@" | awk '/Requests\/sec/ {print $2}'; }
+p99() { local c=$1; shift; taskset -c $LOAD_CPU wrk -t1 -c"$c" -d"$DURATION" --latency "$@" | awk '$1=="99%" {print $2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+to_ms() { python3 -c 'import sys,re; v=sys.argv[1]; n=float(re.sub("[a-z]+","",v)); u=re.sub("[0-9.]+","",v); print(round(n*{"us":0.001,"ms":1,"s":1000}[u],3))' "$1"; }
+measure() { # name, connections, wrk args...
+  local name=$1 c=$2; shift 2; local vals=()
+  for _ in $(seq 1 "$RUNS"); do vals+=("$(rps "$c" "$@")"); done
+  printf '%s\n' "${vals[@]}" | median
+}
+
+FA="http://127.0.0.1:$TESSERA/auth/forward"
+H=(-H "X-Forwarded-Uri: /bench/x" -H "X-Forwarded-Host: romm")
+hello=$(measure hello 64 "http://127.0.0.1:$HELLO/")
+fa_jwt=$(measure fa_jwt 64 "${H[@]}" -H "Authorization: Bearer $JWT" "$FA")
+fa_ct=$(measure fa_ct 64 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")
+fa_bad=$(measure fa_bad 64 "${H[@]}" -H "Authorization: Bearer $BAD" "$FA")
+intro=$(KEY=$KEY TOKEN=$JWT measure intro 64 -s bench/introspect.lua "http://127.0.0.1:$TESSERA/oauth/introspect")
+p99_idle=$(to_ms "$(p99 2 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")")
+
+# 100,000 live tokens: inserted straight into SQLite (the 25-per-user limit is an API rule, not a storage one).
+sqlite3 "$work/data/tessera.db" "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 100000)
+  INSERT INTO client_tokens (user_id, name, digest, scopes, created_at) SELECT 1, 'bulk' || x, randomblob(32), 'me.read', 0 FROM c;"
+fa_100k=$(measure fa_100k 64 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")
+rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$TPID/status)
+
+# p99 at 2 connections while another load hammers the password grant.
+PASSWORD=$PASSWORD taskset -c $LOAD_CPU wrk -t1 -c4 -d"$DURATION" -s bench/login.lua "http://127.0.0.1:$TESSERA/oauth/token" >/dev/null &
+storm=$!
+p99_storm=$(to_ms "$(p99 2 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")")
+wait $storm || true
+
+ratio() { python3 -c "print(round($1/$2, 2))"; }
+cat > BENCHMARKS.md <<MD
+# Benchmarks
+
+Made by \`make bench\` (\`bench/run.sh\`) on $(date -u +%Y-%m-%d): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),
+$(free -g | awk '/Mem:/ {print $2}') GiB. Servers pinned to core $SERVER_CPU, wrk to core $LOAD_CPU; Tessera in release
+mode on SQLite and the memory store with one worker; each figure is the median of $RUNS runs of
+\`wrk -t1 -d$DURATION\`. The machines are noisy: the ratios are the claims, not the absolute numbers.
+
+| measurement | result | ratio | target |
+|---|---|---|---|
+| hello world, 64 connections | $hello req/s | 1.00 | baseline |
+| forward-auth, valid JWT, 64 connections | $fa_jwt req/s | $(ratio "$fa_jwt" "$hello") × hello | ≥ 0.5 × hello |
+| forward-auth, valid client token, 64 connections | $fa_ct req/s | $(ratio "$fa_ct" "$hello") × hello | ≥ 0.5 × hello |
+| forward-auth, invalid token, 64 connections | $fa_bad req/s | $(ratio "$fa_bad" "$hello") × hello | (negative cache) |
+| introspection of a JWT, 64 connections | $intro req/s | $(ratio "$intro" "$hello") × hello | ≥ 10 × oidc-provider (not measured yet) |
+| forward-auth p99, 2 connections | $p99_idle ms | | < 1 ms |
+| forward-auth with 100,000 live tokens | $fa_100k req/s | $(ratio "$fa_100k" "$fa_ct") × before | ≥ 0.9 × |
+| forward-auth p99, 2 connections, during a login storm | $p99_storm ms | $(ratio "$p99_storm" "$p99_idle") × idle | ≤ 2 × |
+| Tessera RSS after 100,000 tokens | $((rss_kb / 1024)) MB | | ≤ 128 MB |
+
+Commands (see \`bench/run.sh\` for the exact invocations):
+
+\`\`\`
+taskset -c $LOAD_CPU wrk -t1 -c64 -d$DURATION http://127.0.0.1:PORT/                                # hello world
+taskset -c $LOAD_CPU wrk -t1 -c64 -d$DURATION -H 'X-Forwarded-Uri: /bench/x' -H 'Authorization: Bearer JWT' http://127.0.0.1:PORT/auth/forward
+taskset -c $LOAD_CPU wrk -t1 -c64 -d$DURATION -s bench/introspect.lua http://127.0.0.1:PORT/oauth/introspect
+taskset -c $LOAD_CPU wrk -t1 -c2 -d$DURATION --latency ... /auth/forward                           # p99
+taskset -c $LOAD_CPU wrk -t1 -c4 -d$DURATION -s bench/login.lua http://127.0.0.1:PORT/oauth/token    # login storm
+\`\`\`
+MD
+cat BENCHMARKS.md
