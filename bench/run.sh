@@ -101,4 +101,5 @@ taskset -c $LOAD_CPU wrk -t1 -c2 -d$DURATION --latency ... /auth/forward        
 taskset -c $LOAD_CPU wrk -t1 -c4 -d$DURATION -s bench/login.lua http://127.0.0.1:PORT/oauth/token    # login storm
 \`\`\`
 MD
+cat bench/notes.md >> BENCHMARKS.md
 cat BENCHMARKS.md
