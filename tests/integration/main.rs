@@ -6,6 +6,7 @@ mod client_tokens;
 mod device_flow;
 mod e2e_oauth_library;
 mod forward_auth;
+mod login_limits;
 mod migrations;
 mod oauth;
 mod ops;

@@ -20,7 +20,7 @@ impl Services {
         } else if let Some(id) = self.service_key_identity(c) {
             Ok(id)
         } else if let Some((u, p)) = c.split_once(':') {
-            return match self.resolve_basic(u, p).await {
+            return match self.resolve_basic(u, p, "cli").await {
                 Ok(id) => Ok(Some(id)),
                 Err(LoginFailure::Service(e)) => Err(e),
                 Err(_) => Ok(None),

@@ -3,6 +3,7 @@
 use tessera_core::account::Username;
 use tessera_db::models::users::User;
 
+use crate::ratelimit::LimitedAction;
 use crate::{audit, ServiceError, Services};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,17 +18,42 @@ pub enum LoginFailure {
 }
 
 impl Services {
-    /// Verifies a password login. Unknown users are checked against a dummy hash, so every failure costs
-    /// one bcrypt and reads the same; failures are audited.
+    /// Verifies a password login, on every path under one budget: an attempt is charged against
+    /// `login_ip` (per client IP) and `login_user` (per IP and username) *before* the password is checked
+    /// and refunded when it succeeds, so parallel guesses cannot overrun the budget. Unknown users are
+    /// checked against a dummy hash, so every failure costs one bcrypt and reads the same; failures are
+    /// audited.
     pub async fn verify_login(
         &self,
         username: &str,
         password: &str,
         via: &str,
+        client_ip: &str,
     ) -> Result<User, LoginFailure> {
         if !self.settings.auth.password_login {
             return Err(LoginFailure::PasswordLoginDisabled);
         }
+        let now = self.clock.now();
+        let user_key = format!("{client_ip}|{}", username.to_ascii_lowercase());
+        self.limits.charge(LimitedAction::LoginIp, client_ip, now).await?;
+        if let Err(e) = self.limits.charge(LimitedAction::LoginUser, &user_key, now).await {
+            self.limits.refund(LimitedAction::LoginIp, client_ip, now).await;
+            return Err(e.into());
+        }
+        let result = self.check_password_login(username, password, via).await;
+        if result.is_ok() {
+            self.limits.refund(LimitedAction::LoginIp, client_ip, now).await;
+            self.limits.refund(LimitedAction::LoginUser, &user_key, now).await;
+        }
+        result
+    }
+
+    async fn check_password_login(
+        &self,
+        username: &str,
+        password: &str,
+        via: &str,
+    ) -> Result<User, LoginFailure> {
         let user = match Username::parse(username) {
             Ok(name) => {
                 self.db
@@ -63,8 +89,9 @@ impl Services {
         &self,
         username: &str,
         password: &str,
+        client_ip: &str,
     ) -> Result<crate::identity::Identity, LoginFailure> {
-        let user = self.verify_login(username, password, "basic").await?;
+        let user = self.verify_login(username, password, "basic", client_ip).await?;
         let catalog = self.catalog.clone();
         let u = user.clone();
         let now = self.clock.now().as_secs();

@@ -93,8 +93,9 @@ pub async fn resolve_credential(req: &HttpRequest) -> Result<Option<Identity>, A
             } else if scheme.eq_ignore_ascii_case("basic") {
                 let (user, password) =
                     decode_basic(credential).ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+                let ip = crate::client_ip::client_ip(req, &services.settings.server.trusted_proxies);
                 services
-                    .resolve_basic(&user, &password)
+                    .resolve_basic(&user, &password, &ip)
                     .await
                     .map_err(|e| match e {
                         LoginFailure::Service(e) => AuthFailure::Service(e),

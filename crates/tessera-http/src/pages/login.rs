@@ -138,7 +138,11 @@ pub async fn submit(
         ));
     }
     let rd = safe_rd(&state, form.rd.as_deref());
-    match s.verify_login(&form.username, &form.password, "login page").await {
+    let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
+    match s
+        .verify_login(&form.username, &form.password, "login page", &ip)
+        .await
+    {
         Ok(user) => {
             let mut res = HttpResponse::SeeOther();
             crate::handlers::auth::start_session(&state, &req, &user, &mut res).await?;

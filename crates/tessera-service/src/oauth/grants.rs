@@ -26,6 +26,8 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
     pub device_code: Option<String>,
+    /// The client's address, for the login rate limits.
+    pub client_ip: Option<String>,
 }
 
 impl std::fmt::Debug for TokenRequest {
@@ -123,7 +125,8 @@ impl Services {
         let username = required(&req.username, "username")?;
         let password = required(&req.password, "password")?;
         let requested = parse_requested_scope(&self.catalog, req.scope.as_deref())?;
-        let user = match self.verify_login(username, password, "password grant").await {
+        let ip = req.client_ip.as_deref().unwrap_or("unknown");
+        let user = match self.verify_login(username, password, "password grant", ip).await {
             Ok(u) => u,
             Err(LoginFailure::BadCredentials) => return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into())),
             Err(LoginFailure::PasswordLoginDisabled) => {

@@ -52,7 +52,12 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     let user = state
         .services
-        .verify_login(username, password, "session")
+        .verify_login(
+            username,
+            password,
+            "session",
+            &crate::client_ip::client_ip(req, &state.services.settings.server.trusted_proxies),
+        )
         .await
         .map_err(login_error)?;
     let mut res = HttpResponse::Ok();

@@ -31,6 +31,10 @@ async fn exchange(
         refresh_token: params.get("refresh_token"),
         scope: params.get("scope"),
         device_code: params.get("device_code"),
+        client_ip: Some(crate::client_ip::client_ip(
+            req,
+            &state.services.settings.server.trusted_proxies,
+        )),
     };
     let issued = state.services.exchange(&client, request).await?;
     let romm = flavor == Flavor::Romm;
