@@ -97,15 +97,26 @@ impl Services {
 
     /// Scopes a caller may put on a new credential: normalised, and within the caller's own.
     pub fn scopes_within(&self, caller: &Identity, names: &[String]) -> Result<ScopeSet, ServiceError> {
+        self.scopes_under(caller.scopes, names, "scopes")
+    }
+
+    /// Parses and normalises `names` (at least one, all known) and refuses any beyond `ceiling`,
+    /// listing the excess: minting never widens.
+    pub fn scopes_under(
+        &self,
+        ceiling: ScopeSet,
+        names: &[String],
+        field: &str,
+    ) -> Result<ScopeSet, ServiceError> {
         if names.is_empty() {
-            return Err(ServiceError::field("scopes", "name at least one scope"));
+            return Err(ServiceError::field(field, "name at least one scope"));
         }
         let asked = self
             .catalog
             .parse_names(names.iter().map(String::as_str))
-            .map_err(|e| ServiceError::field("scopes", e.to_string()))?;
+            .map_err(|e| ServiceError::field(field, e.to_string()))?;
         let asked = self.catalog.normalize(asked);
-        let excess = asked.minus(caller.scopes);
+        let excess = asked.minus(ceiling);
         if !excess.is_empty() {
             return Err(ServiceError::ScopeExcess {
                 excess: self

@@ -297,28 +297,7 @@ impl Services {
             .user_id;
         let (digest, flow) = self.pending_flow(user_code).await?;
         let requested = self.catalog.parse(&flow.requested).unwrap_or_default();
-        if approved.is_empty() {
-            return Err(ServiceError::field(
-                "approved_scopes",
-                "approve at least one scope",
-            ));
-        }
-        let asked = self
-            .catalog
-            .parse_names(approved.iter().map(String::as_str))
-            .map_err(|e| ServiceError::field("approved_scopes", e.to_string()))?;
-        let asked = self.catalog.normalize(asked);
-        let excess = asked.minus(requested.and(approver.scopes));
-        if !excess.is_empty() {
-            return Err(ServiceError::ScopeExcess {
-                excess: self
-                    .catalog
-                    .names(excess)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            });
-        }
+        let asked = self.scopes_under(requested.and(approver.scopes), approved, "approved_scopes")?;
         let now = self.clock.now();
         let token_expiry = parse_expiry(expires_in, now)?;
         let name = device_name
