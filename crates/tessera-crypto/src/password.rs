@@ -70,9 +70,41 @@ impl PasswordHasher {
     ) -> Result<T, PasswordError> {
         let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Closed)?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(f))
-            .instrument(tracing::Span::current())
-            .await?
+        tokio::task::spawn_blocking(move || {
+            // bcrypt yields the CPU to everything else (the hot path above all): SCHED_IDLE while it
+            // hashes, so a login storm cannot slow forward-auth, yet logins run whenever a core is free.
+            // The blocking thread is shared with database work, so the policy is restored afterwards.
+            let _idle = IdleWhileHashing::enter();
+            span.in_scope(f)
+        })
+        .instrument(tracing::Span::current())
+        .await?
+    }
+}
+
+/// Lowers the current thread to SCHED_IDLE and restores SCHED_OTHER on drop. Failure to change policy
+/// is harmless (the hash just runs at normal priority).
+struct IdleWhileHashing;
+
+impl IdleWhileHashing {
+    fn enter() -> Self {
+        Self::set(thread_priority::unix::NormalThreadSchedulePolicy::Idle);
+        IdleWhileHashing
+    }
+
+    fn set(policy: thread_priority::unix::NormalThreadSchedulePolicy) {
+        use thread_priority::unix::{set_thread_priority_and_policy, thread_native_id, ThreadSchedulePolicy};
+        let _ = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(policy),
+        );
+    }
+}
+
+impl Drop for IdleWhileHashing {
+    fn drop(&mut self) {
+        Self::set(thread_priority::unix::NormalThreadSchedulePolicy::Other);
     }
 }
 
@@ -89,6 +121,27 @@ mod tests {
         assert!(!h.verify("wrong horse", Some(&hash)).await.unwrap());
         // The dummy hash's own password must still fail for a missing user.
         assert!(!h.verify("tessera-dummy-password", None).await.unwrap());
+    }
+
+    #[test]
+    fn hashing_runs_idle_and_restores_the_policy() {
+        use thread_priority::unix::{
+            thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        std::thread::spawn(|| {
+            let guard = IdleWhileHashing::enter();
+            assert_eq!(
+                thread_schedule_policy().unwrap(),
+                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+            );
+            drop(guard);
+            assert_eq!(
+                thread_schedule_policy().unwrap(),
+                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+            );
+        })
+        .join()
+        .unwrap();
     }
 
     #[tokio::test]
