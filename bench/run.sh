@@ -9,6 +9,9 @@ for tool in wrk taskset sqlite3 curl python3; do
   command -v "$tool" >/dev/null || { apt-get install -y -qq wrk util-linux sqlite3 curl >/dev/null; break; }
 done
 cargo build --release -q -p tessera-server --bin tessera -p tessera-bench-hello --bin hello-actix
+# The peer: oidc-provider from the npm registry (introspection of a client-credentials token).
+command -v node >/dev/null || { echo "bench: node is required for the oidc-provider comparison"; exit 1; }
+[ -d bench/oidc/node_modules/oidc-provider ] || npm install --silent --no-audit --no-fund --prefix bench/oidc
 
 work=$(mktemp -d)
 pids=()
@@ -21,13 +24,14 @@ SERVER_CPU=0; LOAD_CPU=1
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { for _ in $(seq 1 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "bench: $1 never answered"; exit 1; }
 
-HELLO=$(port); TESSERA=$(port)
+HELLO=$(port); TESSERA=$(port); OIDC=$(port)
+taskset -c $SERVER_CPU node bench/oidc/server.mjs $OIDC >/dev/null 2>&1 & pids+=($!)
 taskset -c $SERVER_CPU target/release/hello-actix 127.0.0.1:$HELLO >/dev/null 2>&1 & pids+=($!)
 cp bench/rules.toml "$work/tessera.toml"
 (cd "$work" && TESSERA_LISTEN=127.0.0.1:$TESSERA TESSERA_LOG__LEVEL=error TESSERA_SERVER__WORKERS=1 \
   exec taskset -c $SERVER_CPU "$OLDPWD/target/release/tessera" --config tessera.toml serve) >/dev/null 2>&1 & pids+=($!)
 TPID=${pids[-1]}
-wait_up "http://127.0.0.1:$HELLO/"; wait_up "http://127.0.0.1:$TESSERA/healthz"
+wait_up "http://127.0.0.1:$HELLO/"; wait_up "http://127.0.0.1:$TESSERA/healthz"; wait_up "http://127.0.0.1:$OIDC/.well-known/openid-configuration"
 
 PASSWORD="bench password 123"
 (cd "$work" && echo "$PASSWORD" | "$OLDPWD/target/release/tessera" --config tessera.toml users create bench >/dev/null 2>&1)
@@ -56,6 +60,10 @@ fa_jwt=$(measure fa_jwt 64 "${H[@]}" -H "Authorization: Bearer $JWT" "$FA")
 fa_ct=$(measure fa_ct 64 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")
 fa_bad=$(measure fa_bad 64 "${H[@]}" -H "Authorization: Bearer $BAD" "$FA")
 intro=$(KEY=$KEY TOKEN=$JWT measure intro 64 -s bench/introspect.lua "http://127.0.0.1:$TESSERA/oauth/introspect")
+OIDC_SECRET=bench-secret-bench-secret-bench-secret
+OIDC_TOKEN=$(curl -fs -u "bench:$OIDC_SECRET" "http://127.0.0.1:$OIDC/token" -d grant_type=client_credentials \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+oidc=$(BASIC=$(printf 'bench:%s' "$OIDC_SECRET" | base64 -w0) TOKEN=$OIDC_TOKEN measure oidc 64 -s bench/oidc_introspect.lua "http://127.0.0.1:$OIDC/token/introspection")
 p99_idle=$(to_ms "$(p99 2 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")")
 
 # 100,000 live tokens: inserted straight into SQLite (the 25-per-user limit is an API rule, not a storage one).
@@ -74,7 +82,7 @@ ratio() { python3 -c "print(round($1/$2, 2))"; }
 cat > BENCHMARKS.md <<MD
 # Benchmarks
 
-Made by \`make bench\` (\`bench/run.sh\`) on $(date -u +%Y-%m-%d): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),
+Made by \`make bench\` (\`bench/run.sh\`; peer: oidc-provider $(node -e 'console.log(require("./bench/oidc/node_modules/oidc-provider/package.json").version)') on Node $(node --version)) on $(date -u +%Y-%m-%d): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)),
 $(free -g | awk '/Mem:/ {print $2}') GiB. Servers pinned to core $SERVER_CPU, wrk to core $LOAD_CPU; Tessera in release
 mode on SQLite and the memory store with one worker; each figure is the median of $RUNS runs of
 \`wrk -t1 -d$DURATION\`. The machines are noisy: the ratios are the claims, not the absolute numbers.
@@ -85,7 +93,8 @@ mode on SQLite and the memory store with one worker; each figure is the median o
 | forward-auth, valid JWT, 64 connections | $fa_jwt req/s | $(ratio "$fa_jwt" "$hello") × hello | ≥ 0.5 × hello |
 | forward-auth, valid client token, 64 connections | $fa_ct req/s | $(ratio "$fa_ct" "$hello") × hello | ≥ 0.5 × hello |
 | forward-auth, invalid token, 64 connections | $fa_bad req/s | $(ratio "$fa_bad" "$hello") × hello | (negative cache) |
-| introspection of a JWT, 64 connections | $intro req/s | $(ratio "$intro" "$hello") × hello | ≥ 10 × oidc-provider (not measured yet) |
+| oidc-provider introspection, 64 connections | $oidc req/s | | peer |
+| introspection of a JWT, 64 connections | $intro req/s | $(ratio "$intro" "$oidc") × oidc-provider | ≥ 10 × oidc-provider |
 | forward-auth p99, 2 connections | $p99_idle ms | | < 1 ms |
 | forward-auth with 100,000 live tokens | $fa_100k req/s | $(ratio "$fa_100k" "$fa_ct") × before | ≥ 0.9 × |
 | forward-auth p99, 2 connections, during a login storm | $p99_storm ms | $(ratio "$p99_storm" "$p99_idle") × idle | ≤ 2 × |
@@ -97,6 +106,7 @@ Commands (see \`bench/run.sh\` for the exact invocations):
 taskset -c $LOAD_CPU wrk -t1 -c64 -d$DURATION http://127.0.0.1:PORT/                                # hello world
 taskset -c $LOAD_CPU wrk -t1 -c64 -d$DURATION -H 'X-Forwarded-Uri: /bench/x' -H 'Authorization: Bearer JWT' http://127.0.0.1:PORT/auth/forward
 taskset -c $LOAD_CPU wrk -t1 -c64 -d$DURATION -s bench/introspect.lua http://127.0.0.1:PORT/oauth/introspect
+taskset -c $LOAD_CPU wrk -t1 -c64 -d$DURATION -s bench/oidc_introspect.lua http://127.0.0.1:PORT/token/introspection   # oidc-provider
 taskset -c $LOAD_CPU wrk -t1 -c2 -d$DURATION --latency ... /auth/forward                           # p99
 taskset -c $LOAD_CPU wrk -t1 -c4 -d$DURATION -s bench/login.lua http://127.0.0.1:PORT/oauth/token    # login storm
 \`\`\`
