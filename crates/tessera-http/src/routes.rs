@@ -23,6 +23,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     // A malformed id in a path names nothing: 404, as problem+json.
     .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()))
+    // The hot path first: actix tries resources in order, so the two endpoints that carry most of the
+    // traffic must not be matched against every other pattern before them (seen in a perf profile).
+    // Forward-auth takes any method: proxies forward the original one, and nginx sends a body length
+    // without a body.
+    .service(web::resource("/auth/forward").route(web::route().to(crate::handlers::forward::forward)))
+    .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect::introspect)))
     .service(resource("/healthz").route(web::get().to(ops::healthz::healthz)))
     .service(resource("/readyz").route(web::get().to(ops::readyz::readyz)))
     .service(resource("/openapi.json").route(web::get().to(ops::openapi_json::openapi_json)))
@@ -32,7 +38,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/setup/admin").route(web::post().to(setup::admin::admin)))
     .service(resource("/oauth/token").route(web::post().to(oauth::token::token)))
     .service(resource("/api/token").route(web::post().to(oauth::token::romm_token)))
-    .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect::introspect)))
     .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke::revoke)))
     .service(
         resource("/oauth/userinfo")
@@ -144,8 +149,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/pair/device").route(web::get().to(crate::pages::device::page)))
     .service(resource("/device/qr.svg").route(web::get().to(crate::pages::device::qr)))
-    // Any method: proxies forward the original one, and nginx sends a body length without a body.
-    .service(web::resource("/auth/forward").route(web::route().to(crate::handlers::forward::forward)))
     .default_service(web::to(not_found));
 }
 
