@@ -9,7 +9,7 @@ use tessera_tests::both_backends;
 fn account(name: &str, role: Role) -> NewAccount {
     NewAccount {
         username: name.into(),
-        password: "correct horse".into(),
+        password: tessera_tests::oauth::PASSWORD.into(),
         email: None,
         role,
     }
@@ -33,7 +33,10 @@ both_backends! {
     async fn passwords_and_disabling(app: TestApp) {
         let s = &app.services;
         let admin = s.create_user(account("root", Role::Admin)).await.unwrap();
+        let before = app.password_login("root", None).await;
         s.set_password("root", "another horse").await.unwrap();
+        assert_eq!(app.introspect(&before.refresh_token).await, serde_json::json!({"active": false}), "refresh families die too");
+        assert_eq!(app.introspect(&before.access_token).await, serde_json::json!({"active": false}));
         let after = s.find_user_by_name("root").await.unwrap();
         assert_eq!(after.generation, admin.generation + 1, "a new password bumps the generation");
         assert!(s.hasher.verify("another horse", after.password_hash.as_deref()).await.unwrap());

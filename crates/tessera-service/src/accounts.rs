@@ -85,7 +85,7 @@ fn ensure_not_last_admin(c: &mut DbConnection, target: &User) -> Result<(), Serv
 }
 
 impl Services {
-    fn sid_until(&self) -> i64 {
+    pub(crate) fn sid_until(&self) -> i64 {
         self.clock.now().as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs
     }
 

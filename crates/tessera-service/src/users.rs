@@ -94,14 +94,24 @@ impl Services {
             .await
     }
 
-    /// Sets a new password; the generation bump makes every earlier credential of the user invalid.
+    /// Sets a new password (operator CLI); every earlier session and token of the user except client
+    /// tokens stops working.
     pub async fn set_password(&self, username: &str, password: &str) -> Result<(), ServiceError> {
         check_password(password).map_err(|e| ServiceError::account_rule("password", &e))?;
         let user = self.find_user_by_name(username).await?;
         let hash = self.hasher.hash(password).await?;
         let now = self.clock.now();
+        let sid_until = self.sid_until();
         self.revoking(self.db.write_tx(move |conn| {
-            User::set_password(conn, user.id, &hash, now.as_secs())?;
+            let changes = tessera_db::models::users::UserChanges {
+                password_hash: Some(Some(hash)),
+                updated_at: Some(now.as_secs()),
+                ..Default::default()
+            };
+            User::update(conn, user.id, &changes)?;
+            // The same revocations as a password change through the API: sessions, refresh families
+            // and (by sid) their access tokens; client tokens survive.
+            crate::accounts::revoke_everything(conn, user.id, None, false, now.as_secs(), sid_until)?;
             audit::record(conn, now, "user.password_set", Some(user.id), Some("cli"), None)?;
             Ok(())
         }))

@@ -67,18 +67,6 @@ impl User {
             .get_result(conn)?)
     }
 
-    /// Sets a new password hash and bumps the generation, so every credential issued before dies.
-    pub fn set_password(conn: &mut DbConnection, id: i64, hash: &str, now: i64) -> Result<bool, DbError> {
-        let n = diesel::update(users::table.find(id))
-            .set((
-                users::password_hash.eq(hash),
-                users::generation.eq(users::generation + 1),
-                users::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        Ok(n == 1)
-    }
-
     /// Enables or disables; disabling bumps the generation so cached identities are refused.
     pub fn set_enabled(conn: &mut DbConnection, id: i64, enabled: bool, now: i64) -> Result<bool, DbError> {
         let n = diesel::update(users::table.find(id))
