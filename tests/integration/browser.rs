@@ -49,6 +49,9 @@ async fn a_person_approves_a_device_in_chromium() {
         .click()
         .await
         .unwrap();
+    // The click returns when the form is sent, not always when the next page has loaded: wait for the
+    // approval form (bounded by fantoccini's wait timeout) before reading the URL.
+    c.wait().for_element(Locator::Css("#approve")).await.unwrap();
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), "/device", "{url}");
     // Untick a scope, rename the device, keep the default expiry, approve.
@@ -75,7 +78,8 @@ async fn a_person_approves_a_device_in_chromium() {
         .await
         .unwrap();
     let result = c
-        .find(Locator::Css("#result"))
+        .wait()
+        .for_element(Locator::Css("#result"))
         .await
         .unwrap()
         .text()
