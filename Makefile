@@ -7,8 +7,8 @@ run: ## Start on SQLite and the memory store, no config needed
 	cargo run -p tessera-server -- serve
 
 test: ## Run every test (PostgreSQL and Redis tests skip loudly unless CI=true, where they must pass)
-	cargo test --workspace --no-fail-fast
 	cargo build -p tessera-server --bin tessera
+	TESSERA_BIN=$(CURDIR)/target/debug/tessera cargo test --workspace --no-fail-fast
 	scripts/smoke.sh target/debug/tessera
 
 lint: boundaries ## cargo fmt --check, clippy with warnings as errors, crate boundaries

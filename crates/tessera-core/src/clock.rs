@@ -27,6 +27,17 @@ impl UnixTime {
             .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_default()
     }
+
+    /// Reads RFC 3339 text (any offset) or whole Unix seconds, as query parameters give times.
+    pub fn parse_rfc3339_or_secs(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Ok(secs) = text.parse::<i64>() {
+            return Some(Self(secs));
+        }
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| Self(t.timestamp()))
+    }
 }
 
 impl fmt::Display for UnixTime {

@@ -3,6 +3,7 @@
 //! bcrypt at cost 12 takes ~250 ms of CPU; on an async worker it would stall every request on that thread.
 //! A semaphore bounds how many run at once so a login flood queues instead of exhausting the blocking pool.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -24,6 +25,9 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// Checked for unknown users so a failed login costs the same whether or not the user exists.
     dummy_hash: Arc<String>,
+    /// Password checks run so far (real and dummy alike): tests count them to prove that every failed
+    /// login costs exactly one bcrypt, and metrics report them.
+    verifications: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -34,6 +38,7 @@ impl PasswordHasher {
             cost,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: Arc::new(dummy),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -44,6 +49,11 @@ impl PasswordHasher {
     /// How many hashes wait for a permit (for metrics).
     pub fn available_permits(&self) -> usize {
         self.permits.available_permits()
+    }
+
+    /// How many password checks have run (each one a bcrypt verification).
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
@@ -58,8 +68,12 @@ impl PasswordHasher {
         let pw = password.to_owned();
         let known = hash.is_some();
         let h = hash.map_or_else(|| self.dummy_hash.as_str().to_owned(), str::to_owned);
+        let counter = self.verifications.clone();
         let ok = self
-            .run(move || bcrypt::verify(pw, &h).map_err(PasswordError::from))
+            .run(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+                bcrypt::verify(pw, &h).map_err(PasswordError::from)
+            })
             .await?;
         Ok(ok && known)
     }

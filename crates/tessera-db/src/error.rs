@@ -24,6 +24,25 @@ impl DbError {
         )
     }
 
+    /// The database could not be reached or the connection broke mid-query: a 503 for the caller,
+    /// never a 500, and the pool replaces the connection on its next checkout.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Connect(_) | DbError::Pool(_) => true,
+            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            DbError::Query(DieselError::BrokenTransactionManager) => true,
+            // libpq reports a cut socket with these texts when it cannot classify it.
+            DbError::Query(DieselError::DatabaseError(_, info)) => {
+                let m = info.message();
+                m.contains("server closed the connection")
+                    || m.contains("connection to server")
+                    || m.contains("no connection to the server")
+                    || m.contains("terminating connection")
+            }
+            _ => false,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self, DbError::Query(DieselError::NotFound))
     }

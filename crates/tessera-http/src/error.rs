@@ -1,7 +1,7 @@
 //! The one place where errors become HTTP: RFC 9457 problems for `/api`, RFC 6749 JSON for OAuth.
 //! A 5xx body is opaque apart from its request id; the cause goes to the log.
 
-use actix_web::error::{JsonPayloadError, UrlencodedError};
+use actix_web::error::{JsonPayloadError, QueryPayloadError, UrlencodedError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -145,11 +145,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::insufficient_scope(e.to_string(), None, excess.clone())
             }
             ServiceError::Unavailable(_) => ApiError::unavailable(&e),
-            ServiceError::Db(ref db)
-                if matches!(db, tessera_db::DbError::Pool(_) | tessera_db::DbError::Connect(_)) =>
-            {
-                ApiError::unavailable(&e)
-            }
+            ServiceError::Db(ref db) if db.is_unavailable() => ApiError::unavailable(&e),
             ServiceError::Db(_) | ServiceError::Password(_) | ServiceError::Unexpected(_) => {
                 ApiError::internal(&e)
             }
@@ -309,6 +305,16 @@ pub fn form_error(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
         ),
     };
     extractor_error(req, status, code, detail)
+}
+
+/// A query string of the wrong shape (`?limit=ten`): 422 naming the problem, never actix's plain 400.
+pub fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    extractor_error(
+        req,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+        format!("invalid query parameter: {err}"),
+    )
 }
 
 fn extractor_error(

@@ -3,7 +3,7 @@
 use utoipa::OpenApi;
 
 use crate::handlers::{
-    auth, client_tokens, clients, device, devices, oauth, ops, permissions, setup, users, wellknown,
+    audit, auth, client_tokens, clients, device, devices, oauth, ops, permissions, setup, users, wellknown,
 };
 
 #[derive(OpenApi)]
@@ -13,6 +13,8 @@ use crate::handlers::{
         ops::healthz::healthz,
         ops::readyz::readyz,
         ops::heartbeat::heartbeat,
+        ops::problems::problem,
+        audit::list::list,
         setup::status::status,
         setup::admin::admin,
         oauth::token::token,
@@ -85,6 +87,7 @@ use crate::handlers::{
         (name = "sessions", description = "Browser sessions (cookie + CSRF token)"),
         (name = "users", description = "Me and user administration"),
         (name = "permissions", description = "Permission groups, overrides and access checks"),
+        (name = "audit", description = "Security events"),
     )
 )]
 pub struct ApiDoc;

@@ -1,8 +1,8 @@
 use actix_web::web;
 
-use crate::error::{form_error, json_error, method_not_allowed, not_found};
+use crate::error::{form_error, json_error, method_not_allowed, not_found, query_error};
 use crate::handlers::{
-    auth, client_tokens, clients, device, devices, oauth, ops, permissions, setup, users, wellknown,
+    audit, auth, client_tokens, clients, device, devices, oauth, ops, permissions, setup, users, wellknown,
 };
 
 /// JSON bodies up to 64 KiB, forms up to 16 KiB (API.md §1).
@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(FORM_LIMIT)
             .error_handler(form_error),
     )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
     // A malformed id in a path names nothing: 404, as problem+json.
     .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()))
     // The hot path first: actix tries resources in order, so the two endpoints that carry most of the
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/readyz").route(web::get().to(ops::readyz::readyz)))
     .service(resource("/openapi.json").route(web::get().to(ops::openapi_json::openapi_json)))
     .service(resource("/problems/{code}").route(web::get().to(ops::problems::problem)))
+    .service(resource("/api/audit").route(web::get().to(audit::list::list)))
     .service(resource("/api/heartbeat").route(web::get().to(ops::heartbeat::heartbeat)))
     .service(resource("/api/setup/status").route(web::get().to(setup::status::status)))
     .service(resource("/api/setup/admin").route(web::post().to(setup::admin::admin)))

@@ -39,3 +39,32 @@ pub struct Heartbeat {
     pub setup: SetupStatus,
     pub auth: AuthInfo,
 }
+
+/// One security event of `GET /api/audit`, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct AuditEventView {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `login.failed`, `refresh.reuse`, `user.updated`, …
+    pub kind: String,
+    pub user_id: Option<i64>,
+    /// Who did it: a user id, `service`, `cli`, or the credential path for failed logins.
+    pub actor: Option<String>,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Filters of `GET /api/audit`.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only events at or after this time (RFC 3339 or Unix seconds).
+    pub since: Option<String>,
+    /// Only events of this kind.
+    pub kind: Option<String>,
+    /// Only events about this user.
+    pub user_id: Option<i64>,
+    /// At most this many events (1–1000, default 100).
+    pub limit: Option<i64>,
+}

@@ -17,6 +17,7 @@ use crate::client_tokens::{insert_within_limit, parse_expiry, random_code};
 use crate::devices::revoke_device_tokens;
 use crate::identity::Identity;
 use crate::oauth::{AuthedClient, IssuedTokens};
+use crate::ratelimit::LimitedAction;
 use crate::{audit, ServiceError, Services};
 
 /// Which endpoints started the flow, and so what redemption returns.
@@ -250,7 +251,25 @@ impl Services {
         }
     }
 
-    async fn pending_flow(&self, user_code: &str) -> Result<(String, Flow), ServiceError> {
+    /// The live flow behind a user code. Every lookup is charged to the approver's `user_code`
+    /// budget and refunded when the code is found, so only wrong codes count: a signed-in account
+    /// cannot walk the code space (31^8 codes, 10 misses a minute by default).
+    async fn pending_flow(
+        &self,
+        approver: &Identity,
+        user_code: &str,
+    ) -> Result<(String, Flow), ServiceError> {
+        let now = self.clock.now();
+        let subject = approver.subject.as_str();
+        self.limits.charge(LimitedAction::UserCode, subject, now).await?;
+        let found = self.live_flow(user_code).await;
+        if found.is_ok() {
+            self.limits.refund(LimitedAction::UserCode, subject, now).await;
+        }
+        found
+    }
+
+    async fn live_flow(&self, user_code: &str) -> Result<(String, Flow), ServiceError> {
         let digest = self
             .digest_of_user_code(user_code)
             .await?
@@ -268,7 +287,7 @@ impl Services {
         approver: &Identity,
         user_code: &str,
     ) -> Result<Pending, ServiceError> {
-        let (_, flow) = self.pending_flow(user_code).await?;
+        let (_, flow) = self.pending_flow(approver, user_code).await?;
         let requested = self.catalog.parse(&flow.requested).unwrap_or_default();
         Ok(Pending {
             user_code: flow.user_code,
@@ -295,7 +314,7 @@ impl Services {
             .as_ref()
             .ok_or_else(|| ServiceError::Forbidden("this credential has no user".into()))?
             .user_id;
-        let (digest, flow) = self.pending_flow(user_code).await?;
+        let (digest, flow) = self.pending_flow(approver, user_code).await?;
         let requested = self.catalog.parse(&flow.requested).unwrap_or_default();
         let asked = self.scopes_under(requested.and(approver.scopes), approved, "approved_scopes")?;
         let now = self.clock.now();
@@ -393,7 +412,7 @@ impl Services {
 
     pub async fn deny_device(&self, approver: &Identity, user_code: &str) -> Result<(), ServiceError> {
         let user_id = approver.principal.as_ref().map(|p| p.user_id);
-        let (digest, flow) = self.pending_flow(user_code).await?;
+        let (digest, flow) = self.pending_flow(approver, user_code).await?;
         let now = self.clock.now();
         self.claim_decision(&digest, &flow).await?;
         self.save_flow(

@@ -35,17 +35,51 @@ impl Services {
         }
         let now = self.clock.now();
         let user_key = format!("{client_ip}|{}", username.to_ascii_lowercase());
-        self.limits.charge(LimitedAction::LoginIp, client_ip, now).await?;
+        if let Err(e) = self.limits.charge(LimitedAction::LoginIp, client_ip, now).await {
+            self.audit_lockout(LimitedAction::LoginIp, client_ip, via).await;
+            return Err(e.into());
+        }
         if let Err(e) = self.limits.charge(LimitedAction::LoginUser, &user_key, now).await {
             self.limits.refund(LimitedAction::LoginIp, client_ip, now).await;
+            self.audit_lockout(LimitedAction::LoginUser, &user_key, via).await;
             return Err(e.into());
         }
         let result = self.check_password_login(username, password, via).await;
-        if result.is_ok() {
+        // Only a wrong guess spends the budget: a success or a fault of ours (database down) is refunded.
+        if !matches!(result, Err(LoginFailure::BadCredentials)) {
             self.limits.refund(LimitedAction::LoginIp, client_ip, now).await;
             self.limits.refund(LimitedAction::LoginUser, &user_key, now).await;
         }
         result
+    }
+
+    /// A lockout is a security event; it is audited once per budget period and subject, so a flood of
+    /// refused guesses cannot flood the audit table. The subject (IP, username) goes to the row's detail.
+    async fn audit_lockout(&self, action: LimitedAction, subject: &str, via: &str) {
+        let now = self.clock.now();
+        let period = self.limits.budget(action).period_secs;
+        let marker = format!("lockout:{}:{subject}", action.key());
+        let first = self
+            .store
+            .set_if_absent(
+                &marker,
+                b"1",
+                now.plus(std::time::Duration::from_secs(period)),
+                now,
+            )
+            .await
+            .unwrap_or(true);
+        if !first {
+            return;
+        }
+        let detail = format!("{} {subject} via {via}", action.key());
+        let result = self
+            .db
+            .run(move |c| audit::record(c, now, "login.locked", None, None, Some(&detail)))
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "the lockout could not be audited");
+        }
     }
 
     async fn check_password_login(

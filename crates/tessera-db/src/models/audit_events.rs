@@ -35,6 +35,27 @@ impl AuditEvent {
             .get_result(conn)?)
     }
 
+    /// Newest first, filtered by time (`at >= since`), kind and user.
+    pub fn search(
+        conn: &mut DbConnection,
+        since: Option<i64>,
+        kind: Option<&str>,
+        user_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, DbError> {
+        let mut q = audit_events::table.into_boxed::<<DbConnection as diesel::Connection>::Backend>();
+        if let Some(t) = since {
+            q = q.filter(audit_events::at.ge(t));
+        }
+        if let Some(k) = kind {
+            q = q.filter(audit_events::kind.eq(k.to_owned()));
+        }
+        if let Some(u) = user_id {
+            q = q.filter(audit_events::user_id.eq(u));
+        }
+        Ok(q.order(audit_events::id.desc()).limit(limit).load(conn)?)
+    }
+
     pub fn recent(conn: &mut DbConnection, limit: i64) -> Result<Vec<AuditEvent>, DbError> {
         Ok(audit_events::table
             .order(audit_events::id.desc())

@@ -127,6 +127,22 @@ pub async fn page(
             },
             StatusCode::NOT_FOUND,
         ),
+        Err(ServiceError::RateLimited { retry_after_secs }) => {
+            let mut res = html(
+                &DevicePage {
+                    csrf: &csrf,
+                    pending: None,
+                    error: Some("Too many wrong codes. Wait a minute, then try again."),
+                    done: None,
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after_secs.max(1)),
+            );
+            Ok(res)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -20,7 +20,7 @@ pub async fn introspect(
     let params = OAuthParams::read(&req, payload).await?;
     let key_header = req.headers().get(s.settings.auth.service_key_header.as_str());
     let allowed = match key_header {
-        Some(v) => s.service_key_identity(v.to_str().unwrap_or("")).is_some(),
+        Some(v) => s.service_key.matches(v.to_str().unwrap_or("")),
         None => {
             let auth = client_auth(&req, &params)?;
             if auth.client_id.is_none() {

@@ -1,0 +1,467 @@
+//! Failures of Tessera's own dependencies (issue 10). Connections are cut through a `TcpGate` between one
+//! Tessera and the shared PostgreSQL or Redis, never by stopping the servers other tests use.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tessera_core::Role;
+use tessera_tests::forward::RULES;
+use tessera_tests::oauth::PASSWORD;
+use tessera_tests::{postgres_url, redis_url, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder};
+
+/// What one request of the load saw.
+#[derive(Debug)]
+struct Outcome {
+    status: StatusCode,
+    body: Value,
+}
+
+/// Password grants followed by a refresh, from `workers` tasks, until `stop` is set.
+fn login_and_refresh_load(
+    app: &TestApp,
+    workers: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<Outcome>>> {
+    (0..workers)
+        .map(|_| {
+            let (client, url, stop) = (app.client.clone(), app.url("/oauth/token"), stop.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let send = |form: Vec<(&'static str, String)>| client.post(&url).form(&form).send();
+                    let login = send(vec![
+                        ("grant_type", "password".into()),
+                        ("username", "ada".into()),
+                        ("password", PASSWORD.into()),
+                    ])
+                    .await
+                    .expect("Tessera answers");
+                    let status = login.status();
+                    let body: Value = login.json().await.expect("a JSON body, whatever the status");
+                    let refresh = body["refresh_token"].as_str().map(str::to_owned);
+                    seen.push(Outcome { status, body });
+                    if let Some(rt) = refresh {
+                        let res = send(vec![
+                            ("grant_type", "refresh_token".into()),
+                            ("refresh_token", rt),
+                        ])
+                        .await
+                        .expect("Tessera answers");
+                        let status = res.status();
+                        let body = res.json().await.expect("a JSON body, whatever the status");
+                        seen.push(Outcome { status, body });
+                    }
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
+async fn readiness(app: &TestApp) -> StatusCode {
+    app.get("/readyz").await.status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_database_fails_cleanly_under_load_and_recovers() {
+    let Some(base) = postgres_url() else { return };
+    assert!(
+        base.contains("127.0.0.1:5432"),
+        "the gate forwards to the default PostgreSQL"
+    );
+    let gate = TcpGate::start("127.0.0.1:5432".parse().unwrap()).await;
+    let app = TestAppBuilder::new(DbKind::Postgres)
+        .database_via(gate.addr)
+        .try_spawn()
+        .await
+        .expect("app");
+    app.create_user("ada", Role::User).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = login_and_refresh_load(&app, 4, stop.clone());
+    // Let the load run, then cut the database under it until the load has seen the cut.
+    let warm = app.password_login("ada", None).await;
+    gate.close();
+    let mut probes = 0;
+    loop {
+        let res = app.refresh(&warm.refresh_token).await;
+        probes += 1;
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+            break;
+        }
+        assert!(probes < 1000, "the cut never showed");
+    }
+    assert_eq!(readiness(&app).await, StatusCode::SERVICE_UNAVAILABLE);
+    let api = app.get("/api/users/me").await;
+    assert!(matches!(
+        api.status(),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::UNAUTHORIZED
+    ));
+    let me = app
+        .client
+        .get(app.url("/api/users/me"))
+        .basic_auth("ada", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(me.headers()["content-type"], "application/problem+json");
+    // Back, without a restart.
+    gate.reopen();
+    let mut recovered = false;
+    for _ in 0..1000 {
+        if readiness(&app).await == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(recovered, "/readyz recovers");
+    let fresh = app.password_login("ada", None).await;
+    assert_eq!(app.refresh(&fresh.refresh_token).await.status(), StatusCode::OK);
+    stop.store(true, Ordering::SeqCst);
+    let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
+    for task in load {
+        for o in task.await.unwrap() {
+            *by_status.entry(o.status.as_u16()).or_default() += 1;
+            match o.status {
+                StatusCode::OK => {}
+                StatusCode::SERVICE_UNAVAILABLE => assert_eq!(o.body["error"], "temporarily_unavailable"),
+                // A refresh whose rotation committed just before the cut but whose answer was lost, tried
+                // again: reuse detection, by design.
+                StatusCode::BAD_REQUEST => assert_eq!(o.body["error"], "invalid_grant", "{}", o.body),
+                other => panic!("unexpected {other}: {}", o.body),
+            }
+        }
+    }
+    println!("load outcomes by status: {by_status:?}");
+    assert!(
+        by_status.contains_key(&503),
+        "the load saw the cut: {by_status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
+    let Some(url) = redis_url() else { return };
+    let target: SocketAddr = url.trim_start_matches("redis://").parse().unwrap();
+    let gate = TcpGate::start(target).await;
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .store(StoreKind::Redis)
+        .store_url(&format!("redis://{}", gate.addr))
+        .config(RULES)
+        .try_spawn()
+        .await
+        .expect("app");
+    app.create_user("ada", Role::User).await;
+    let kept = app.password_login("ada", None).await.access_token;
+    let revoked = app.password_login("ada", None).await.access_token;
+    let forward = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/auth/forward"))
+                .header("x-forwarded-uri", "/api/roms/1")
+                .header("x-forwarded-host", "romm.example.com")
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(forward(kept.clone()).await, StatusCode::OK);
+    assert_eq!(forward(revoked.clone()).await, StatusCode::OK);
+    gate.close();
+
+    // Device and pair flows live in the store: they fail closed, with the right error shape.
+    let init = app
+        .post_json("/api/auth/device/init", &json!({"client_device_identifier": "tv", "name": "TV", "client": "argosy", "platform": "android", "requested_scopes": ["me.read"]}))
+        .await;
+    assert_eq!(init.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = init.json().await.unwrap();
+    assert!(body.get("detail").is_some(), "{body}");
+    let rfc = app
+        .token_form("/oauth/device_authorization", &[("client_id", "tessera-cli")])
+        .await;
+    assert_eq!(rfc.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        rfc.json::<Value>().await.unwrap()["error"],
+        "temporarily_unavailable"
+    );
+    let ct: Value = app
+        .client
+        .post(app.url("/api/client-tokens"))
+        .bearer_auth(&kept)
+        .json(&json!({"name": "tv", "scopes": ["me.read"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pair = app
+        .client
+        .post(app.url(&format!("/api/client-tokens/{}/pair", ct["id"])))
+        .bearer_auth(&kept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pair.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(pair.headers()["content-type"], "application/problem+json");
+
+    // Forward-auth checks the database instead of trusting its cache: a revocation still holds.
+    let res = app.token_form("/oauth/revoke", &[("token", &revoked)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(forward(kept.clone()).await, StatusCode::OK);
+    assert_eq!(forward(revoked.clone()).await, StatusCode::UNAUTHORIZED);
+
+    // Redis returns: the flows work again, without a restart.
+    gate.reopen();
+    let mut back = false;
+    for _ in 0..1000 {
+        let init = app
+            .post_json("/api/auth/device/init", &json!({"client_device_identifier": "tv", "name": "TV", "client": "argosy", "platform": "android", "requested_scopes": ["me.read"]}))
+            .await;
+        if init.status().is_success() {
+            back = true;
+            break;
+        }
+        assert_eq!(init.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert!(back, "device init works again once Redis is back");
+    assert_eq!(forward(revoked).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(forward(kept).await, StatusCode::OK);
+}
+
+/// The `tessera` binary built by `make test` (or `TESSERA_BIN`); in CI it must exist.
+fn tessera_bin() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("TESSERA_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/tessera"));
+    if path.exists() {
+        return Some(path);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "{} is required with CI=true (make test builds it)",
+        path.display()
+    );
+    eprintln!(
+        "NOT RUN: {} is missing (cargo build -p tessera-server --bin tessera)",
+        path.display()
+    );
+    None
+}
+
+/// A `tessera serve` child process on a free port.
+struct ServerProcess {
+    process: std::process::Child,
+    base: String,
+}
+
+impl ServerProcess {
+    async fn start(bin: &std::path::Path, env: &[(String, String)], log: &std::path::Path) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut process = std::process::Command::new(bin)
+            .arg("serve")
+            .envs(env.iter().cloned())
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
+            )
+            .spawn()
+            .expect("tessera starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        // Waiting for a child process to listen is bounded (10 s), not a test of timing.
+        for _ in 0..200 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                return ServerProcess { process, base };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = process.kill();
+        let _ = process.wait();
+        panic!(
+            "tessera did not answer; its log: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+
+    fn kill_9(mut self) {
+        self.process.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+        self.process.wait().expect("reaped");
+    }
+}
+
+impl Drop for ServerProcess {
+    /// A failing test must not leave a server behind: stopped by its PID either way.
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+async fn a_killed_server_loses_no_committed_refresh_token(db: DbKind) {
+    let Some(bin) = tessera_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let schema;
+    let database_url = match db {
+        DbKind::Sqlite => format!("sqlite://{}/tessera.db", dir.path().display()),
+        DbKind::Postgres => {
+            let Some(s) = tessera_tests::PgSchema::create() else {
+                return;
+            };
+            schema = s;
+            schema.url()
+        }
+    };
+    let env: Vec<(String, String)> = [
+        ("TESSERA_DATA_DIR", dir.path().display().to_string()),
+        ("TESSERA_DATABASE_URL", database_url),
+        ("TESSERA_SECURITY__BCRYPT_COST", "4".into()),
+        ("TESSERA_LOG__LEVEL", "warn".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let log = dir.path().join("tessera.log");
+    let mut create = std::process::Command::new(&bin)
+        .args(["users", "create", "ada"])
+        .envs(env.iter().cloned())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(create.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(create.wait().unwrap().success(), "users create");
+
+    let server = ServerProcess::start(&bin, &env, &log).await;
+    let client = reqwest::Client::new();
+    let token_url = format!("{}/oauth/token", server.base);
+    // Four chains of rotations; each keeps the last refresh token it was given.
+    let chains = 4;
+    let mut latest = Vec::new();
+    for _ in 0..chains {
+        let body: Value = client
+            .post(&token_url)
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        latest.push(body["refresh_token"].as_str().unwrap().to_owned());
+    }
+    let latest = Arc::new(Mutex::new(latest));
+    let rotations = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..chains)
+        .map(|i| {
+            let (client, url, latest, rotations) = (
+                client.clone(),
+                token_url.clone(),
+                latest.clone(),
+                rotations.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let rt = latest.lock().unwrap()[i].clone();
+                    let Ok(res) = client
+                        .post(&url)
+                        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+                        .send()
+                        .await
+                    else {
+                        return; // the server is gone
+                    };
+                    let status = res.status();
+                    let Ok(body) = res.json::<Value>().await else {
+                        return;
+                    };
+                    assert_eq!(status, StatusCode::OK, "rotation before the kill: {body}");
+                    latest.lock().unwrap()[i] = body["refresh_token"].as_str().unwrap().to_owned();
+                    rotations.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    // Kill once the load is in full swing (a count of rotations, not a time).
+    while rotations.load(Ordering::SeqCst) < 40 {
+        tokio::task::yield_now().await;
+    }
+    server.kill_9();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let done = rotations.load(Ordering::SeqCst);
+
+    // After a restart, every token a client holds still works, or its use is reported as a reuse
+    // (the rotation committed but its answer died with the process) — never silently unknown.
+    let server = ServerProcess::start(&bin, &env, &log).await;
+    let token_url = format!("{}/oauth/token", server.base);
+    let key = std::fs::read_to_string(dir.path().join("service-key"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let held = latest.lock().unwrap().clone();
+    let mut reused = 0;
+    for rt in &held {
+        let res = client
+            .post(&token_url)
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        if status != StatusCode::OK {
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+                "{body}"
+            );
+            reused += 1;
+        }
+    }
+    let events: Vec<Value> = client
+        .get(format!("{}/api/audit?kind=refresh.replayed", server.base))
+        .header("x-tessera-key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        events.len(),
+        reused,
+        "each refused token was a detected reuse: {events:?}"
+    );
+    println!("{done} rotations before SIGKILL; after restart {} of {chains} held tokens work, {reused} detected as reused", chains - reused);
+    server.kill_9();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+tessera_tests::on_both_backends!(a_killed_server_loses_no_committed_refresh_token);
