@@ -20,6 +20,8 @@ curl -fsS "http://127.0.0.1:$port/readyz" | grep -q '"database":"ok"'
 test -f "$work/data/tessera.db" || { echo "smoke: no SQLite file in ./data"; exit 1; }
 kill -TERM "$pid"
 wait "$pid" || { echo "smoke: tessera did not exit cleanly on SIGTERM"; cat "$work/log"; exit 1; }
+# Its log joins the suite's, which scripts/check-test-logs.sh searches for panics.
+mkdir -p target/test-logs && cp "$work/log" target/test-logs/smoke-serve.log
 
 # explain reads the credential from standard input.
 explained=$(cd "$work" && echo not-a-token | "$OLDPWD/$bin" explain --url http://romm.example.com/api 2>/dev/null)

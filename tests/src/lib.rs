@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod forward;
 pub mod gate;
+pub mod logs;
 pub mod oauth;
 pub mod proxies;
 pub mod services;
@@ -173,6 +174,7 @@ impl TestAppBuilder {
         if std::env::var_os("TEST_LOG").is_some() {
             tessera_server::telemetry::init(&settings.log);
         }
+        logs::capture();
         let clock = Arc::new(ManualClock::new(T0));
         let services = tessera_server::build_services(settings, clock.clone())
             .await
