@@ -113,7 +113,8 @@ pub fn parse(kind: TokenKind, prefix: &str, text: &str) -> Result<PlainToken, Fo
     let head_len = prefix.len() + kind.infix().len();
     if text.len() != head_len + HEX_LEN
         || !text.starts_with(prefix)
-        || &text[prefix.len()..head_len] != kind.infix()
+        // `get`, not indexing: the text is untrusted and may split a multi-byte character here.
+        || text.get(prefix.len()..head_len) != Some(kind.infix())
     {
         return Err(FormatError::Malformed);
     }
@@ -142,6 +143,21 @@ pub fn has_shape(kind: TokenKind, prefix: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multibyte_character_where_the_infix_goes_is_malformed_not_a_panic() {
+        // "tsr" + "é" (2 bytes) + 63 more bytes: the right length, a char boundary inside the infix.
+        let text = format!("tsr\u{e9}{}", "a".repeat(HEX_LEN - 1));
+        assert_eq!(
+            parse(TokenKind::Client, "tsr", &text),
+            Err(FormatError::Malformed)
+        );
+        let text = format!("tsr_rx\u{e9}{}", "a".repeat(HEX_LEN - 1));
+        assert_eq!(
+            parse(TokenKind::Refresh, "tsr", &text),
+            Err(FormatError::Malformed)
+        );
+    }
 
     #[test]
     fn generated_tokens_parse_and_have_the_documented_shape() {

@@ -74,12 +74,17 @@ impl OAuthParams {
             }
             body.extend_from_slice(&chunk);
         }
+        Self::parse(json, &body)
+    }
+
+    /// Parses a complete body (form or JSON): the pure part of `read`, fuzzed in `fuzz/`.
+    pub fn parse(json: bool, body: &[u8]) -> Result<Self, OAuthError> {
         let pairs: Vec<(String, String)> = if body.is_empty() {
             Vec::new()
         } else if json {
-            json_pairs(&body)?
+            json_pairs(body)?
         } else {
-            form_pairs(&body)?
+            form_pairs(body)?
         };
         // No OAuth request has more than a dozen parameters; the cap also bounds the duplicate check.
         if pairs.len() > MAX_PARAMS {
