@@ -1,4 +1,4 @@
-.PHONY: help run test lint fmt migration bench boundaries
+.PHONY: help run test lint fmt migration bench boundaries fuzz api-fuzz
 
 help: ## List the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## /{printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,13 @@ migration: ## Create a migration in both trees: make migration NAME=add_things
 	  printf -- '-- %s (%s)\n' "$(NAME)" "$$b" > migrations/$$b/$$d/up.sql; \
 	  printf -- '-- revert %s (%s)\n' "$(NAME)" "$$b" > migrations/$$b/$$d/down.sql; done; \
 	echo "created migrations/{sqlite,postgres}/$$d"
+
+fuzz: ## Run every cargo-fuzz target for FUZZ_SECONDS (default 45) each
+	scripts/fuzz.sh
+
+api-fuzz: ## schemathesis against /openapi.json of a running Tessera, as admin
+	cargo build -p tessera-server --bin tessera
+	scripts/api-fuzz.sh target/debug/tessera
 
 bench: ## Measure the hot path against an actix-web hello world with wrk; writes BENCHMARKS.md
 	bench/run.sh

@@ -298,3 +298,102 @@ async fn problem_types_are_explained_and_documented() {
     assert!(spec["paths"]["/api/audit"]["get"].is_object());
     assert!(spec["paths"]["/problems/{code}"]["get"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_problem_code_in_use_is_explained() {
+    // Every `"<code>"` passed to ApiError::new in the source must have a /problems/<code> page.
+    let app = TestApp::try_spawn(DbKind::Sqlite).await.unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut codes = std::collections::BTreeSet::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in text.match_indices("ApiError::new(") {
+                    let rest = &text[i..];
+                    let after_status = &rest[rest.find(',').unwrap() + 1..];
+                    let lit = after_status.trim_start();
+                    if let Some(code) = lit.strip_prefix('"').and_then(|l| l.split('"').next()) {
+                        codes.insert(code.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    assert!(codes.len() >= 10, "{codes:?}");
+    for code in codes {
+        assert_eq!(
+            app.get(&format!("/problems/{code}")).await.status(),
+            StatusCode::OK,
+            "/problems/{code}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_credentials_and_slow_clients_are_refused() {
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .env("TESSERA_SERVER__REQUEST_TIMEOUT_MS", "300")
+        .try_spawn()
+        .await
+        .unwrap();
+    let huge = "a".repeat(9 * 1024);
+    let res = app.get_bearer("/api/users/me", &huge).await;
+    assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    // A head that never ends: the server answers 408 and closes, instead of holding the connection.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server closed the slow connection");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    // A token request whose body trickles in too slowly is refused, not a held worker (actix's own
+    // timer or the OAuth body reader answers 408, whichever fires first).
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=pass",
+    )
+    .await
+    .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(20), slow.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_ascii_forwarded_host_is_answered_not_crashed() {
+    // Found by the forward_rules fuzz target: a multi-byte character where a `*.example.com` suffix
+    // would start used to panic the matcher, dropping the proxy's connection.
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .config(tessera_tests::forward::RULES)
+        .try_spawn()
+        .await
+        .unwrap();
+    let host = reqwest::header::HeaderValue::from_bytes(b"app\xd9\x9axample.com").unwrap();
+    let res = app
+        .client
+        .get(app.url("/auth/forward"))
+        .header("x-forwarded-host", host)
+        .header("x-forwarded-uri", "/app/x")
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "no rule matches that host: the default deny"
+    );
+}

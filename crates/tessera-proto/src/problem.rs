@@ -96,6 +96,21 @@ pub const PROBLEM_CODES: &[(&str, &str, &str)] = &[
         "Slow down; `Retry-After` says when to try again.",
     ),
     (
+        "csrf",
+        "CSRF token missing or wrong",
+        "A write authenticated by the session cookie needs `X-CSRF-Token` equal to the `tessera_csrf` cookie (or the form's token). Reload the page and try again.",
+    ),
+    (
+        "password_login_disabled",
+        "Password login disabled",
+        "This deployment signs people in through its upstream identity provider only.",
+    ),
+    (
+        "header_too_large",
+        "Header too large",
+        "A credential header is limited to 8 KiB.",
+    ),
+    (
         "unavailable",
         "Service unavailable",
         "A dependency of Tessera is unavailable; try again shortly.",

@@ -148,6 +148,8 @@ struct ServerFile {
     workers: Option<usize>,
     /// Seconds to drain requests in flight after SIGTERM (default 30).
     shutdown_timeout_secs: Option<u64>,
+    /// Milliseconds a client has to send a request's head, and an OAuth body (default 5000).
+    request_timeout_ms: Option<u64>,
     /// Networks whose X-Forwarded-* headers are believed (default: loopback only).
     trusted_proxies: Option<Vec<String>>,
 }
@@ -436,6 +438,7 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
             data_dir,
             workers: f.server.workers.unwrap_or(0),
             shutdown_timeout_secs: f.server.shutdown_timeout_secs.unwrap_or(30),
+            request_timeout_ms: f.server.request_timeout_ms.unwrap_or(5000).max(1),
             trusted_proxies,
         },
         database: DatabaseSettings {
@@ -622,6 +625,10 @@ pub fn redacted_view(s: &Settings) -> String {
     line(
         "server.shutdown_timeout_secs",
         s.server.shutdown_timeout_secs.to_string(),
+    );
+    line(
+        "server.request_timeout_ms",
+        s.server.request_timeout_ms.to_string(),
     );
     line("database.url", format!("{:?}", redact_url(&s.database.url)));
     line("database.auto_migrate", s.database.auto_migrate.to_string());

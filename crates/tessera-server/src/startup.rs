@@ -133,6 +133,7 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
         n => n,
     };
     let shutdown_timeout = services.settings.server.shutdown_timeout_secs;
+    let request_timeout_ms = services.settings.server.request_timeout_ms;
     let state = AppState::new(services);
     let data = web::Data::new(state.clone());
     let origins = cors_origins(&state.services.settings);
@@ -146,6 +147,10 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
     })
     .workers(workers)
     .shutdown_timeout(shutdown_timeout)
+    // Slow clients (slowloris): the head must arrive in time, and idle keep-alive connections close.
+    .client_request_timeout(std::time::Duration::from_millis(request_timeout_ms))
+    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+    .keep_alive(std::time::Duration::from_secs(30))
     // Signals are ours (see `serve`), so readiness can flip before the drain starts.
     .disable_signals()
     .listen(listener)?

@@ -160,8 +160,13 @@ fn host_matches(p: &HostPattern, host: &str) -> bool {
     match p {
         HostPattern::Any => true,
         HostPattern::Exact(h) => host.eq_ignore_ascii_case(h),
+        // `get`, not indexing: the host comes from a header and may split a multi-byte character
+        // where the suffix would start (found by the `forward_rules` fuzz target).
         HostPattern::Suffix(s) => {
-            host.len() > s.len() && host[host.len() - s.len()..].eq_ignore_ascii_case(s)
+            host.len() > s.len()
+                && host
+                    .get(host.len() - s.len()..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case(s))
         }
     }
 }
@@ -333,6 +338,14 @@ pub fn url_host(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_non_ascii_host_never_panics_the_suffix_match() {
+        let p = HostPattern::Suffix(".example.com".into());
+        assert!(!host_matches(&p, "app\u{65a}xample.com"));
+        assert!(!host_matches(&p, "m..*-x/\u{39a}*-x/\u{39a}\u{407}\u{407}/"));
+        assert!(host_matches(&p, "\u{e9}t\u{e9}.example.com"));
+    }
 
     type Row<'a> = (
         &'a str,

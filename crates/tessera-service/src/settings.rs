@@ -41,6 +41,8 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// A client must send a request's head, and an OAuth body, within this time (slow-client guard).
+    pub request_timeout_ms: u64,
     /// Peers whose X-Forwarded-* headers are believed (default: loopback only).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }

@@ -81,7 +81,14 @@ pub async fn resolve_credential(req: &HttpRequest) -> Result<Option<Identity>, A
             .map_err(|_| unauthorized("malformed Authorization header"))?;
         let (scheme, credential) = text.split_once(' ').unwrap_or((text, ""));
         let credential = credential.trim();
-        if credential.is_empty() || credential.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
+        if credential.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "header_too_large",
+                "the credential exceeds 8 KiB",
+            ));
+        }
+        if credential.is_empty() {
             return Err(unauthorized("malformed Authorization header"));
         }
         let prefix = &services.settings.tokens.prefix;

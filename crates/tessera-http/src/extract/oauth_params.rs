@@ -40,7 +40,7 @@ impl OAuthParams {
     }
 
     /// Reads and parses the body, bounded by the limits of API.md §1.
-    pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Self, OAuthError> {
+    pub async fn read(req: &HttpRequest, payload: web::Payload) -> Result<Self, OAuthError> {
         let ctype = req
             .headers()
             .get(CONTENT_TYPE)
@@ -60,20 +60,20 @@ impl OAuthParams {
             }
         };
         let limit = if json { JSON_LIMIT } else { FORM_LIMIT };
-        let mut body = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk
-                .map_err(|_| OAuthError::new("invalid_request", "the request body could not be read"))?;
-            if body.len() + chunk.len() > limit {
-                let mut e = OAuthError::new(
-                    "invalid_request",
-                    format!("the body exceeds {} KiB", limit / 1024),
-                );
-                e.status = actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
-                return Err(e);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        // A body trickled in byte by byte must not hold a worker: it has the request timeout to arrive.
+        let timeout_ms = req
+            .app_data::<web::Data<crate::AppState>>()
+            .map_or(5000, |s| s.services.settings.server.request_timeout_ms);
+        let body = tokio::time::timeout(
+            std::time::Duration::from_millis(timeout_ms),
+            read_body(payload, limit),
+        )
+        .await
+        .map_err(|_| {
+            let mut e = OAuthError::new("invalid_request", "the request body arrived too slowly");
+            e.status = actix_web::http::StatusCode::REQUEST_TIMEOUT;
+            e
+        })??;
         Self::parse(json, &body)
     }
 
@@ -103,6 +103,24 @@ impl OAuthParams {
         }
         Ok(Self(pairs))
     }
+}
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, OAuthError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| OAuthError::new("invalid_request", "the request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            let mut e = OAuthError::new(
+                "invalid_request",
+                format!("the body exceeds {} KiB", limit / 1024),
+            );
+            e.status = actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
+            return Err(e);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `application/x-www-form-urlencoded` pairs. A value without escapes (a token, say) is taken as it
