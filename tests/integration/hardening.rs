@@ -173,6 +173,14 @@ async fn the_audit_log_lists_security_events(db: DbKind) {
             "{query}"
         );
     }
+    // A lockout is a security event too, recorded once per budget period however often it is hit.
+    for _ in 0..14 {
+        attempt(&app, "/api/token", "ada", "still wrong").await;
+    }
+    let locked: Vec<Value> = get("?kind=login.locked").await.unwrap().json().await.unwrap();
+    assert_eq!(locked.len(), 1, "{locked:?}");
+    assert!(locked[0]["detail"].as_str().unwrap().contains("login_user"), "{locked:?}");
+    app.clock.advance(Duration::from_secs(60));
     // logs.read is needed: a plain user is refused.
     let user = app.password_login("ada", None).await.access_token;
     let res = app.get_bearer("/api/audit", &user).await;
