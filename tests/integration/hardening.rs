@@ -179,7 +179,10 @@ async fn the_audit_log_lists_security_events(db: DbKind) {
     }
     let locked: Vec<Value> = get("?kind=login.locked").await.unwrap().json().await.unwrap();
     assert_eq!(locked.len(), 1, "{locked:?}");
-    assert!(locked[0]["detail"].as_str().unwrap().contains("login_user"), "{locked:?}");
+    assert!(
+        locked[0]["detail"].as_str().unwrap().contains("login_user"),
+        "{locked:?}"
+    );
     app.clock.advance(Duration::from_secs(60));
     // logs.read is needed: a plain user is refused.
     let user = app.password_login("ada", None).await.access_token;

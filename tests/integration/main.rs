@@ -8,6 +8,7 @@ mod e2e_oauth_library;
 mod faults;
 mod forward_auth;
 mod hardening;
+mod lifecycle;
 mod login_limits;
 mod migrations;
 mod oauth;

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod oauth;
 pub mod proxies;
 pub mod services;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

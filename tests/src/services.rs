@@ -95,7 +95,7 @@ pub fn require_python_modules(modules: &[&str]) -> bool {
     if !ok {
         unavailable(
             &format!("python3 with {}", modules.join(", ")),
-            "not installed (pip install authlib requests)",
+            "not installed (pip install authlib requests aiosmtpd)",
         );
     }
     ok

@@ -13,14 +13,22 @@ use crate::AppState;
 
 /// Signing in again must work with a stale cookie; `/login` checks its own form token and `/logout` (an
 /// HTML form, which cannot send headers) and `/device` check the session's token in their form field.
-/// Forward-auth checks no CSRF token: the main app keeps its own (API.md §5).
-const EXEMPT: [&str; 6] = [
+/// Forward-auth checks no CSRF token: the main app keeps its own (API.md §5). The account pages
+/// (`/register`, `/reset-password`, `/setup`) check their own form token, like `/login`; the JSON
+/// endpoints for the same actions take no cookie credential, so a stale cookie must not block them.
+const EXEMPT: [&str; 12] = [
     "/api/login",
     "/api/auth/login",
     "/login",
     "/logout",
     "/device",
     "/auth/forward",
+    "/register",
+    "/reset-password",
+    "/setup",
+    "/api/users/register",
+    "/api/forgot-password",
+    "/api/reset-password",
 ];
 
 fn is_safe(m: &Method) -> bool {

@@ -134,6 +134,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
             ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::Gone(detail) => ApiError::new(StatusCode::GONE, "gone", detail),
             ServiceError::Forbidden(detail) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
             ServiceError::TokenLimit(_) => ApiError::new(StatusCode::CONFLICT, "token_limit", e.to_string()),
             ServiceError::RateLimited { retry_after_secs } => {

@@ -71,6 +71,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/auth/logout").route(web::post().to(auth::logout::auth_logout)))
     .service(resource("/api/sessions").route(web::get().to(auth::sessions::list)))
     .service(resource("/api/sessions/{id}").route(web::delete().to(auth::sessions::delete)))
+    .service(resource("/api/users/invite-link").route(web::post().to(users::invite::invite_link)))
+    .service(resource("/api/users/register").route(web::post().to(users::invite::register)))
+    .service(resource("/api/users/me/verify-email").route(web::post().to(auth::reset::verify_email)))
+    .service(resource("/api/forgot-password").route(web::post().to(auth::reset::forgot_password)))
+    .service(resource("/api/reset-password").route(web::post().to(auth::reset::reset_password)))
     .service(
         resource("/api/users/me")
             .route(web::get().to(users::me::get))
@@ -114,6 +119,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(crate::pages::login::submit)),
     )
     .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
+    .service(
+        resource("/register")
+            .route(web::get().to(crate::pages::account::register_page))
+            .route(web::post().to(crate::pages::account::register_submit)),
+    )
+    .service(
+        resource("/reset-password")
+            .route(web::get().to(crate::pages::account::reset_page))
+            .route(web::post().to(crate::pages::account::reset_submit)),
+    )
+    .service(resource("/verify-email").route(web::get().to(crate::pages::account::verify_email)))
+    .service(
+        resource("/setup")
+            .route(web::get().to(crate::pages::account::setup_page))
+            .route(web::post().to(crate::pages::account::setup_submit)),
+    )
     .service(
         resource("/api/client-tokens")
             .route(web::get().to(client_tokens::list::list))

@@ -96,6 +96,11 @@ pub const PROBLEM_CODES: &[(&str, &str, &str)] = &[
         "Slow down; `Retry-After` says when to try again.",
     ),
     (
+        "gone",
+        "Link used or expired",
+        "Invite and password-reset links work once, and only for a limited time; ask for a new one.",
+    ),
+    (
         "csrf",
         "CSRF token missing or wrong",
         "A write authenticated by the session cookie needs `X-CSRF-Token` equal to the `tessera_csrf` cookie (or the form's token). Reload the page and try again.",

@@ -20,6 +20,8 @@ pub struct UserView {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
+    /// Confirmed by a mail link or set by an admin.
+    pub email_verified: bool,
     pub enabled: bool,
     pub role: String,
     pub permission_group_id: Option<i64>,

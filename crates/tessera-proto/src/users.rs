@@ -9,6 +9,7 @@ pub struct UserMe {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
+    pub email_verified: bool,
     pub enabled: bool,
     pub role: String,
     pub permission_group_id: Option<i64>,
@@ -55,6 +56,8 @@ pub struct UserUpdateRequest {
     #[schema(value_type = Option<i64>)]
     pub permission_group_id: Option<Option<i64>>,
     pub enabled: Option<bool>,
+    /// An admin may vouch for the email (needed to link upstream OIDC accounts by email).
+    pub email_verified: Option<bool>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -162,4 +165,44 @@ pub struct AccessCheckRequest {
 pub struct AccessCheckResponse {
     pub allowed: bool,
     pub reason: String,
+}
+
+/// `POST /api/users/invite-link`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct InviteLinkRequest {
+    /// `user` (default) or `admin`; `viewer` and `editor` mean `user`.
+    pub role: Option<String>,
+    /// Seconds, 60 to 2,592,000 (30 days); default 7 days.
+    pub expires_in: Option<i64>,
+}
+
+/// The invite, shown once: only its digest is stored.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct InviteLink {
+    pub token: String,
+    pub url: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// `POST /api/users/register`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub email: Option<String>,
+    pub password: String,
+    pub token: String,
+}
+
+/// `POST /api/forgot-password`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ForgotPasswordRequest {
+    pub username: String,
+}
+
+/// `POST /api/reset-password`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ResetPasswordRequest {
+    pub token: String,
+    pub new_password: String,
 }

@@ -135,6 +135,9 @@ pub enum UsersCommand {
     SetPassword { username: String },
     /// Disable a user; their credentials stop working at once.
     Disable { username: String },
+    /// Print a one-use password-reset link (10 minutes) for a user, for when no mail is configured.
+    /// It goes to standard output only, never to the log.
+    ResetLink { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -359,6 +362,11 @@ async fn users(cmd: UsersCommand, settings: Settings) -> anyhow::Result<()> {
                 .await
                 .map_err(describe)?;
             out(&format!("password set for {username}"));
+        }
+        UsersCommand::ResetLink { username } => {
+            let user = services.find_user_by_name(&username).await.map_err(describe)?;
+            let url = services.issue_reset_link(user.id).await.map_err(describe)?;
+            out(&url);
         }
         UsersCommand::Disable { username } => {
             services

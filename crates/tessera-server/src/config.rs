@@ -14,8 +14,8 @@ use tessera_service::ratelimit::{Budget, LimitedAction};
 use tessera_service::service_key::ServiceKey;
 use tessera_service::settings::{
     AuthSettings, CorsSettings, DatabaseSettings, DeviceSettings, ForwardAuthSettings, JwtSettings,
-    LogFormat, LogSettings, OAuthSettings, ScopeSettings, SecuritySettings, ServerSettings, SessionSettings,
-    Settings, SetupSettings, StoreSettings, TokenSettings,
+    LogFormat, LogSettings, MailSettings, OAuthSettings, ScopeSettings, SecuritySettings, ServerSettings,
+    SessionSettings, Settings, SetupSettings, StoreSettings, TokenSettings,
 };
 
 /// A configuration problem, naming the key it is about.
@@ -53,6 +53,21 @@ struct FileConfig {
     rate_limits: RateLimitsFile,
     device: DeviceFile,
     forward_auth: ForwardAuthFile,
+    mail: MailFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct MailFile {
+    /// SMTP relay; unset: no mail is sent (operators use `tessera users reset-link`).
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    /// none | starttls | tls (default starttls).
+    smtp_tls: Option<tessera_service::settings::SmtpTls>,
+    /// The From address (default `tessera@<public host>`).
+    from: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,6 +203,7 @@ struct LogFile {
 struct AuthFile {
     password_login: Option<bool>,
     kiosk: Option<bool>,
+    kiosk_scopes: Option<Vec<String>>,
     service_key: Option<String>,
     service_key_header: Option<String>,
 }
@@ -404,6 +420,8 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         ));
     }
     let rate_limits = validate_rate_limits(&f.rate_limits)?;
+    let kiosk_scopes = kiosk_scopes(f.auth.kiosk_scopes.clone(), f.scopes.catalog.as_deref())?;
+    let mail = mail_settings(&f.mail, &public_url)?;
     let forward_auth = forward_auth_settings(f.forward_auth, f.scopes.catalog.as_deref())?;
     let trusted_proxies = match f.server.trusted_proxies {
         None => vec![
@@ -459,12 +477,15 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
         auth: AuthSettings {
             password_login: f.auth.password_login.unwrap_or(true),
             kiosk: f.auth.kiosk.unwrap_or(false),
+            kiosk_scopes,
+            no_auth: false,
             service_key,
             service_key_header: header.to_ascii_lowercase(),
         },
         setup: SetupSettings {
             disabled: f.setup.disabled.unwrap_or(false),
         },
+        mail,
         security: SecuritySettings {
             bcrypt_cost,
             bcrypt_concurrency: f.security.bcrypt_concurrency.unwrap_or(2).max(1),
@@ -639,6 +660,21 @@ pub fn redacted_view(s: &Settings) -> String {
     line("log.level", format!("{:?}", s.log.level));
     line("auth.password_login", s.auth.password_login.to_string());
     line("auth.kiosk", s.auth.kiosk.to_string());
+    line("auth.kiosk_scopes", format!("{:?}", s.auth.kiosk_scopes));
+    line("mail.smtp_host", format!("{:?}", s.mail.smtp_host));
+    line("mail.smtp_port", s.mail.smtp_port.to_string());
+    line("mail.smtp_username", format!("{:?}", s.mail.smtp_username));
+    line(
+        "mail.smtp_password",
+        if s.mail.smtp_password.is_some() {
+            "\"REDACTED\""
+        } else {
+            "(unset)"
+        }
+        .to_owned(),
+    );
+    line("mail.smtp_tls", format!("{:?}", s.mail.smtp_tls).to_lowercase());
+    line("mail.from", format!("{:?}", s.mail.from));
     line(
         "auth.service_key",
         if s.auth.service_key.is_some() {
@@ -708,6 +744,77 @@ pub fn redacted_view(s: &Settings) -> String {
         );
     }
     out
+}
+
+/// Kiosk scopes must exist and be read scopes: the anonymous identity can never write.
+fn kiosk_scopes(
+    given: Option<Vec<String>>,
+    catalog: Option<&[tessera_core::scope::CatalogEntry]>,
+) -> Result<Vec<String>, ConfigError> {
+    let catalog = match catalog {
+        Some(entries) => {
+            tessera_core::ScopeCatalog::new(entries).map_err(|e| err("scopes.catalog", e.to_string()))?
+        }
+        None => tessera_core::ScopeCatalog::romm_default(),
+    };
+    let scopes = given.unwrap_or_else(|| {
+        catalog
+            .names(catalog.all())
+            .into_iter()
+            .filter(|n| n.ends_with(".read") && !n.starts_with("users.") && !n.starts_with("logs."))
+            .map(str::to_owned)
+            .collect()
+    });
+    for s in &scopes {
+        if catalog.get(s).is_none() {
+            return Err(err("auth.kiosk_scopes", format!("unknown scope {s:?}")));
+        }
+        if !s.ends_with(".read") || s.starts_with("users.") || s.starts_with("logs.") {
+            return Err(err(
+                "auth.kiosk_scopes",
+                format!("{s:?} is not a plain read scope"),
+            ));
+        }
+    }
+    Ok(scopes)
+}
+
+fn mail_settings(f: &MailFile, public_url: &str) -> Result<MailSettings, ConfigError> {
+    let host = f.smtp_host.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    let tls = f.smtp_tls.unwrap_or_default();
+    let from = match &f.from {
+        Some(a) => a.trim().to_owned(),
+        None => format!(
+            "tessera@{}",
+            tessera_service::forward_auth::url_host(public_url)
+                .unwrap_or("localhost")
+                .split(':')
+                .next()
+                .unwrap_or("localhost")
+        ),
+    };
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(err(
+            "mail.from",
+            "must be an email address, optionally with a name",
+        ));
+    }
+    Ok(MailSettings {
+        smtp_host: host.map(str::to_owned),
+        smtp_port: f.smtp_port.unwrap_or(match tls {
+            tessera_service::settings::SmtpTls::Tls => 465,
+            tessera_service::settings::SmtpTls::Starttls => 587,
+            tessera_service::settings::SmtpTls::None => 25,
+        }),
+        smtp_username: f.smtp_username.clone().filter(|u| !u.is_empty()),
+        smtp_password: f
+            .smtp_password
+            .clone()
+            .filter(|p| !p.is_empty())
+            .map(SecretString::from),
+        smtp_tls: tls,
+        from,
+    })
 }
 
 #[cfg(test)]

@@ -78,6 +78,13 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
     let keys = Keys::open(db.clone(), kek, settings.jwt.algorithm, clock.now())
         .await
         .context("signing keys")?;
+    let mailer = tessera_service::mail::Mailer::new(&settings.mail)?;
+    if !mailer.enabled() {
+        tracing::warn!(
+            "no SMTP server configured (mail.smtp_host): password-reset and verification mails are not sent; \
+             use `tessera users reset-link <username>`"
+        );
+    }
     let services = Services {
         settings: Arc::new(settings),
         db,
@@ -93,6 +100,7 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         seen: Arc::default(),
         rules: Arc::new(rules),
         caches: Arc::default(),
+        mailer: Arc::new(mailer),
     };
     services.bootstrap().await?;
     services.spawn_eviction_listener();

@@ -32,6 +32,7 @@ pub struct UserUpdate {
     pub role: Option<String>,
     pub permission_group_id: Option<Option<i64>>,
     pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
 }
 
 /// `POST /api/users`.
@@ -131,6 +132,7 @@ impl Services {
         let revoke_tokens = req.revoke_client_tokens;
         self.revoking(self.db.write_tx(move |c| {
             let changes = UserChanges {
+                email_verified: email.as_ref().map(|_| false),
                 email,
                 password_hash: hash.clone().map(Some),
                 updated_at: Some(now.as_secs()),
@@ -245,11 +247,13 @@ impl Services {
             };
             let changes = UserChanges {
                 username: username.map(Username::into_string),
-                email,
                 password_hash: hash.clone().map(Some),
                 role: new_role.map(|r| r.as_str().to_owned()),
                 permission_group_id: group,
                 enabled: req.enabled,
+                // A new address is unverified unless the admin vouches for it in the same request.
+                email_verified: req.email_verified.or(email.as_ref().map(|_| false)),
+                email,
                 updated_at: Some(now.as_secs()),
             };
             let user = User::update(c, id, &changes)

@@ -16,6 +16,9 @@ pub enum ServiceError {
     NotFound,
     #[error("{0}")]
     Forbidden(String),
+    /// A one-use link or code that was used, expired or never existed.
+    #[error("{0}")]
+    Gone(String),
     #[error("at most {0} live client tokens per user")]
     TokenLimit(i64),
     #[error("too many attempts; retry in {retry_after_secs} s")]

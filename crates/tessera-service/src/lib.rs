@@ -15,9 +15,12 @@ pub mod explain;
 pub mod forward_auth;
 pub mod health;
 pub mod identity;
+pub mod invites;
 pub mod keys;
 pub mod login;
+pub mod mail;
 pub mod oauth;
+pub mod password_reset;
 pub mod permissions;
 pub mod ratelimit;
 pub mod service_key;
@@ -57,4 +60,6 @@ pub struct Services {
     pub rules: Arc<forward_auth::RuleSet>,
     /// The hot-path caches, cleared on every revocation here and on every replica.
     pub caches: Arc<cache::Caches>,
+    /// Password-reset and verification mail; sends nothing when SMTP is not configured.
+    pub mailer: Arc<mail::Mailer>,
 }

@@ -30,6 +30,7 @@ pub struct Settings {
     pub cors: CorsSettings,
     pub device: DeviceSettings,
     pub forward_auth: ForwardAuthSettings,
+    pub mail: MailSettings,
     pub rate_limits: std::collections::HashMap<crate::ratelimit::LimitedAction, crate::ratelimit::Budget>,
 }
 
@@ -72,9 +73,34 @@ pub struct LogSettings {
 pub struct AuthSettings {
     pub password_login: bool,
     pub kiosk: bool,
+    /// What the anonymous kiosk identity may do (read scopes only; default the 8 read scopes).
+    pub kiosk_scopes: Vec<String>,
+    /// `serve --no-auth` (development): every request is an anonymous admin. Never from config.
+    pub no_auth: bool,
     /// Shared by replicas; when unset a key is generated into `<data_dir>/service-key`.
     pub service_key: Option<SecretString>,
     pub service_key_header: String,
+}
+
+/// Outgoing mail (password reset and email verification links). Without `smtp_host` nothing is sent.
+#[derive(Clone, Debug, Default)]
+pub struct MailSettings {
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<SecretString>,
+    pub smtp_tls: SmtpTls,
+    pub from: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP: a relay on the same host or network only.
+    None,
+    #[default]
+    Starttls,
+    Tls,
 }
 
 #[derive(Clone, Debug)]

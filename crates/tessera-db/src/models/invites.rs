@@ -22,6 +22,20 @@ impl Invite {
         Ok(())
     }
 
+    /// Marks a live, unused invite used by `user_id`; true only for the one call that consumed it
+    /// (a conditional update, so concurrent registrations cannot both win).
+    pub fn consume(conn: &mut DbConnection, key: &[u8], now: i64, user_id: i64) -> Result<bool, DbError> {
+        let n = diesel::update(
+            invites::table
+                .filter(invites::digest.eq(key))
+                .filter(invites::used_at.is_null())
+                .filter(invites::expires_at.gt(now)),
+        )
+        .set((invites::used_at.eq(now), invites::used_by.eq(user_id)))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
     pub fn find(conn: &mut DbConnection, key: &[u8]) -> Result<Option<Invite>, DbError> {
         Ok(invites::table
             .filter(invites::digest.eq(key))

@@ -22,6 +22,22 @@ impl PasswordReset {
         Ok(())
     }
 
+    /// Uses a live, unused reset once; returns its user for the one call that consumed it.
+    pub fn consume(conn: &mut DbConnection, key: &[u8], now: i64) -> Result<Option<i64>, DbError> {
+        let n = diesel::update(
+            password_resets::table
+                .filter(password_resets::digest.eq(key))
+                .filter(password_resets::used_at.is_null())
+                .filter(password_resets::expires_at.gt(now)),
+        )
+        .set(password_resets::used_at.eq(now))
+        .execute(conn)?;
+        if n != 1 {
+            return Ok(None);
+        }
+        Ok(Self::find(conn, key)?.map(|r| r.user_id))
+    }
+
     pub fn find(conn: &mut DbConnection, key: &[u8]) -> Result<Option<PasswordReset>, DbError> {
         Ok(password_resets::table
             .filter(password_resets::digest.eq(key))

@@ -98,6 +98,7 @@ pub struct UserChanges {
     pub role: Option<String>,
     pub permission_group_id: Option<Option<i64>>,
     pub enabled: Option<bool>,
+    pub email_verified: Option<bool>,
     pub updated_at: Option<i64>,
 }
 

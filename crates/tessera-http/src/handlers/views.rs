@@ -9,6 +9,7 @@ pub fn user_view(u: &User) -> UserView {
         id: u.id,
         username: u.username.clone(),
         email: u.email.clone(),
+        email_verified: u.email_verified,
         enabled: u.enabled,
         role: u.role.clone(),
         permission_group_id: u.permission_group_id,

@@ -1,8 +1,7 @@
 //! `GET|POST /login` and `POST /logout`. The form carries its own token (a random value also set as a
 //! cookie), so a cross-site form cannot sign a victim in; `rd` may only point back to `public_url`.
 
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::{self, ContentType};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -71,23 +70,7 @@ fn render(
     form_token: &str,
 ) -> Result<HttpResponse, ApiError> {
     let html = page.render().map_err(|e| ApiError::internal(&e))?;
-    let mut cookie = Cookie::build(FORM_COOKIE, form_token.to_owned())
-        .path("/")
-        .http_only(true)
-        .secure(state.services.settings.session.cookie_secure)
-        .same_site(SameSite::Strict)
-        .finish();
-    cookie.set_max_age(actix_web::cookie::time::Duration::minutes(30));
-    Ok(HttpResponse::build(status)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ))
-        .insert_header(("x-frame-options", "DENY"))
-        .cookie(cookie)
-        .content_type(ContentType::html())
-        .body(html))
+    Ok(super::form_page(state, status, FORM_COOKIE, form_token, html))
 }
 
 pub async fn page(

@@ -2,6 +2,7 @@
 
 pub mod login;
 pub mod logout;
+pub mod reset;
 pub mod sessions;
 
 use actix_web::http::StatusCode;

@@ -18,6 +18,7 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
         id: u.id,
         username: u.username,
         email: u.email,
+        email_verified: u.email_verified,
         enabled: u.enabled,
         role: u.role,
         permission_group_id: u.permission_group_id,

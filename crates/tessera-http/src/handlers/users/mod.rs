@@ -3,6 +3,7 @@
 pub mod create;
 pub mod delete;
 pub mod get;
+pub mod invite;
 pub mod list;
 pub mod me;
 pub mod update;

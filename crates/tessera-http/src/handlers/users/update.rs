@@ -32,6 +32,7 @@ pub async fn update(
                 role: req.role,
                 permission_group_id: req.permission_group_id,
                 enabled: req.enabled,
+                email_verified: req.email_verified,
             },
         )
         .await?;
