@@ -11,6 +11,7 @@ mod hardening;
 mod lifecycle;
 mod login_limits;
 mod migrations;
+mod modes;
 mod oauth;
 mod ops;
 mod proxies;

@@ -47,6 +47,7 @@ pub struct TestAppBuilder {
     store_url: Option<String>,
     config_toml: Option<String>,
     join: Option<Replica>,
+    no_auth: bool,
 }
 
 /// What a second replica shares with the first: database, store, keys.
@@ -71,7 +72,14 @@ impl TestAppBuilder {
             store_url: None,
             config_toml: None,
             join: None,
+            no_auth: false,
         }
+    }
+
+    /// As `tessera serve --no-auth`.
+    pub fn no_auth(mut self) -> Self {
+        self.no_auth = true;
+        self
     }
 
     pub fn store(mut self, store: StoreKind) -> Self {
@@ -172,6 +180,8 @@ impl TestAppBuilder {
             p
         });
         let settings = tessera_server::config::load(file.as_deref(), &env).expect("test settings");
+        let settings =
+            tessera_server::cli::with_no_auth(settings, self.no_auth).expect("--no-auth on loopback");
         if std::env::var_os("TEST_LOG").is_some() {
             tessera_server::telemetry::init(&settings.log);
         }

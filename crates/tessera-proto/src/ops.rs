@@ -31,6 +31,8 @@ pub struct AuthInfo {
     pub password_login: bool,
     pub oidc: OidcInfo,
     pub kiosk: bool,
+    /// `serve --no-auth` (development): every request is an anonymous admin.
+    pub no_auth: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]

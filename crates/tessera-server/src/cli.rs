@@ -32,7 +32,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (SQLite and the memory store when unconfigured).
-    Serve,
+    Serve {
+        /// Development only: every request is an anonymous admin. Refused unless listening on loopback.
+        #[arg(long)]
+        no_auth: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage local users.
@@ -163,7 +167,7 @@ fn read_password() -> anyhow::Result<String> {
 /// Runs one command with loaded settings.
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve => serve(settings).await,
+        Command::Serve { no_auth } => serve(with_no_auth(settings, no_auth)?).await,
         Command::Migrate => {
             let db = Db::new(settings.database.url.expose_secret(), DbOptions::default())?;
             let n = db.run(migrate::run_pending).await?;
@@ -391,7 +395,26 @@ fn describe(e: tessera_service::ServiceError) -> anyhow::Error {
     }
 }
 
+/// `--no-auth` turns every anonymous request into an admin: only ever on a loopback address.
+pub fn with_no_auth(mut settings: Settings, no_auth: bool) -> anyhow::Result<Settings> {
+    if no_auth {
+        if !settings.server.listen.ip().is_loopback() {
+            anyhow::bail!(
+                "--no-auth: refused, server.listen is {} (only a loopback address may run without authentication)",
+                settings.server.listen
+            );
+        }
+        settings.auth.no_auth = true;
+    }
+    Ok(settings)
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.auth.no_auth {
+        tracing::warn!(
+            "AUTHENTICATION IS OFF (--no-auth): every request is an anonymous admin. Development only."
+        );
+    }
     let services = build_services(settings, Arc::new(SystemClock)).await?;
     let server = spawn_server(services)?;
     tracing::info!(listen = %server.addr, public_url = %server.state.services.settings.server.public_url, "tessera is serving");

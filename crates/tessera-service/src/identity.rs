@@ -23,6 +23,8 @@ pub enum CredentialKind {
     Basic,
     ServiceKey,
     Kiosk,
+    /// `serve --no-auth`: development only.
+    NoAuth,
 }
 
 impl CredentialKind {
@@ -35,6 +37,7 @@ impl CredentialKind {
             CredentialKind::Basic => "basic",
             CredentialKind::ServiceKey => "service_key",
             CredentialKind::Kiosk => "kiosk",
+            CredentialKind::NoAuth => "no_auth",
         }
     }
 }
@@ -265,6 +268,52 @@ impl Services {
             },
             generation,
         ))
+    }
+
+    /// Who a request without any credential is: the kiosk identity (read scopes only) in kiosk mode,
+    /// an anonymous admin under `serve --no-auth`, and nobody otherwise.
+    pub fn anonymous_identity(&self) -> Option<Identity> {
+        let auth = &self.settings.auth;
+        let (kind, user_id, username, role, scopes) = if auth.no_auth {
+            (
+                CredentialKind::NoAuth,
+                0,
+                "anonymous",
+                Role::Admin,
+                self.catalog.all(),
+            )
+        } else if auth.kiosk {
+            let scopes = self
+                .catalog
+                .parse_names(auth.kiosk_scopes.iter().map(String::as_str))
+                .unwrap_or_default();
+            // RomM's kiosk user is id -1 with role user.
+            (CredentialKind::Kiosk, -1, "kiosk", Role::User, scopes)
+        } else {
+            return None;
+        };
+        let scopes = self.catalog.normalize(scopes);
+        Some(Identity {
+            kind,
+            principal: Some(Principal {
+                user_id,
+                username: username.into(),
+                role,
+                email: None,
+                email_verified: false,
+                permission_group_id: None,
+            }),
+            subject: user_id.to_string(),
+            client_id: None,
+            device_id: None,
+            scopes,
+            granted: scopes,
+            expires_at: None,
+            issued_at: None,
+            token_id: None,
+            can_introspect: false,
+            session_id: None,
+        })
     }
 
     /// The main app's service key: identity `service` with `users.read` and `logs.read`, may introspect.

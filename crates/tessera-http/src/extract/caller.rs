@@ -138,7 +138,8 @@ pub async fn resolve_credential(req: &HttpRequest) -> Result<Option<Identity>, A
             Err(AuthFailure::Service(e)) => Err(e.into()),
         };
     }
-    Ok(None)
+    // 5. Nothing: the kiosk identity in kiosk mode (the anonymous admin under `--no-auth`).
+    Ok(services.anonymous_identity())
 }
 
 /// `user:password` from a Basic credential (RFC 7617, UTF-8).

@@ -134,6 +134,10 @@ pub async fn submit(
         }
         Err(tessera_service::login::LoginFailure::Service(e)) => Err(e.into()),
         Err(e) => {
+            let status = match e {
+                tessera_service::login::LoginFailure::PasswordLoginDisabled => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
+            };
             let msg = e.to_string();
             let form_token = tessera_crypto::random::hex_secret(16);
             let page = LoginPage {
@@ -143,7 +147,7 @@ pub async fn submit(
                 password_login: s.settings.auth.password_login,
                 signed_in_as: None,
             };
-            render(&state, &page, StatusCode::UNAUTHORIZED, &form_token)
+            render(&state, &page, status, &form_token)
         }
     }
 }

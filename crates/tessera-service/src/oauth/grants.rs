@@ -131,7 +131,7 @@ impl Services {
             Err(LoginFailure::BadCredentials) => return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into())),
             Err(LoginFailure::PasswordLoginDisabled) => {
                 return Err(OAuthFailure::UnauthorizedClient(
-                    "password login is disabled".into(),
+                    super::PASSWORD_LOGIN_DISABLED.into(),
                 ))
             }
             Err(LoginFailure::Service(e)) => return Err(e.into()),

@@ -28,6 +28,10 @@ pub const GRANT_TYPES: [&str; 4] = [
     GRANT_DEVICE_CODE,
 ];
 
+/// The description of the password grant's refusal when `auth.password_login = false`; RomM's
+/// `/api/token` turns it into a 403 (API.md §9), `/oauth/token` keeps RFC 6749's 400.
+pub const PASSWORD_LOGIN_DISABLED: &str = "password login is disabled";
+
 /// RFC 6749 §5.2 outcomes; `tessera-http` renders them.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthFailure {

@@ -20,6 +20,7 @@ pub async fn heartbeat(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
                 provider: None,
             },
             kiosk: s.settings.auth.kiosk,
+            no_auth: s.settings.auth.no_auth,
         },
     }))
 }

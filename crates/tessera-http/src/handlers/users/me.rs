@@ -3,7 +3,7 @@ use tessera_core::UnixTime;
 use tessera_proto::problem::Problem;
 use tessera_proto::users::{MeUpdateRequest, UserMe};
 use tessera_service::accounts::MeUpdate;
-use tessera_service::identity::Identity;
+use tessera_service::identity::{CredentialKind, Identity};
 
 use crate::error::ApiError;
 use crate::extract::Caller;
@@ -12,6 +12,32 @@ use crate::AppState;
 
 async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
     let p = principal_of(id)?;
+    let oauth_scopes: Vec<String> = state
+        .services
+        .catalog
+        .names(id.scopes)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    // The kiosk and no-auth identities have no row: they are described as RomM describes its kiosk user.
+    if matches!(id.kind, CredentialKind::Kiosk | CredentialKind::NoAuth) {
+        let epoch = UnixTime(0).to_rfc3339();
+        return Ok(UserMe {
+            id: p.user_id,
+            username: p.username.clone(),
+            email: None,
+            email_verified: false,
+            enabled: true,
+            role: p.role.as_str().to_owned(),
+            permission_group_id: None,
+            oauth_scopes,
+            last_login: None,
+            last_active: None,
+            current_device_id: None,
+            created_at: epoch.clone(),
+            updated_at: epoch,
+        });
+    }
     let u = state.services.get_user(p.user_id).await?;
     let t = |s: i64| UnixTime(s).to_rfc3339();
     Ok(UserMe {
@@ -22,13 +48,7 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
         enabled: u.enabled,
         role: u.role,
         permission_group_id: u.permission_group_id,
-        oauth_scopes: state
-            .services
-            .catalog
-            .names(id.scopes)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        oauth_scopes,
         last_login: u.last_login.map(t),
         last_active: u.last_active.map(t),
         current_device_id: id.device_id.clone(),
