@@ -13,6 +13,7 @@ mod login_limits;
 mod migrations;
 mod modes;
 mod oauth;
+mod oidc_login;
 mod ops;
 mod proxies;
 mod replicas;

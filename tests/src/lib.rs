@@ -8,6 +8,7 @@ pub mod forward;
 pub mod gate;
 pub mod logs;
 pub mod oauth;
+pub mod oidc;
 pub mod proxies;
 pub mod services;
 pub mod smtp;

@@ -78,6 +78,15 @@ use crate::handlers::{
         devices::update,
         devices::delete,
         crate::handlers::forward::forward,
+        crate::pages::account::register_page,
+        crate::pages::account::register_submit,
+        crate::pages::account::reset_page,
+        crate::pages::account::reset_submit,
+        crate::pages::account::verify_email,
+        crate::pages::account::setup_page,
+        crate::pages::account::setup_submit,
+        crate::pages::oidc::start,
+        crate::pages::oidc::callback,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -93,6 +102,7 @@ use crate::handlers::{
         (name = "users", description = "Me and user administration"),
         (name = "permissions", description = "Permission groups, overrides and access checks"),
         (name = "audit", description = "Security events"),
+        (name = "pages", description = "Server-rendered pages of the account lifecycle and upstream sign-in (HTML)"),
     )
 )]
 pub struct ApiDoc;

@@ -119,6 +119,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(crate::pages::login::submit)),
     )
     .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
+    .service(resource("/login/oidc").route(web::get().to(crate::pages::oidc::start)))
+    .service(resource("/login/oidc/callback").route(web::get().to(crate::pages::oidc::callback)))
     .service(
         resource("/register")
             .route(web::get().to(crate::pages::account::register_page))

@@ -76,6 +76,9 @@ pub struct LoginResponse {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct MessageResponse {
     pub msg: String,
+    /// After an upstream-OIDC session: where to sign out at the provider too (RP-initiated logout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_logout_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]

@@ -54,6 +54,31 @@ struct FileConfig {
     device: DeviceFile,
     forward_auth: ForwardAuthFile,
     mail: MailFile,
+    oidc: OidcFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct OidcFile {
+    /// Upstream issuer URL; unset: upstream login is off.
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    /// Default ["openid", "email", "profile"].
+    scopes: Option<Vec<String>>,
+    provider_name: Option<String>,
+    /// Default "preferred_username".
+    username_claim: Option<String>,
+    role_claim: Option<String>,
+    /// Default ["admin"].
+    admin_values: Option<Vec<String>>,
+    /// Default ["user", "viewer", "editor"].
+    user_values: Option<Vec<String>>,
+    group_claim: Option<String>,
+    /// Upstream group name → Tessera permission group name.
+    group_map: Option<std::collections::BTreeMap<String, String>>,
+    allow_registration: Option<bool>,
+    link_existing_by_email: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -422,6 +447,7 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
     let rate_limits = validate_rate_limits(&f.rate_limits)?;
     let kiosk_scopes = kiosk_scopes(f.auth.kiosk_scopes.clone(), f.scopes.catalog.as_deref())?;
     let mail = mail_settings(&f.mail, &public_url)?;
+    let oidc = oidc_settings(&f.oidc)?;
     let forward_auth = forward_auth_settings(f.forward_auth, f.scopes.catalog.as_deref())?;
     let trusted_proxies = match f.server.trusted_proxies {
         None => vec![
@@ -486,6 +512,7 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
             disabled: f.setup.disabled.unwrap_or(false),
         },
         mail,
+        oidc,
         security: SecuritySettings {
             bcrypt_cost,
             bcrypt_concurrency: f.security.bcrypt_concurrency.unwrap_or(2).max(1),
@@ -675,6 +702,30 @@ pub fn redacted_view(s: &Settings) -> String {
     );
     line("mail.smtp_tls", format!("{:?}", s.mail.smtp_tls).to_lowercase());
     line("mail.from", format!("{:?}", s.mail.from));
+    match &s.oidc {
+        None => line("oidc.issuer", "(unset: upstream login off)".to_owned()),
+        Some(o) => {
+            line("oidc.issuer", format!("{:?}", o.issuer));
+            line("oidc.client_id", format!("{:?}", o.client_id));
+            line(
+                "oidc.client_secret",
+                if o.client_secret.is_some() {
+                    "\"REDACTED\""
+                } else {
+                    "(unset)"
+                }
+                .to_owned(),
+            );
+            line("oidc.scopes", format!("{:?}", o.scopes));
+            line("oidc.role_claim", format!("{:?}", o.role_claim));
+            line("oidc.group_claim", format!("{:?}", o.group_claim));
+            line("oidc.allow_registration", o.allow_registration.to_string());
+            line(
+                "oidc.link_existing_by_email",
+                o.link_existing_by_email.to_string(),
+            );
+        }
+    }
     line(
         "auth.service_key",
         if s.auth.service_key.is_some() {
@@ -815,6 +866,50 @@ fn mail_settings(f: &MailFile, public_url: &str) -> Result<MailSettings, ConfigE
         smtp_tls: tls,
         from,
     })
+}
+
+fn oidc_settings(f: &OidcFile) -> Result<Option<tessera_service::settings::OidcSettings>, ConfigError> {
+    let Some(issuer) = f.issuer.as_deref().map(str::trim).filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+        return Err(err("oidc.issuer", "must be an http(s) URL"));
+    }
+    let client_id = f
+        .client_id
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| err("oidc.client_id", "is required when oidc.issuer is set"))?;
+    let strings = |v: &Option<Vec<String>>, default: &[&str]| {
+        v.clone()
+            .unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect())
+    };
+    let mut scopes = strings(&f.scopes, &["openid", "email", "profile"]);
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    Ok(Some(tessera_service::settings::OidcSettings {
+        issuer: issuer.trim_end_matches('/').to_owned(),
+        client_id,
+        client_secret: f
+            .client_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(SecretString::from),
+        scopes,
+        provider_name: f.provider_name.clone().unwrap_or_else(|| "single sign-on".into()),
+        username_claim: f
+            .username_claim
+            .clone()
+            .unwrap_or_else(|| "preferred_username".into()),
+        role_claim: f.role_claim.clone().filter(|c| !c.is_empty()),
+        admin_values: strings(&f.admin_values, &["admin"]),
+        user_values: strings(&f.user_values, &["user", "viewer", "editor"]),
+        group_claim: f.group_claim.clone().filter(|c| !c.is_empty()),
+        group_map: f.group_map.clone().unwrap_or_default().into_iter().collect(),
+        allow_registration: f.allow_registration.unwrap_or(false),
+        link_existing_by_email: f.link_existing_by_email.unwrap_or(false),
+    }))
 }
 
 #[cfg(test)]

@@ -101,6 +101,7 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         rules: Arc::new(rules),
         caches: Arc::default(),
         mailer: Arc::new(mailer),
+        oidc: Arc::default(),
     };
     services.bootstrap().await?;
     services.spawn_eviction_listener();

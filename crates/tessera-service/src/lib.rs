@@ -20,6 +20,7 @@ pub mod keys;
 pub mod login;
 pub mod mail;
 pub mod oauth;
+pub mod oidc;
 pub mod password_reset;
 pub mod permissions;
 pub mod ratelimit;
@@ -62,4 +63,6 @@ pub struct Services {
     pub caches: Arc<cache::Caches>,
     /// Password-reset and verification mail; sends nothing when SMTP is not configured.
     pub mailer: Arc<mail::Mailer>,
+    /// The upstream provider's discovery document, once fetched.
+    pub oidc: Arc<tokio::sync::RwLock<Option<oidc::Provider>>>,
 }

@@ -60,6 +60,7 @@ impl Services {
         user: &User,
         user_agent: Option<String>,
         ip: Option<String>,
+        oidc_id_token: Option<String>,
     ) -> Result<NewSession, ServiceError> {
         let now = self.clock.now();
         let secret = tessera_crypto::random::hex_secret(32);
@@ -74,7 +75,7 @@ impl Services {
             expires_at: now.as_secs() + life,
             user_agent: user_agent.map(|u| u.chars().take(255).collect()),
             ip,
-            oidc_id_token: None,
+            oidc_id_token,
         };
         let uid = user.id;
         self.db
@@ -131,10 +132,15 @@ impl Services {
     }
 
     /// Ends the session whose cookie is `secret` (unknown ones are already gone).
-    pub async fn end_session(&self, secret: &str) -> Result<(), ServiceError> {
+    /// Ends a session; returns the upstream ID token it was signed in with, for RP-initiated logout.
+    pub async fn end_session(&self, secret: &str) -> Result<Option<String>, ServiceError> {
         let digest = TokenDigest::of(secret);
         self.db
-            .run(move |c| Ok::<_, ServiceError>(Session::delete_by_digest(c, digest.as_bytes())?))
+            .run(move |c| {
+                let id_token = Session::find_by_digest(c, digest.as_bytes())?.and_then(|s| s.oidc_id_token);
+                Session::delete_by_digest(c, digest.as_bytes())?;
+                Ok::<_, ServiceError>(id_token)
+            })
             .await
     }
 

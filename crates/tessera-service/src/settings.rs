@@ -31,6 +31,8 @@ pub struct Settings {
     pub device: DeviceSettings,
     pub forward_auth: ForwardAuthSettings,
     pub mail: MailSettings,
+    /// Upstream OpenID Connect login; None when `oidc.issuer` is unset.
+    pub oidc: Option<OidcSettings>,
     pub rate_limits: std::collections::HashMap<crate::ratelimit::LimitedAction, crate::ratelimit::Budget>,
 }
 
@@ -80,6 +82,28 @@ pub struct AuthSettings {
     /// Shared by replicas; when unset a key is generated into `<data_dir>/service-key`.
     pub service_key: Option<SecretString>,
     pub service_key_header: String,
+}
+
+/// Upstream OIDC (API.md §8): authorization code + PKCE + state + nonce against `issuer`.
+#[derive(Clone, Debug)]
+pub struct OidcSettings {
+    /// The issuer URL (discovery at `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    pub scopes: Vec<String>,
+    /// Shown on the login page: "Sign in with <provider>".
+    pub provider_name: String,
+    pub username_claim: String,
+    /// Unset: new accounts are `user` and roles are managed in Tessera.
+    pub role_claim: Option<String>,
+    pub admin_values: Vec<String>,
+    pub user_values: Vec<String>,
+    pub group_claim: Option<String>,
+    /// Upstream group → Tessera permission group (by name); the first match wins.
+    pub group_map: Vec<(String, String)>,
+    pub allow_registration: bool,
+    pub link_existing_by_email: bool,
 }
 
 /// Outgoing mail (password reset and email verification links). Without `smtp_host` nothing is sent.

@@ -19,6 +19,18 @@ impl OidcLink {
         Ok(())
     }
 
+    pub fn find_for(
+        conn: &mut DbConnection,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<OidcLink>, DbError> {
+        Ok(oidc_links::table
+            .filter(oidc_links::issuer.eq(issuer))
+            .filter(oidc_links::subject.eq(subject))
+            .first(conn)
+            .optional()?)
+    }
+
     pub fn find(conn: &mut DbConnection, key: &str) -> Result<Option<OidcLink>, DbError> {
         Ok(oidc_links::table
             .filter(oidc_links::subject.eq(key))

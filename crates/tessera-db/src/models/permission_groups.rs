@@ -42,6 +42,13 @@ impl PermissionGroup {
             .get_result(conn)?)
     }
 
+    pub fn find_by_name(conn: &mut DbConnection, name: &str) -> Result<Option<PermissionGroup>, DbError> {
+        Ok(permission_groups::table
+            .filter(permission_groups::name.eq(name))
+            .first(conn)
+            .optional()?)
+    }
+
     pub fn find_default(conn: &mut DbConnection) -> Result<Option<PermissionGroup>, DbError> {
         Ok(permission_groups::table
             .filter(permission_groups::is_default.eq(true))

@@ -64,6 +64,13 @@ impl Session {
         })
     }
 
+    pub fn find_by_digest(conn: &mut DbConnection, digest: &[u8]) -> Result<Option<Session>, DbError> {
+        Ok(sessions::table
+            .filter(sessions::digest.eq(digest))
+            .first(conn)
+            .optional()?)
+    }
+
     pub fn delete_by_digest(conn: &mut DbConnection, digest: &[u8]) -> Result<(), DbError> {
         diesel::delete(sessions::table.filter(sessions::digest.eq(digest))).execute(conn)?;
         Ok(())

@@ -48,6 +48,16 @@ impl User {
         Ok(users::table.find(id).first(conn).optional()?)
     }
 
+    /// The account with exactly this email address, when exactly one has it (email is not unique).
+    pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, DbError> {
+        let matches: Vec<User> = users::table.filter(users::email.eq(email)).limit(2).load(conn)?;
+        Ok(if matches.len() == 1 {
+            matches.into_iter().next()
+        } else {
+            None
+        })
+    }
+
     pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>, DbError> {
         Ok(users::table
             .filter(users::username.eq(username))

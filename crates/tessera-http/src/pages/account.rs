@@ -103,6 +103,20 @@ fn render(state: &AppState, page: AccountPage<'_>, status: StatusCode) -> Result
     Ok(super::form_page(state, status, FORM_COOKIE, &form_token, html))
 }
 
+/// A page that only says something (errors of other pages' flows, e.g. upstream sign-in).
+pub(crate) fn message_page(
+    state: &AppState,
+    title: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let page = AccountPage {
+        link: Some("/login"),
+        ..AccountPage::message(title, error, None)
+    };
+    render(state, page, status)
+}
+
 fn form_token_ok(req: &HttpRequest, sent: &str) -> bool {
     req.cookie(FORM_COOKIE)
         .is_some_and(|c| !sent.is_empty() && tessera_crypto::ct_eq(c.value().as_bytes(), sent.as_bytes()))
@@ -175,6 +189,9 @@ pub struct AccountForm {
 
 const REGISTER_FIELDS: [Field; 3] = [USERNAME, EMAIL, NEW_PASSWORD];
 
+/// The registration page of an invite link.
+#[utoipa::path(get, path = "/register", tag = "pages", params(("token" = Option<String>, Query, description = "the invite token")),
+    responses((status = 200, description = "the form", content_type = "text/html"), (status = 400, description = "no token", content_type = "text/html")))]
 pub async fn register_page(
     state: web::Data<AppState>,
     q: web::Query<TokenQuery>,
@@ -198,6 +215,9 @@ pub async fn register_page(
     render(&state, page, StatusCode::OK)
 }
 
+/// Creates the account (form post with the page's form token).
+#[utoipa::path(post, path = "/register", tag = "pages", request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 201, description = "created", content_type = "text/html"), (status = 403, description = "form token missing", content_type = "text/html"), (status = 409, description = "username taken", content_type = "text/html"), (status = 410, description = "invite used or expired", content_type = "text/html"), (status = 422, description = "invalid fields", content_type = "text/html"), (status = 429, description = "rate-limited", content_type = "text/html")))]
 pub async fn register_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -238,6 +258,9 @@ pub async fn register_submit(
 
 const RESET_FIELDS: [Field; 1] = [NEW_PASSWORD];
 
+/// The page of a password-reset link.
+#[utoipa::path(get, path = "/reset-password", tag = "pages", params(("token" = Option<String>, Query, description = "the reset token")),
+    responses((status = 200, description = "the form", content_type = "text/html"), (status = 400, description = "no token", content_type = "text/html")))]
 pub async fn reset_page(
     state: web::Data<AppState>,
     q: web::Query<TokenQuery>,
@@ -261,6 +284,9 @@ pub async fn reset_page(
     render(&state, page, StatusCode::OK)
 }
 
+/// Sets the new password (form post with the page's form token).
+#[utoipa::path(post, path = "/reset-password", tag = "pages", request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "changed", content_type = "text/html"), (status = 403, description = "form token missing", content_type = "text/html"), (status = 410, description = "link used or expired", content_type = "text/html"), (status = 422, description = "invalid password", content_type = "text/html")))]
 pub async fn reset_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -294,6 +320,9 @@ pub async fn reset_submit(
     }
 }
 
+/// Follows an email-verification link.
+#[utoipa::path(get, path = "/verify-email", tag = "pages", params(("token" = Option<String>, Query, description = "the verification token")),
+    responses((status = 200, description = "confirmed", content_type = "text/html"), (status = 410, description = "link used or expired", content_type = "text/html")))]
 pub async fn verify_email(
     state: web::Data<AppState>,
     q: web::Query<TokenQuery>,
@@ -319,6 +348,8 @@ pub async fn verify_email(
 const SETUP_FIELDS: [Field; 3] = [USERNAME, EMAIL, NEW_PASSWORD];
 
 /// The first-admin page: a form only while no admin exists; closed (409) or disabled (403) otherwise.
+#[utoipa::path(get, path = "/setup", tag = "pages",
+    responses((status = 200, description = "the form", content_type = "text/html"), (status = 403, description = "setup disabled", content_type = "text/html"), (status = 409, description = "setup closed", content_type = "text/html")))]
 pub async fn setup_page(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
     if s.settings.setup.disabled {
@@ -347,6 +378,9 @@ pub async fn setup_page(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     render(&state, page, StatusCode::OK)
 }
 
+/// Creates the first admin (form post with the page's form token).
+#[utoipa::path(post, path = "/setup", tag = "pages", request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 201, description = "created", content_type = "text/html"), (status = 403, description = "form token missing or setup disabled", content_type = "text/html"), (status = 409, description = "setup closed", content_type = "text/html"), (status = 422, description = "invalid fields", content_type = "text/html")))]
 pub async fn setup_submit(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -21,6 +21,7 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     password_login: bool,
     signed_in_as: Option<String>,
+    oidc_provider: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -42,7 +43,7 @@ pub struct LogoutForm {
 }
 
 /// Only same-site paths or URLs under `public_url` (more hosts come with forward-auth's allow-list).
-fn safe_rd(state: &AppState, rd: Option<&str>) -> String {
+pub(crate) fn safe_rd(state: &AppState, rd: Option<&str>) -> String {
     let base = &state.services.settings.server.public_url;
     match rd {
         Some(r) if r.starts_with('/') && !r.starts_with("//") && !r.contains('\\') => r.to_owned(),
@@ -98,6 +99,7 @@ pub async fn page(
         rd: &rd,
         error: None,
         password_login: s.settings.auth.password_login,
+        oidc_provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
         signed_in_as,
     };
     render(&state, &page, StatusCode::OK, &form_token)
@@ -128,7 +130,7 @@ pub async fn submit(
     {
         Ok(user) => {
             let mut res = HttpResponse::SeeOther();
-            crate::handlers::auth::start_session(&state, &req, &user, &mut res).await?;
+            crate::handlers::auth::start_session(&state, &req, &user, &mut res, None).await?;
             let target = if rd.is_empty() { "/login".to_owned() } else { rd };
             Ok(res.insert_header((header::LOCATION, target)).finish())
         }
@@ -145,6 +147,7 @@ pub async fn submit(
                 rd: &rd,
                 error: Some(&msg),
                 password_login: s.settings.auth.password_login,
+                oidc_provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
                 signed_in_as: None,
             };
             render(&state, &page, status, &form_token)

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod device;
 pub mod login;
+pub mod oidc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, ContentType};

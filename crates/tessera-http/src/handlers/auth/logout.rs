@@ -11,8 +11,11 @@ use crate::AppState;
     responses((status = 200, body = MessageResponse), (status = 403, body = Problem)))]
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
+    let mut oidc_logout_url = None;
     if let Some(c) = req.cookie(SESSION_COOKIE) {
-        s.end_session(c.value()).await?;
+        if let Some(id_token) = s.end_session(c.value()).await? {
+            oidc_logout_url = s.oidc_logout_url(&id_token).await;
+        }
     }
     let mut res = HttpResponse::Ok();
     for c in logout_cookies(&s.settings.session) {
@@ -20,6 +23,7 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     }
     Ok(res.json(MessageResponse {
         msg: "Successfully logged out".into(),
+        oidc_logout_url,
     }))
 }
 

@@ -20,6 +20,7 @@ pub async fn start_session(
     req: &HttpRequest,
     user: &tessera_db::models::users::User,
     res: &mut HttpResponseBuilder,
+    oidc_id_token: Option<String>,
 ) -> Result<String, ApiError> {
     let s = &state.services;
     let ua = req
@@ -31,7 +32,7 @@ pub async fn start_session(
         req,
         &s.settings.server.trusted_proxies,
     ));
-    let session = s.create_session(user, ua, ip).await?;
+    let session = s.create_session(user, ua, ip, oidc_id_token).await?;
     let csrf = session.csrf.clone();
     for c in login_cookies(
         session.secret,
@@ -62,7 +63,7 @@ pub async fn sign_in(
         .await
         .map_err(login_error)?;
     let mut res = HttpResponse::Ok();
-    let csrf = start_session(state, req, &user, &mut res).await?;
+    let csrf = start_session(state, req, &user, &mut res, None).await?;
     Ok(res.json(LoginResponse {
         msg: "Successfully logged in".into(),
         csrf_token: csrf,

@@ -16,8 +16,8 @@ pub async fn heartbeat(state: web::Data<AppState>) -> Result<HttpResponse, ApiEr
         auth: AuthInfo {
             password_login: s.settings.auth.password_login,
             oidc: OidcInfo {
-                enabled: false,
-                provider: None,
+                enabled: s.settings.oidc.is_some(),
+                provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
             },
             kiosk: s.settings.auth.kiosk,
             no_auth: s.settings.auth.no_auth,
