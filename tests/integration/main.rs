@@ -14,6 +14,7 @@ mod migrations;
 mod modes;
 mod oauth;
 mod oidc_login;
+mod operations;
 mod ops;
 mod proxies;
 mod replicas;

@@ -28,6 +28,9 @@ pub struct PasswordHasher {
     /// Password checks run so far (real and dummy alike): tests count them to prove that every failed
     /// login costs exactly one bcrypt, and metrics report them.
     verifications: Arc<AtomicU64>,
+    /// Checks waiting for a permit now, and the total time checks have waited (for metrics).
+    waiting: Arc<std::sync::atomic::AtomicI64>,
+    waited_ms: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -39,6 +42,8 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: Arc::new(dummy),
             verifications: Arc::new(AtomicU64::new(0)),
+            waiting: Arc::default(),
+            waited_ms: Arc::default(),
         })
     }
 
@@ -54,6 +59,16 @@ impl PasswordHasher {
     /// How many password checks have run (each one a bcrypt verification).
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Password hashes or checks waiting for a bcrypt slot right now.
+    pub fn waiting(&self) -> i64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Total milliseconds hashes and checks have waited for a slot.
+    pub fn wait_millis(&self) -> u64 {
+        self.waited_ms.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
@@ -82,7 +97,13 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Closed)?;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let queued = std::time::Instant::now();
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let waited = u64::try_from(queued.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.waited_ms.fetch_add(waited, Ordering::Relaxed);
+        let _permit = permit.map_err(|_| PasswordError::Closed)?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             // bcrypt yields the CPU to everything else (the hot path above all): SCHED_IDLE while it

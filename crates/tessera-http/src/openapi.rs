@@ -14,6 +14,7 @@ use crate::handlers::{
         ops::readyz::readyz,
         ops::heartbeat::heartbeat,
         ops::problems::problem,
+        ops::metrics::metrics,
         audit::list::list,
         setup::status::status,
         setup::admin::admin,

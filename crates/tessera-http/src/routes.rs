@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect::introspect)))
     .service(resource("/healthz").route(web::get().to(ops::healthz::healthz)))
     .service(resource("/readyz").route(web::get().to(ops::readyz::readyz)))
+    .service(resource("/metrics").route(web::get().to(ops::metrics::metrics)))
     .service(resource("/openapi.json").route(web::get().to(ops::openapi_json::openapi_json)))
     .service(resource("/problems/{code}").route(web::get().to(ops::problems::problem)))
     .service(resource("/api/audit").route(web::get().to(audit::list::list)))

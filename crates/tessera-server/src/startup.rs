@@ -78,6 +78,7 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
     let keys = Keys::open(db.clone(), kek, settings.jwt.algorithm, clock.now())
         .await
         .context("signing keys")?;
+    let metrics = Arc::new(tessera_service::metrics::Metrics::new()?);
     let mailer = tessera_service::mail::Mailer::new(&settings.mail)?;
     if !mailer.enabled() {
         tracing::warn!(
@@ -95,13 +96,14 @@ pub async fn build_services(settings: Settings, clock: Arc<dyn Clock>) -> anyhow
         service_key,
         keys: Arc::new(keys),
         csrf_key: tessera_crypto::hmac_sha256(&kek, b"tessera csrf v1"),
-        limits: Arc::new(RateLimiter::new(store_for_limits, &settings_limits)),
+        limits: Arc::new(RateLimiter::new(store_for_limits, &settings_limits).with_metrics(metrics.clone())),
         background: Arc::new(tessera_service::background::Background::default()),
         seen: Arc::default(),
         rules: Arc::new(rules),
         caches: Arc::default(),
         mailer: Arc::new(mailer),
         oidc: Arc::default(),
+        metrics,
     };
     services.bootstrap().await?;
     services.spawn_eviction_listener();
@@ -152,6 +154,7 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
             .wrap(middleware::from_fn(tessera_http::csrf::csrf))
             .wrap(middleware::Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(middleware::from_fn(tessera_http::request::request_id))
+            .wrap(middleware::from_fn(tessera_http::metrics::record))
             .configure(tessera_http::configure)
     })
     .workers(workers)

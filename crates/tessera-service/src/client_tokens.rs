@@ -137,6 +137,20 @@ impl Services {
         scopes: &[String],
         expires_in: Option<&str>,
     ) -> Result<CreatedToken, ServiceError> {
+        let created = self
+            .create_client_token_inner(caller, name, scopes, expires_in)
+            .await?;
+        self.metrics.token("client", "issued");
+        Ok(created)
+    }
+
+    async fn create_client_token_inner(
+        &self,
+        caller: &Identity,
+        name: &str,
+        scopes: &[String],
+        expires_in: Option<&str>,
+    ) -> Result<CreatedToken, ServiceError> {
         let user_id = caller
             .principal
             .as_ref()
@@ -197,6 +211,12 @@ impl Services {
 
     /// Deletes a token; `owner` None is an admin deleting anyone's. Another user's token is a 404.
     pub async fn delete_client_token(&self, owner: Option<i64>, id: i64) -> Result<(), ServiceError> {
+        self.delete_client_token_inner(owner, id).await?;
+        self.metrics.token("client", "revoked");
+        Ok(())
+    }
+
+    async fn delete_client_token_inner(&self, owner: Option<i64>, id: i64) -> Result<(), ServiceError> {
         let now = self.clock.now();
         self.revoking(self.db.write_tx(move |c| {
             let row = ClientToken::find(c, id)?

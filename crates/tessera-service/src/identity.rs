@@ -405,8 +405,10 @@ impl Services {
         user_id: i64,
     ) -> Result<Option<std::sync::Arc<crate::cache::CachedRights>>, AuthFailure> {
         if let Some(r) = self.caches.rights(user_id) {
+            self.metrics.rights_hits.inc();
             return Ok(Some(r));
         }
+        self.metrics.rights_misses.inc();
         let epoch = self.caches.epoch();
         let catalog = self.catalog.clone();
         let loaded = self
@@ -444,10 +446,12 @@ impl Services {
     {
         let now = self.clock.now().as_secs();
         if self.caches.is_known_bad(&digest) {
+            self.metrics.negative_hits.inc();
             return Err(AuthFailure::Invalid);
         }
         if let Some(hit) = self.caches.identity(&digest) {
             if hit.valid_until.is_none_or(|t| t > now) {
+                self.metrics.identity_hits.inc();
                 let mut id = hit.identity.clone();
                 if let Some(p) = &id.principal {
                     let Some(r) = self.cached_rights(p.user_id).await? else {
@@ -463,6 +467,7 @@ impl Services {
                 return Ok(id);
             }
         }
+        self.metrics.identity_misses.inc();
         let epoch = self.caches.epoch();
         match load().await {
             Ok((id, generation)) => {

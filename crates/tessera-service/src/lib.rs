@@ -19,6 +19,7 @@ pub mod invites;
 pub mod keys;
 pub mod login;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod password_reset;
@@ -65,4 +66,5 @@ pub struct Services {
     pub mailer: Arc<mail::Mailer>,
     /// The upstream provider's discovery document, once fetched.
     pub oidc: Arc<tokio::sync::RwLock<Option<oidc::Provider>>>,
+    pub metrics: Arc<metrics::Metrics>,
 }

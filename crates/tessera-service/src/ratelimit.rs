@@ -77,6 +77,7 @@ pub struct RateLimiter {
     fallback: MemoryStore,
     budgets: HashMap<LimitedAction, Budget>,
     degraded: AtomicBool,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -103,7 +104,14 @@ impl RateLimiter {
             fallback: MemoryStore::new(),
             budgets,
             degraded: AtomicBool::new(false),
+            metrics: None,
         }
+    }
+
+    /// Counts rejections in these metrics.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn budget(&self, action: LimitedAction) -> Budget {
@@ -160,6 +168,9 @@ impl RateLimiter {
             None => Ok(()),
             Some(wait_ms) => {
                 tracing::warn!(target: "tessera::security", action = action.key(), "rate limit reached");
+                if let Some(m) = &self.metrics {
+                    m.rate_limited(action.key());
+                }
                 Err(ServiceError::RateLimited {
                     retry_after_secs: (wait_ms + 999) / 1000,
                 })

@@ -64,6 +64,15 @@ impl Session {
         })
     }
 
+    /// Sessions within their absolute lifetime and seen since `idle_cutoff`.
+    pub fn count_live(conn: &mut DbConnection, now: i64, idle_cutoff: i64) -> Result<i64, DbError> {
+        Ok(sessions::table
+            .filter(sessions::expires_at.gt(now))
+            .filter(sessions::last_seen_at.gt(idle_cutoff))
+            .count()
+            .get_result(conn)?)
+    }
+
     pub fn find_by_digest(conn: &mut DbConnection, digest: &[u8]) -> Result<Option<Session>, DbError> {
         Ok(sessions::table
             .filter(sessions::digest.eq(digest))

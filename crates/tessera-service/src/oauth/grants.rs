@@ -86,13 +86,23 @@ impl Services {
                 "this client may not use the {grant} grant"
             )));
         }
-        match grant.as_str() {
+        let issued = match grant.as_str() {
             GRANT_PASSWORD => self.password_grant(client, &req).await,
             GRANT_REFRESH => self.refresh_grant(client, &req).await,
             GRANT_CLIENT_CREDENTIALS => self.client_credentials_grant(client, &req).await,
             super::GRANT_DEVICE_CODE => self.device_code_grant(client, &req).await,
             _ => Err(OAuthFailure::UnsupportedGrantType),
+        }?;
+        let event = if grant == GRANT_REFRESH {
+            "refreshed"
+        } else {
+            "issued"
+        };
+        self.metrics.token("access", event);
+        if issued.refresh_token.is_some() {
+            self.metrics.token("refresh", event);
         }
+        Ok(issued)
     }
 
     /// Requested ∩ client-allowed ∩ rights; omitted means everything the client and user may have.

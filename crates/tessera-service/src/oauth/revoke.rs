@@ -13,6 +13,15 @@ impl Services {
         let result = self.revoke_inner(client, token).await;
         if result.is_ok() {
             self.invalidate().await;
+            let prefix = &self.settings.tokens.prefix;
+            let kind = if token_format::has_shape(TokenKind::Refresh, prefix, token) {
+                "refresh"
+            } else if token_format::has_shape(TokenKind::Client, prefix, token) {
+                "client"
+            } else {
+                "access"
+            };
+            self.metrics.token(kind, "revoked");
         }
         result
     }

@@ -1,0 +1,217 @@
+//! Prometheus metrics (`GET /metrics`, API.md §10), one registry per `Services` so several instances in
+//! one process (the tests) never share counters. Hot-path counters are resolved to their label values
+//! once, so recording is an atomic add.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::{ServiceError, Services};
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    pub identity_hits: IntCounter,
+    pub identity_misses: IntCounter,
+    pub rights_hits: IntCounter,
+    pub rights_misses: IntCounter,
+    pub negative_hits: IntCounter,
+    rate_limited: IntCounterVec,
+    tokens: IntCounterVec,
+    server_errors: IntCounterVec,
+    bcrypt_queue: IntGauge,
+    bcrypt_checks: IntGauge,
+    bcrypt_wait_ms: IntGauge,
+    active_sessions: IntGauge,
+    listener_up: IntGauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+type Made<T> = Result<T, prometheus::Error>;
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Made<IntCounterVec> {
+    let v = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(v.clone()))?;
+    Ok(v)
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> Made<IntGauge> {
+    let g = IntGauge::new(name, help)?;
+    registry.register(Box::new(g.clone()))?;
+    Ok(g)
+}
+
+impl Metrics {
+    /// A fresh registry with every metric; fails only on a definition mistake of ours.
+    pub fn new() -> Made<Self> {
+        let r = Registry::new();
+        let http_requests = counter_vec(
+            &r,
+            "tessera_http_requests_total",
+            "HTTP requests by route pattern, method and status",
+            &["route", "method", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "tessera_http_request_duration_seconds",
+                "Request latency by route pattern",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            &["route"],
+        )?;
+        r.register(Box::new(http_duration.clone()))?;
+        let cache = counter_vec(
+            &r,
+            "tessera_cache_lookups_total",
+            "Hot-path cache lookups by cache and result",
+            &["cache", "result"],
+        )?;
+        let rate_limited = counter_vec(
+            &r,
+            "tessera_rate_limit_rejections_total",
+            "Requests refused by a rate limit, by action",
+            &["action"],
+        )?;
+        let tokens = counter_vec(
+            &r,
+            "tessera_tokens_total",
+            "Tokens issued, refreshed and revoked, by kind",
+            &["kind", "event"],
+        )?;
+        let server_errors = counter_vec(
+            &r,
+            "tessera_server_errors_total",
+            "5xx answers: `unavailable` (database or store down) or `internal`",
+            &["kind"],
+        )?;
+        Ok(Self {
+            identity_hits: cache.with_label_values(&["identity", "hit"]),
+            identity_misses: cache.with_label_values(&["identity", "miss"]),
+            rights_hits: cache.with_label_values(&["rights", "hit"]),
+            rights_misses: cache.with_label_values(&["rights", "miss"]),
+            negative_hits: cache.with_label_values(&["negative", "hit"]),
+            bcrypt_queue: gauge(
+                &r,
+                "tessera_bcrypt_queue_depth",
+                "Password checks waiting for a bcrypt slot",
+            )?,
+            bcrypt_checks: gauge(
+                &r,
+                "tessera_bcrypt_verifications",
+                "Password checks run since start",
+            )?,
+            bcrypt_wait_ms: gauge(
+                &r,
+                "tessera_bcrypt_wait_milliseconds",
+                "Total time password checks waited for a bcrypt slot since start",
+            )?,
+            active_sessions: gauge(
+                &r,
+                "tessera_active_sessions",
+                "Browser sessions within both lifetimes",
+            )?,
+            listener_up: gauge(
+                &r,
+                "tessera_revocation_listener_up",
+                "1 while the cross-replica eviction subscription is live (caches in use)",
+            )?,
+            http_requests,
+            http_duration,
+            rate_limited,
+            tokens,
+            server_errors,
+            registry: r,
+        })
+    }
+
+    /// One answered request; `route` is the matched pattern (never the raw path: bounded labels).
+    pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.http_requests
+            .with_label_values(&[route, method, status_label(status)])
+            .inc();
+        self.http_duration.with_label_values(&[route]).observe(seconds);
+        match status {
+            503 => self.server_errors.with_label_values(&["unavailable"]).inc(),
+            500..=599 => self.server_errors.with_label_values(&["internal"]).inc(),
+            _ => {}
+        }
+    }
+
+    pub fn rate_limited(&self, action: &str) {
+        self.rate_limited.with_label_values(&[action]).inc();
+    }
+
+    /// `kind`: access, refresh, client, device; `event`: issued, refreshed, revoked.
+    pub fn token(&self, kind: &str, event: &str) {
+        self.tokens.with_label_values(&[kind, event]).inc();
+    }
+}
+
+fn status_label(status: u16) -> &'static str {
+    // Exact codes for the ones operators alert on, classes for the rest: labels stay few.
+    #[allow(
+        clippy::match_overlapping_arm,
+        reason = "exact codes first, then their classes"
+    )]
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        302 => "302",
+        303 => "303",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        410 => "410",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+impl Services {
+    /// The Prometheus text exposition, with the gauges read now.
+    pub async fn render_metrics(&self) -> Result<String, ServiceError> {
+        let m = &self.metrics;
+        m.bcrypt_queue.set(self.hasher.waiting());
+        m.bcrypt_checks
+            .set(i64::try_from(self.hasher.verifications()).unwrap_or(i64::MAX));
+        m.bcrypt_wait_ms
+            .set(i64::try_from(self.hasher.wait_millis()).unwrap_or(i64::MAX));
+        m.listener_up.set(i64::from(self.caches.usable()));
+        let now = self.clock.now().as_secs();
+        let idle = self.settings.session.idle_timeout_secs;
+        let live = self
+            .db
+            .run(move |c| {
+                Ok::<_, ServiceError>(tessera_db::models::sessions::Session::count_live(
+                    c,
+                    now,
+                    now - idle,
+                )?)
+            })
+            .await?;
+        m.active_sessions.set(live);
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&m.registry.gather(), &mut out)
+            .map_err(|e| ServiceError::Unexpected(e.into()))?;
+        String::from_utf8(out).map_err(|e| ServiceError::Unexpected(e.into()))
+    }
+}

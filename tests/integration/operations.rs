@@ -1,0 +1,151 @@
+//! Operations (issue 12): `/metrics` after a mixed workload.
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use tessera_core::Role;
+use tessera_tests::forward::RULES;
+use tessera_tests::{DbKind, TestAppBuilder};
+
+/// Prometheus text → (name, labels, value) triples.
+fn samples(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (head, value) = l.rsplit_once(' ').expect("a sample");
+            let (name, labels) = match head.split_once('{') {
+                Some((n, rest)) => {
+                    let body = rest.trim_end_matches('}');
+                    let labels = body
+                        .split("\",")
+                        .filter(|p| !p.is_empty())
+                        .map(|p| {
+                            let (k, v) = p.split_once("=\"").expect("label");
+                            (k.to_owned(), v.trim_end_matches('"').to_owned())
+                        })
+                        .collect();
+                    (n.to_owned(), labels)
+                }
+                None => (head.to_owned(), BTreeMap::new()),
+            };
+            (name, labels, value.parse().expect("number"))
+        })
+        .collect()
+}
+
+fn value(all: &[(String, BTreeMap<String, String>, f64)], name: &str, labels: &[(&str, &str)]) -> f64 {
+    all.iter()
+        .filter(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, v)| v)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_a_mixed_workload() {
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .config(RULES)
+        .try_spawn()
+        .await
+        .unwrap();
+    app.create_user("ada", Role::User).await;
+    let tokens = app.password_login("ada", None).await;
+    assert_eq!(app.refresh(&tokens.refresh_token).await.status(), StatusCode::OK);
+    let forward = |token: &str| {
+        app.client
+            .get(app.url("/auth/forward"))
+            .header("x-forwarded-host", "romm.example.com")
+            .header("x-forwarded-uri", "/api/roms/1")
+            .bearer_auth(token)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            forward(&tokens.access_token).await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            forward("garbage").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for _ in 0..11 {
+        app.token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    }
+    app.clock.advance(std::time::Duration::from_secs(60));
+    let fresh = app.password_login("ada", None).await;
+    let res = app
+        .token_form("/oauth/revoke", &[("token", &fresh.refresh_token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let _session = app.session_login("ada").await;
+
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let all = samples(&res.text().await.unwrap());
+    let tokens_total = |kind, event| value(&all, "tessera_tokens_total", &[("kind", kind), ("event", event)]);
+    assert_eq!(tokens_total("access", "issued"), 2.0, "two password logins");
+    assert_eq!(tokens_total("refresh", "issued"), 2.0);
+    assert_eq!(tokens_total("access", "refreshed"), 1.0);
+    assert_eq!(tokens_total("refresh", "revoked"), 1.0);
+    let cache = |c, r| {
+        value(
+            &all,
+            "tessera_cache_lookups_total",
+            &[("cache", c), ("result", r)],
+        )
+    };
+    assert!(
+        cache("identity", "hit") >= 2.0,
+        "later forward-auth calls hit the cache"
+    );
+    assert!(cache("identity", "miss") >= 1.0);
+    assert!(
+        cache("negative", "hit") >= 1.0,
+        "the second garbage token is a negative-cache hit"
+    );
+    assert!(
+        value(
+            &all,
+            "tessera_rate_limit_rejections_total",
+            &[("action", "login_user")]
+        ) >= 1.0
+    );
+    let requests = |route, status| {
+        value(
+            &all,
+            "tessera_http_requests_total",
+            &[("route", route), ("method", "GET"), ("status", status)],
+        )
+    };
+    assert_eq!(requests("/auth/forward", "200"), 3.0);
+    assert_eq!(requests("/auth/forward", "401"), 2.0);
+    assert!(
+        value(
+            &all,
+            "tessera_http_request_duration_seconds_count",
+            &[("route", "/auth/forward")]
+        ) >= 5.0
+    );
+    assert!(value(&all, "tessera_bcrypt_verifications", &[]) >= 12.0);
+    assert_eq!(value(&all, "tessera_active_sessions", &[]), 1.0);
+    assert_eq!(value(&all, "tessera_revocation_listener_up", &[]), 1.0);
+}
