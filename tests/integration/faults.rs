@@ -237,27 +237,6 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
     assert_eq!(forward(kept).await, StatusCode::OK);
 }
 
-/// The `tessera` binary built by `make test` (or `TESSERA_BIN`); in CI it must exist.
-fn tessera_bin() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("TESSERA_BIN")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/tessera"));
-    if path.exists() {
-        return Some(path);
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(
-        !ci,
-        "{} is required with CI=true (make test builds it)",
-        path.display()
-    );
-    eprintln!(
-        "NOT RUN: {} is missing (cargo build -p tessera-server --bin tessera)",
-        path.display()
-    );
-    None
-}
-
 /// A `tessera serve` child process on a free port.
 struct ServerProcess {
     process: std::process::Child,
@@ -317,7 +296,9 @@ impl Drop for ServerProcess {
 }
 
 async fn a_killed_server_loses_no_committed_refresh_token(db: DbKind) {
-    let Some(bin) = tessera_bin() else { return };
+    let Some(bin) = tessera_tests::tessera_bin() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let schema;
     let database_url = match db {

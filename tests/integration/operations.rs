@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use tessera_core::Role;
 use tessera_tests::forward::RULES;
+#[allow(unused_imports)]
+use tessera_tests::PgSchema;
 use tessera_tests::{DbKind, TestAppBuilder};
 
 /// Prometheus text → (name, labels, value) triples.
@@ -149,3 +151,78 @@ async fn metrics_count_a_mixed_workload() {
     assert_eq!(value(&all, "tessera_active_sessions", &[]), 1.0);
     assert_eq!(value(&all, "tessera_revocation_listener_up", &[]), 1.0);
 }
+
+/// Runs the real binary with `env`; returns success and what it printed.
+fn tessera(env: &[(String, String)], args: &[&str]) -> (bool, String) {
+    let bin = tessera_tests::tessera_bin().expect("binary");
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .envs(env.iter().cloned())
+        .output()
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn row<'a>(table: &'a str, name: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} row in:\n{table}"))
+}
+
+async fn doctor_and_dry_run_migrations_tell_the_truth(db: DbKind) {
+    if tessera_tests::tessera_bin().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let schema;
+    let url = match db {
+        DbKind::Sqlite => format!("sqlite://{}/tessera.db", dir.path().display()),
+        DbKind::Postgres => {
+            let Some(s) = tessera_tests::PgSchema::create() else {
+                return;
+            };
+            schema = s;
+            schema.url()
+        }
+    };
+    let env: Vec<(String, String)> = vec![
+        ("TESSERA_DATA_DIR".into(), dir.path().display().to_string()),
+        ("TESSERA_DATABASE_URL".into(), url),
+        ("TESSERA_LOG__LEVEL".into(), "error".into()),
+    ];
+    // A fresh database: the dry run lists, the doctor fails on migrations, nothing is applied.
+    let (ok, text) = tessera(&env, &["migrate", "--dry-run"]);
+    assert!(
+        ok && text.contains("would apply") && text.contains("1 migration(s) pending"),
+        "{text}"
+    );
+    let (ok, text) = tessera(&env, &["doctor"]);
+    assert!(!ok, "pending migrations fail the doctor:\n{text}");
+    assert!(row(&text, "migrations").contains("FAIL"), "{text}");
+    assert!(row(&text, "database").contains("ok"), "{text}");
+    let (_, text) = tessera(&env, &["migrate", "--dry-run"]);
+    assert!(
+        text.contains("1 migration(s) pending"),
+        "the dry run changed nothing: {text}"
+    );
+    let (ok, text) = tessera(&env, &["migrate"]);
+    assert!(ok, "{text}");
+    let (ok, text) = tessera(&env, &["doctor"]);
+    assert!(ok, "{text}");
+    for name in ["config", "database", "migrations", "clock", "store", "public_url"] {
+        assert!(row(&text, name).contains(" ok "), "{name}: {text}");
+    }
+    // An unreachable store is a failure the doctor names.
+    let mut bad = env.clone();
+    bad.push(("TESSERA_STORE_URL".into(), "redis://127.0.0.1:1".into()));
+    let (ok, text) = tessera(&bad, &["doctor"]);
+    assert!(!ok && row(&text, "store").contains("FAIL"), "{text}");
+}
+
+tessera_tests::on_both_backends!(doctor_and_dry_run_migrations_tell_the_truth);

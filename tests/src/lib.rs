@@ -379,3 +379,24 @@ macro_rules! on_all_backends_and_stores {
         )*
     };
 }
+
+/// The `tessera` binary built by `make test` (or `TESSERA_BIN`); in CI it must exist.
+pub fn tessera_bin() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("TESSERA_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/tessera"));
+    if path.exists() {
+        return Some(path);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "{} is required with CI=true (make test builds it)",
+        path.display()
+    );
+    eprintln!(
+        "NOT RUN: {} is missing (cargo build -p tessera-server --bin tessera)",
+        path.display()
+    );
+    None
+}

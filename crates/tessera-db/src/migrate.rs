@@ -36,6 +36,39 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<usize, DbError> {
     }
 }
 
+/// The names of the migrations not applied yet (`tessera migrate --dry-run`, `tessera doctor`).
+pub fn pending_names(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    Ok(match conn {
+        DbConnection::Postgres(c) => c
+            .pending_migrations(POSTGRES)
+            .map_err(merr)?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect(),
+        DbConnection::Sqlite(c) => c
+            .pending_migrations(SQLITE)
+            .map_err(merr)?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect(),
+    })
+}
+
+/// The database server's clock, in Unix seconds (doctor compares it with ours).
+pub fn database_now(conn: &mut DbConnection) -> Result<i64, DbError> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Now {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        now: i64,
+    }
+    let sql = match conn {
+        DbConnection::Postgres(_) => "SELECT CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) AS now",
+        DbConnection::Sqlite(_) => "SELECT CAST(strftime('%s','now') AS BIGINT) AS now",
+    };
+    Ok(diesel::sql_query(sql).get_result::<Now>(conn)?.now)
+}
+
 /// Whether migrations are still pending.
 pub fn has_pending(conn: &mut DbConnection) -> Result<bool, DbError> {
     match conn {

@@ -38,7 +38,14 @@ pub enum Command {
         no_auth: bool,
     },
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Only list the migrations that would run.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check configuration, database, migrations, store, signing keys, clock and public URL; changes
+    /// nothing, prints a table, exits non-zero when a check fails.
+    Doctor,
     /// Manage local users.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -168,10 +175,31 @@ fn read_password() -> anyhow::Result<String> {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { no_auth } => serve(with_no_auth(settings, no_auth)?).await,
-        Command::Migrate => {
+        Command::Migrate { dry_run: true } => {
+            let db = Db::new(settings.database.url.expose_secret(), DbOptions::default())?;
+            let pending = db.run(migrate::pending_names).await?;
+            for name in &pending {
+                out(&format!("would apply {name}"));
+            }
+            out(&format!("{} migration(s) pending", pending.len()));
+            Ok(())
+        }
+        Command::Migrate { dry_run: false } => {
             let db = Db::new(settings.database.url.expose_secret(), DbOptions::default())?;
             let n = db.run(migrate::run_pending).await?;
             out(&format!("applied {n} migration(s)"));
+            Ok(())
+        }
+        Command::Doctor => {
+            let checks = crate::doctor::run(&settings).await;
+            out(crate::doctor::table(&checks).trim_end());
+            let failed = checks
+                .iter()
+                .filter(|c| c.status == crate::doctor::Status::Fail)
+                .count();
+            if failed > 0 {
+                anyhow::bail!("doctor: {failed} check(s) failed");
+            }
             Ok(())
         }
         Command::Config(ConfigCommand::Show) => {

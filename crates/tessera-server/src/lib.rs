@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod keyfile;
 pub mod startup;
 pub mod telemetry;
