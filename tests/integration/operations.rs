@@ -226,3 +226,74 @@ async fn doctor_and_dry_run_migrations_tell_the_truth(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(doctor_and_dry_run_migrations_tell_the_truth);
+
+/// README's configuration table lists exactly the keys the configuration file accepts.
+#[test]
+fn the_readme_configuration_table_matches_the_code() {
+    let keys = tessera_server::config::key_paths();
+    assert!(keys.len() > 50, "{keys:?}");
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    let mut rate_limit_row = String::new();
+    for line in readme.lines().filter(|l| l.starts_with("| `")) {
+        let first = line.split('|').nth(1).unwrap_or("");
+        for token in first.split('`').skip(1).step_by(2) {
+            documented.insert(token.to_owned());
+        }
+        if first.contains("rate_limits.<action>") {
+            rate_limit_row = line.to_owned();
+        }
+    }
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| match k.strip_prefix("rate_limits.") {
+            // One row documents every rate-limit action by name.
+            Some(action) => !rate_limit_row.contains(&format!("`{action}`")),
+            None => !documented.contains(*k),
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "keys missing from README's configuration table: {missing:?}"
+    );
+    let unknown: Vec<&String> = documented
+        .iter()
+        .filter(|t| t.contains('.') && !t.contains('<') && !keys.contains(t))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "README documents keys the code does not have: {unknown:?}"
+    );
+}
+
+/// deploy/tessera.example.toml shows every key in its section.
+#[test]
+fn the_example_configuration_documents_every_key() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/tessera.example.toml"),
+    )
+    .unwrap();
+    let mut section = String::new();
+    let mut shown = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.to_owned();
+        } else if let Some((key, _)) = line.trim_start_matches("# ").split_once(" = ") {
+            shown.insert(format!("{section}.{}", key.trim()));
+        } else if line.contains("[[forward_auth.rules]]") {
+            shown.insert("forward_auth.rules".to_owned());
+        } else if line.starts_with("# catalog = ") {
+            shown.insert("scopes.catalog".to_owned());
+        }
+    }
+    let missing: Vec<String> = tessera_server::config::key_paths()
+        .into_iter()
+        .filter(|k| !shown.contains(k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in deploy/tessera.example.toml: {missing:?}"
+    );
+}

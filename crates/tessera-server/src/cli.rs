@@ -155,6 +155,8 @@ pub enum UsersCommand {
 pub enum ConfigCommand {
     /// Print the effective configuration, secrets redacted.
     Show,
+    /// List every configuration key the file format knows.
+    Keys,
 }
 
 fn out(text: &str) {
@@ -199,6 +201,12 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 .count();
             if failed > 0 {
                 anyhow::bail!("doctor: {failed} check(s) failed");
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Keys) => {
+            for k in config::key_paths() {
+                out(&k);
             }
             Ok(())
         }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tessera_core::scope::{CatalogEntry, ScopeCatalog};
 use tessera_crypto::jwt::SigningAlg;
 use tessera_service::forward_auth::{Policy, RuleSet, RuleSpec};
@@ -34,7 +34,7 @@ fn err(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct FileConfig {
     server: ServerFile,
@@ -57,7 +57,7 @@ struct FileConfig {
     oidc: OidcFile,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct OidcFile {
     /// Upstream issuer URL; unset: upstream login is off.
@@ -81,7 +81,7 @@ struct OidcFile {
     link_existing_by_email: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct MailFile {
     /// SMTP relay; unset: no mail is sent (operators use `tessera users reset-link`).
@@ -95,7 +95,7 @@ struct MailFile {
     from: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct ForwardAuthFile {
     /// Policy when no rule matches (default deny).
@@ -104,7 +104,7 @@ struct ForwardAuthFile {
     rules: Option<Vec<RuleSpec>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct DeviceFile {
     /// Lifetime of device and user codes (default 600).
@@ -114,7 +114,7 @@ struct DeviceFile {
 }
 
 /// `rate_limits.<action> = { limit = N, period_secs = S }`; unknown actions are refused.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct RateLimitsFile {
     login_user: Option<Budget>,
@@ -127,7 +127,7 @@ struct RateLimitsFile {
     invite: Option<Budget>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct SessionFile {
     idle_timeout_secs: Option<i64>,
@@ -135,13 +135,13 @@ struct SessionFile {
     cookie_domain: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct CorsFile {
     allowed_origins: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct JwtFile {
     /// ES256 (default), EdDSA, RS256; HS256 only for apps that need a shared secret.
@@ -154,14 +154,14 @@ struct JwtFile {
     key_encryption_key: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 enum Audience {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct OAuthFile {
     require_client_id: Option<bool>,
@@ -169,13 +169,13 @@ struct OAuthFile {
     refresh_family_cap_secs: Option<i64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct TokensFile {
     prefix: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct ServerFile {
     /// Address to listen on (default 127.0.0.1:8080).
@@ -194,7 +194,7 @@ struct ServerFile {
     trusted_proxies: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct DatabaseFile {
     /// sqlite://<path> or postgres://… (default sqlite://<data_dir>/tessera.db).
@@ -206,7 +206,7 @@ struct DatabaseFile {
     statement_timeout_ms: Option<u64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct StoreFile {
     /// memory:// (default, one replica) or redis://….
@@ -215,7 +215,7 @@ struct StoreFile {
     key_prefix: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct LogFile {
     format: Option<LogFormat>,
@@ -223,7 +223,7 @@ struct LogFile {
     level: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct AuthFile {
     password_login: Option<bool>,
@@ -233,20 +233,20 @@ struct AuthFile {
     service_key_header: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct SetupFile {
     disabled: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct SecurityFile {
     bcrypt_cost: Option<u32>,
     bcrypt_concurrency: Option<usize>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct ScopesFile {
     catalog: Option<Vec<CatalogEntry>>,
@@ -910,6 +910,36 @@ fn oidc_settings(f: &OidcFile) -> Result<Option<tessera_service::settings::OidcS
         allow_registration: f.allow_registration.unwrap_or(false),
         link_existing_by_email: f.link_existing_by_email.unwrap_or(false),
     }))
+}
+
+/// Every configuration key (`section.key`), read off the file format itself, so documentation can be
+/// checked against the code (`tessera config keys`, and a test against README's table).
+pub fn key_paths() -> Vec<String> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    if prefix.is_empty() {
+                        walk(&path, child, out);
+                    } else {
+                        out.push(path);
+                    }
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(FileConfig::default()) {
+        walk("", &v, &mut out);
+    }
+    out.sort();
+    out
 }
 
 #[cfg(test)]
