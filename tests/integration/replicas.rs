@@ -157,3 +157,93 @@ async fn a_warm_cache_answers_without_the_database() {
     assert_eq!(res.status(), 503, "a cold credential needs the database");
     gate.reopen();
 }
+
+/// A rolling restart: one of two replicas behind nginx stops gracefully and comes back on its port
+/// while clients keep calling; not one request fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_behind_a_proxy_fails_no_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tessera_tests::proxies::{proxy_available, Proxy, ProxyKind};
+    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    if !proxy_available(ProxyKind::Nginx) {
+        return;
+    }
+    let mut a = TestAppBuilder::new(DbKind::Postgres)
+        .store(StoreKind::Redis)
+        .try_spawn()
+        .await
+        .unwrap();
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .try_spawn()
+        .await
+        .unwrap();
+    a.create_user("ada", Role::User).await;
+    let token = a.password_login("ada", None).await.access_token;
+    let proxy = Proxy::nginx_balancer(&[a.addr, b.addr]).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, token, stop, done) = (
+                proxy.url("/api/users/me"),
+                token.clone(),
+                stop.clone(),
+                done.clone(),
+            );
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut failures = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    match client.get(&url).bearer_auth(&token).send().await {
+                        Ok(res) if res.status() == reqwest::StatusCode::OK => {}
+                        Ok(res) => failures.push(res.status().to_string()),
+                        Err(e) => failures.push(e.to_string()),
+                    }
+                    done.fetch_add(1, Ordering::SeqCst);
+                }
+                failures
+            })
+        })
+        .collect();
+    let wait_for = |n: usize| {
+        let done = done.clone();
+        async move {
+            while done.load(Ordering::SeqCst) < n {
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    wait_for(50).await;
+    // Replica A drains and stops, then a new A starts on the same port.
+    let port = a.addr.port();
+    a.stop_server().await;
+    let during = done.load(Ordering::SeqCst);
+    wait_for(during + 50).await;
+    let a2 = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&b)
+        .port(port)
+        .try_spawn()
+        .await
+        .unwrap();
+    let back = done.load(Ordering::SeqCst);
+    wait_for(back + 100).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut failures = Vec::new();
+    for task in load {
+        failures.extend(task.await.unwrap());
+    }
+    println!("{} requests across the restart", done.load(Ordering::SeqCst));
+    assert!(
+        failures.is_empty(),
+        "requests failed during the rolling restart: {failures:?}"
+    );
+    // The restarted replica serves again.
+    assert_eq!(
+        a2.get_bearer("/api/users/me", &token).await.status(),
+        reqwest::StatusCode::OK
+    );
+}

@@ -49,6 +49,7 @@ pub struct TestAppBuilder {
     config_toml: Option<String>,
     join: Option<Replica>,
     no_auth: bool,
+    port: Option<u16>,
 }
 
 /// What a second replica shares with the first: database, store, keys.
@@ -74,7 +75,14 @@ impl TestAppBuilder {
             config_toml: None,
             join: None,
             no_auth: false,
+            port: None,
         }
+    }
+
+    /// Listens on this port (a replica restarting where the proxy expects it) instead of a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
     }
 
     /// As `tessera serve --no-auth`.
@@ -141,7 +149,7 @@ impl TestAppBuilder {
             (None, StoreKind::Redis) => redis_url()?,
         };
         // Bind first, so the default public_url (the token issuer) names the real port.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port.unwrap_or(0))).expect("bind");
         let listen = listener.local_addr().expect("addr");
         let (db_url, store_url) = match &self.join {
             Some(j) => {
@@ -279,6 +287,11 @@ impl TestApp {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.stop_server().await;
+    }
+
+    /// Stops the server gracefully but keeps its database and store (a replica restarting in place).
+    pub async fn stop_server(&mut self) {
         if let Some(s) = self.server.take() {
             s.stop().await;
         }

@@ -178,13 +178,56 @@ impl Proxy {
         proxy
     }
 
+    /// nginx balancing over several Tessera replicas, retrying the next one when a connection is
+    /// refused or a replica answers 502/503 (as a rolling restart needs).
+    pub async fn nginx_balancer(backends: &[SocketAddr]) -> Proxy {
+        let dir = tempfile::tempdir().expect("proxy dir");
+        let port = free_port();
+        let d = dir.path().display();
+        let servers: String = backends
+            .iter()
+            .map(|b| format!("    server {b} max_fails=0;\n"))
+            .collect();
+        let conf = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr error;\nevents {{}}\nhttp {{\n  access_log off;\n  \
+             client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
+             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  upstream tessera {{\n{servers}  }}\n  \
+             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://tessera;\n      \
+             proxy_next_upstream error timeout http_502 http_503;\n      proxy_next_upstream_tries 3;\n      \
+             proxy_connect_timeout 2s;\n    }}\n  }}\n}}\n"
+        );
+        let file = dir.path().join("nginx.conf");
+        std::fs::write(&file, conf).expect("write");
+        let child = Command::new(binary(ProxyKind::Nginx).expect("nginx"))
+            .arg("-c")
+            .arg(&file)
+            .arg("-p")
+            .arg(dir.path())
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let proxy = Proxy {
+            port,
+            child,
+            _dir: dir,
+        };
+        proxy.wait_ready_at("/healthz").await;
+        proxy
+    }
+
+    async fn wait_ready(&self) {
+        self.wait_ready_at("/public/ready").await;
+    }
+
     /// A proxy needs a moment to listen and load its routes; waiting on a child process is bounded
     /// (20 s), not a test of timing.
-    async fn wait_ready(&self) {
+    async fn wait_ready_at(&self, path: &str) {
         let client = reqwest::Client::new();
         for _ in 0..400 {
             if let Ok(res) = client
-                .get(format!("http://127.0.0.1:{}/public/ready", self.port))
+                .get(format!("http://127.0.0.1:{}{path}", self.port))
                 .send()
                 .await
             {
