@@ -297,3 +297,38 @@ fn the_example_configuration_documents_every_key() {
         "not in deploy/tessera.example.toml: {missing:?}"
     );
 }
+
+/// An incoming W3C trace context joins the request's log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_context_reaches_the_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        return; // the logs go to stderr then, not to the suite's file
+    }
+    let app = TestAppBuilder::new(DbKind::Sqlite).try_spawn().await.unwrap();
+    app.create_user("ada", Role::User).await;
+    let trace = format!(
+        "{:032x}",
+        u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes()) | 1
+    );
+    // Eleven wrong guesses: the refusal is logged (warn, tessera::security) inside the request's span.
+    for _ in 0..11 {
+        app.client
+            .post(app.url("/oauth/token"))
+            .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", "nope"),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+    let log = tessera_tests::logs::dir().join(format!("suite-{}.log", std::process::id()));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.contains(&trace))
+        .unwrap_or_else(|| panic!("no log line carries {trace}"));
+    assert!(line.contains("rate limit reached"), "{line}");
+}

@@ -35,7 +35,10 @@ pub fn capture() {
         if std::env::var_os("TEST_LOG").is_none() {
             let writer = file.clone();
             let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+                // Warnings and up, inside the request span (its ids and trace context) that frames them.
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    "warn,tessera_http::request=info",
+                ))
                 .with_ansi(false)
                 .with_writer(move || SharedFile(writer.clone()))
                 .try_init();
