@@ -93,7 +93,12 @@ pub struct SignedIn {
 pub struct Provider {
     metadata: CoreProviderMetadata,
     raw: Value,
+    /// Discovery (and with it the provider's signing keys) is fetched again after an hour, and at once
+    /// after an ID token failed to verify, so a key rotation upstream needs no restart here.
+    fetched: std::time::Instant,
 }
+
+const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 
 impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -120,7 +125,13 @@ impl Services {
     }
 
     async fn oidc_provider(&self) -> Result<Provider, OidcError> {
-        if let Some(p) = self.oidc.read().await.as_ref() {
+        if let Some(p) = self
+            .oidc
+            .read()
+            .await
+            .as_ref()
+            .filter(|p| p.fetched.elapsed() < DISCOVERY_TTL)
+        {
             return Ok(p.clone());
         }
         let s = self.oidc_settings()?;
@@ -139,7 +150,11 @@ impl Services {
             .map_err(unavailable)?;
         let raw: Value =
             serde_json::from_slice(&body).map_err(|e| OidcError::Provider(format!("discovery: {e}")))?;
-        let provider = Provider { metadata, raw };
+        let provider = Provider {
+            metadata,
+            raw,
+            fetched: std::time::Instant::now(),
+        };
         *self.oidc.write().await = Some(provider.clone());
         Ok(provider)
     }
@@ -234,9 +249,14 @@ impl Services {
             .id_token()
             .ok_or_else(|| OidcError::Provider("no ID token in the answer".into()))?;
         let verifier = client.id_token_verifier();
-        let id_claims = id_token
-            .claims(&verifier, &Nonce::new(flow.nonce))
-            .map_err(|e| OidcError::Provider(format!("the ID token does not verify: {e}")))?;
+        let id_claims = match id_token.claims(&verifier, &Nonce::new(flow.nonce)) {
+            Ok(c) => c,
+            Err(e) => {
+                // Perhaps the provider rotated its keys: the next sign-in fetches them again.
+                *self.oidc.write().await = None;
+                return Err(OidcError::Provider(format!("the ID token does not verify: {e}")));
+            }
+        };
         let subject = id_claims.subject().as_str().to_owned();
         // The verified token's own claims, then userinfo's (same subject only).
         let mut claims = jwt_payload(&id_token.to_string()).unwrap_or_default();
