@@ -187,6 +187,32 @@ pub struct AccountForm {
     password: String,
 }
 
+/// A page reached through a one-use link (`?token=`): its form, or a 400 without a token.
+struct TokenForm {
+    title: &'static str,
+    action: &'static str,
+    fields: &'static [Field],
+    submit: &'static str,
+    missing: &'static str,
+}
+
+impl TokenForm {
+    fn page(&self, state: &AppState, token: Option<&str>) -> Result<HttpResponse, ApiError> {
+        match token.filter(|t| !t.is_empty()) {
+            None => render(
+                state,
+                AccountPage::message(self.title, Some(self.missing), None),
+                StatusCode::BAD_REQUEST,
+            ),
+            Some(token) => render(
+                state,
+                AccountPage::form(self.title, self.action, token, self.fields, self.submit),
+                StatusCode::OK,
+            ),
+        }
+    }
+}
+
 const REGISTER_FIELDS: [Field; 3] = [USERNAME, EMAIL, NEW_PASSWORD];
 
 /// The registration page of an invite link.
@@ -196,23 +222,14 @@ pub async fn register_page(
     state: web::Data<AppState>,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = q.token.as_deref().unwrap_or("");
-    if token.is_empty() {
-        let page = AccountPage::message(
-            "Create your account",
-            Some("This page needs the invite link you were sent."),
-            None,
-        );
-        return render(&state, page, StatusCode::BAD_REQUEST);
-    }
-    let page = AccountPage::form(
-        "Create your account",
-        "/register",
-        token,
-        &REGISTER_FIELDS,
-        "Create account",
-    );
-    render(&state, page, StatusCode::OK)
+    let form = TokenForm {
+        title: "Create your account",
+        action: "/register",
+        fields: &REGISTER_FIELDS,
+        submit: "Create account",
+        missing: "This page needs the invite link you were sent.",
+    };
+    form.page(&state, q.token.as_deref())
 }
 
 /// Creates the account (form post with the page's form token).
@@ -265,23 +282,14 @@ pub async fn reset_page(
     state: web::Data<AppState>,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = q.token.as_deref().unwrap_or("");
-    if token.is_empty() {
-        let page = AccountPage::message(
-            "Choose a new password",
-            Some("This page needs the reset link you were sent."),
-            None,
-        );
-        return render(&state, page, StatusCode::BAD_REQUEST);
-    }
-    let page = AccountPage::form(
-        "Choose a new password",
-        "/reset-password",
-        token,
-        &RESET_FIELDS,
-        "Set password",
-    );
-    render(&state, page, StatusCode::OK)
+    let form = TokenForm {
+        title: "Choose a new password",
+        action: "/reset-password",
+        fields: &RESET_FIELDS,
+        submit: "Set password",
+        missing: "This page needs the reset link you were sent.",
+    };
+    form.page(&state, q.token.as_deref())
 }
 
 /// Sets the new password (form post with the page's form token).
