@@ -300,16 +300,8 @@ async fn a_killed_server_loses_no_committed_refresh_token(db: DbKind) {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let schema;
-    let database_url = match db {
-        DbKind::Sqlite => format!("sqlite://{}/tessera.db", dir.path().display()),
-        DbKind::Postgres => {
-            let Some(s) = tessera_tests::PgSchema::create() else {
-                return;
-            };
-            schema = s;
-            schema.url()
-        }
+    let Some((database_url, _schema)) = tessera_tests::child_database(db, dir.path()) else {
+        return;
     };
     let env: Vec<(String, String)> = [
         ("TESSERA_DATA_DIR", dir.path().display().to_string()),

@@ -180,16 +180,8 @@ async fn doctor_and_dry_run_migrations_tell_the_truth(db: DbKind) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let schema;
-    let url = match db {
-        DbKind::Sqlite => format!("sqlite://{}/tessera.db", dir.path().display()),
-        DbKind::Postgres => {
-            let Some(s) = tessera_tests::PgSchema::create() else {
-                return;
-            };
-            schema = s;
-            schema.url()
-        }
+    let Some((url, _schema)) = tessera_tests::child_database(db, dir.path()) else {
+        return;
     };
     let env: Vec<(String, String)> = vec![
         ("TESSERA_DATA_DIR".into(), dir.path().display().to_string()),

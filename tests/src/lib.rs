@@ -413,3 +413,15 @@ pub fn tessera_bin() -> Option<std::path::PathBuf> {
     );
     None
 }
+
+/// A database for a `tessera` child process: a SQLite file in `dir`, or a fresh PostgreSQL schema kept
+/// alive by the returned guard. None (said loudly, or a failure in CI) when PostgreSQL is unreachable.
+pub fn child_database(db: DbKind, dir: &std::path::Path) -> Option<(String, Option<PgSchema>)> {
+    match db {
+        DbKind::Sqlite => Some((format!("sqlite://{}/tessera.db", dir.display()), None)),
+        DbKind::Postgres => {
+            let schema = PgSchema::create()?;
+            Some((schema.url(), Some(schema)))
+        }
+    }
+}
