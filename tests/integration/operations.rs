@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use tessera_core::Role;
 use tessera_tests::forward::RULES;
-#[allow(unused_imports)]
-use tessera_tests::PgSchema;
 use tessera_tests::{DbKind, TestAppBuilder};
 
 /// Prometheus text → (name, labels, value) triples.
