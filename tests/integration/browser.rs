@@ -69,7 +69,13 @@ async fn a_person_approves_a_device_in_chromium() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("device-approval.png");
     std::fs::write(&path, &shot).unwrap();
-    println!("screenshot of the approval page: {}", path.display());
+    // Written past libtest's capture so the CI log names the artifact even when the test passes.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "artifact: screenshot of the approval page: {}",
+        path.display()
+    );
     assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
     c.find(Locator::Css("#approve"))
         .await

@@ -113,7 +113,119 @@ async fn two_replicas_share_tokens_and_revocations() {
     a.token_form("/oauth/revoke", &[("token", &t3)]).await;
     let took = within(Duration::from_secs(1), || async { !active(&b, &t3).await }).await;
     assert!(took.is_some(), "after recovery B hears revocations again");
-    let _: Option<Value> = None;
+}
+
+/// Issue 6: a client token is refused everywhere within a second of its deletion, regeneration, expiry or
+/// its owner's disabling — on the replica that made the change and on one that had it cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_tokens_die_on_every_replica_within_a_second() {
+    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let a = TestAppBuilder::new(DbKind::Postgres)
+        .store(StoreKind::Redis)
+        .try_spawn()
+        .await
+        .unwrap();
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .try_spawn()
+        .await
+        .unwrap();
+    let ready = within(Duration::from_secs(5), || async {
+        a.services.caches.usable() && b.services.caches.usable()
+    })
+    .await;
+    assert!(ready.is_some(), "both replicas subscribe to evictions");
+    a.create_user("ada", Role::User).await;
+    let login = a.password_login("ada", None).await.access_token;
+    let mint = |expires: &'static str| {
+        let a = &a;
+        async move {
+            // Disabling an owner ends its sessions too, so each mint signs in afresh.
+            let login = a.password_login("ada", None).await.access_token;
+            let res = a
+                .client
+                .post(a.url("/api/client-tokens"))
+                .bearer_auth(&login)
+                .json(&json!({"name": "script", "scopes": ["me.read"], "expires_in": expires}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let made: Value = res.json().await.unwrap();
+            (
+                made["id"].as_i64().unwrap(),
+                made["raw_token"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let refused_on_both = |token: String| {
+        let (a, b) = (&a, &b);
+        async move {
+            let took = within(Duration::from_secs(1), || async {
+                !active(a, &token).await && !active(b, &token).await
+            })
+            .await;
+            println!("client token refused on both replicas after {took:?}");
+            took.is_some()
+        }
+    };
+
+    // Regenerated on A: the old secret is refused on B (which had it cached), the new one works there.
+    let (id, old) = mint("never").await;
+    assert!(active(&b, &old).await && active(&b, &old).await);
+    let res = a
+        .client
+        .put(a.url(&format!("/api/client-tokens/{id}/regenerate")))
+        .bearer_auth(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let new: Value = res.json().await.unwrap();
+    let new = new["raw_token"].as_str().unwrap().to_owned();
+    assert!(
+        refused_on_both(old).await,
+        "regeneration kills the old secret everywhere"
+    );
+    assert!(active(&b, &new).await);
+
+    // Deleted on A: refused on B.
+    let res = a
+        .client
+        .delete(a.url(&format!("/api/client-tokens/{id}")))
+        .bearer_auth(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(refused_on_both(new).await, "deletion kills the token everywhere");
+
+    // Owner disabled on A: refused on B; enabled again: accepted on B again.
+    let (_, kept) = mint("never").await;
+    assert!(active(&b, &kept).await && active(&b, &kept).await);
+    a.services.set_user_enabled("ada", false).await.unwrap();
+    assert!(
+        refused_on_both(kept.clone()).await,
+        "a disabled owner's token dies everywhere"
+    );
+    a.services.set_user_enabled("ada", true).await.unwrap();
+    let back = within(Duration::from_secs(1), || async { active(&b, &kept).await }).await;
+    assert!(back.is_some(), "re-enabled owner: B accepts the token again");
+
+    // Expired: B refuses the cached token the moment its clock passes the expiry, with no eviction at all.
+    let (_, month) = mint("30d").await;
+    assert!(active(&b, &month).await && active(&b, &month).await);
+    let past_expiry = Duration::from_secs(30 * 86_400 + 1);
+    a.clock.advance(past_expiry);
+    b.clock.advance(past_expiry);
+    assert!(
+        !active(&b, &month).await,
+        "expired: refused from B's cache at once"
+    );
+    assert!(!active(&a, &month).await);
+    assert!(active(&b, &kept).await, "a token without expiry lives on");
 }
 
 /// The steady state touches no database: with PostgreSQL cut off, a warm credential is still answered
