@@ -166,6 +166,46 @@ async fn openapi_describes_the_endpoints() {
     paths.sort_unstable();
     insta::assert_json_snapshot!("openapi_paths", paths);
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+
+    // Each scoped operation names its scopes for every credential that can carry them, with 401 and 403.
+    let mut scoped: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(security) = op["security"].as_array() else {
+                continue;
+            };
+            let schemes: Vec<&str> = security
+                .iter()
+                .flat_map(|r| r.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            if !schemes.contains(&"oauth2") {
+                continue;
+            }
+            assert_eq!(
+                schemes,
+                ["oauth2", "bearer", "basic", "session", "service_key"],
+                "{method} {path}"
+            );
+            assert!(
+                op["responses"]["401"].is_object() && op["responses"]["403"].is_object(),
+                "{method} {path}"
+            );
+            scoped.push(format!(
+                "{} {path}: {}",
+                method.to_uppercase(),
+                security[0]["oauth2"]
+            ));
+        }
+    }
+    scoped.sort();
+    insta::assert_json_snapshot!("openapi_scopes", scoped);
+    // The oauth2 scheme documents the token endpoint and this deployment's catalog.
+    let oauth2 = &doc["components"]["securitySchemes"]["oauth2"];
+    assert_eq!(oauth2["flows"]["password"]["tokenUrl"], "/oauth/token");
+    let catalog = oauth2["flows"]["password"]["scopes"].as_object().unwrap();
+    assert_eq!(catalog.len(), 20, "RomM's 20 scopes");
+    assert!(catalog.contains_key("users.write") && catalog.contains_key("roms.user.read"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,7 +89,7 @@ use crate::handlers::{
         crate::pages::oidc::start,
         crate::pages::oidc::callback,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CredentialAlternatives),
     tags(
         (name = "operations", description = "Health, readiness and service information"),
         (name = "setup", description = "First-admin setup"),
@@ -136,5 +136,155 @@ impl utoipa::Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("tessera_session"))),
         );
+    }
+}
+
+/// The credential alternatives of API.md §1. Handlers name their scopes once, as an `oauth2` requirement
+/// (`security(("oauth2" = [...]))`, the same list they pass to `Caller::require`); here each such
+/// requirement becomes every credential that can carry them, and the operation gains its 401 and 403.
+const SCOPED_SCHEMES: [&str; 5] = ["oauth2", "bearer", "basic", "session", "service_key"];
+
+struct CredentialAlternatives;
+
+impl utoipa::Modify for CredentialAlternatives {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                let Some(scopes) = oauth2_scopes(op) else { continue };
+                op.security = Some(
+                    SCOPED_SCHEMES
+                        .iter()
+                        .map(|scheme| {
+                            // The service key acts with full rights; it carries no scopes of its own.
+                            let needs: &[String] = if *scheme == "service_key" { &[] } else { &scopes };
+                            SecurityRequirement::new(*scheme, needs.iter().map(String::as_str))
+                        })
+                        .collect(),
+                );
+                for (status, why) in [
+                    ("401", "No credential, or one that is invalid, expired or revoked"),
+                    (
+                        "403",
+                        "The credential's effective scopes lack `required` (listed in `missing`)",
+                    ),
+                ] {
+                    if !op.responses.responses.contains_key(status) {
+                        op.responses
+                            .responses
+                            .insert(status.to_owned(), problem_response(why).into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The scopes of an operation's `oauth2` requirement, read back through serde (the requirement's fields are
+/// private in utoipa).
+fn oauth2_scopes(op: &utoipa::openapi::path::Operation) -> Option<Vec<String>> {
+    let security = serde_json::to_value(op.security.as_ref()?).ok()?;
+    let scopes = security.as_array()?.iter().find_map(|req| req.get("oauth2"))?;
+    serde_json::from_value(scopes.clone()).ok()
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// The `oauth2` scheme as this deployment runs it: the password, client-credentials and refresh grants at
+/// `/oauth/token`, with the configured scope catalog (so replaced catalogs are documented as they are).
+pub fn with_oauth2_scheme(mut doc: utoipa::openapi::OpenApi, scopes: &[&str]) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Password, Scopes, SecurityScheme};
+    let scopes = || Scopes::from_iter(scopes.iter().map(|s| (*s, *s)));
+    let scheme = OAuth2::with_description(
+        [
+            Flow::Password(Password::with_refresh_url(
+                "/oauth/token",
+                scopes(),
+                "/oauth/token",
+            )),
+            Flow::ClientCredentials(ClientCredentials::new("/oauth/token", scopes())),
+        ],
+        "Access tokens from /oauth/token (RomM: /api/token). Client API tokens and device tokens carry the \
+         same scopes as Bearer credentials.",
+    );
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("oauth2", SecurityScheme::OAuth2(scheme));
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The scopes each handler documents (`security(("oauth2" = [...]))`) are the scopes it enforces
+    /// (`caller.require…(&state, &[...])`): read off the handler sources, one operation at a time.
+    #[test]
+    fn documented_scopes_are_the_enforced_scopes() {
+        let mut files = Vec::new();
+        collect(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let mut checked = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let blocks: Vec<&str> = text.split("#[utoipa::path(").skip(1).collect();
+            for block in blocks {
+                let documented = between(block, "security((\"oauth2\" = ", ")");
+                let enforced = between(block, "require(&state, &", ")")
+                    .or_else(|| between(block, "require_admin(&state, &", ")"));
+                assert_eq!(
+                    documented,
+                    enforced,
+                    "{}: {}",
+                    file.display(),
+                    &block[..block.len().min(120)]
+                );
+                checked += usize::from(enforced.is_some());
+            }
+        }
+        assert!(
+            checked >= 40,
+            "only {checked} scoped operations found: did the handlers move?"
+        );
+    }
+
+    fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+        let from = text.find(start)? + start.len();
+        text[from..].find(end).map(|len| &text[from..from + len])
+    }
+
+    fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                collect(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("openapi.rs") {
+                out.push(path);
+            }
+        }
     }
 }

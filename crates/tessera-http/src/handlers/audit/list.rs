@@ -10,7 +10,7 @@ use crate::AppState;
 
 /// Security events, newest first (`logs.read`): logins and failures, lockouts, refresh reuse,
 /// revocations, admin changes.
-#[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, path = "/api/audit", tag = "audit", security(("oauth2" = ["logs.read"])), params(AuditQuery),
     responses((status = 200, body = [AuditEventView]), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn list(

@@ -34,7 +34,7 @@ pub async fn reset_password(
 }
 
 /// Mails me a link that confirms my email address (`me.write`).
-#[utoipa::path(post, path = "/api/users/me/verify-email", tag = "users",
+#[utoipa::path(post, path = "/api/users/me/verify-email", tag = "users", security(("oauth2" = ["me.write"])),
     responses((status = 204, description = "mail sent"), (status = 401, body = Problem), (status = 409, body = Problem)))]
 pub async fn verify_email(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let me = caller.require(&state, &["me.write"])?;

@@ -9,7 +9,7 @@ use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// My live sessions, newest first (`me.read`).
-#[utoipa::path(get, path = "/api/sessions", tag = "sessions",
+#[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("oauth2" = ["me.read"])),
     responses((status = 200, body = [SessionView]), (status = 401, body = Problem)))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["me.read"])?;
@@ -35,7 +35,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 }
 
 /// Ends one of my sessions (`me.write`); another user's session is a 404.
-#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", security(("oauth2" = ["me.write"])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete(
     state: web::Data<AppState>,

@@ -8,7 +8,7 @@ use crate::extract::Caller;
 use crate::AppState;
 
 /// Every user's tokens (`users.read`).
-#[utoipa::path(get, path = "/api/client-tokens/all", tag = "client-tokens",
+#[utoipa::path(get, path = "/api/client-tokens/all", tag = "client-tokens", security(("oauth2" = ["users.read"])),
     responses((status = 200, body = [ClientTokenAdmin]), (status = 403, body = Problem)))]
 pub async fn all(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(&state, &["users.read"])?;
@@ -25,7 +25,7 @@ pub async fn all(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespo
 }
 
 /// Deletes anyone's token (`users.write`).
-#[utoipa::path(delete, path = "/api/client-tokens/{id}/admin", tag = "client-tokens", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/client-tokens/{id}/admin", tag = "client-tokens", security(("oauth2" = ["users.write"])), params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete(
     state: web::Data<AppState>,

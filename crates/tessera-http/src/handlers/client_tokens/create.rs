@@ -8,7 +8,7 @@ use crate::extract::Caller;
 use crate::AppState;
 
 /// Creates a token (`me.write`). Its scopes must lie within the calling credential's; at most 25 live.
-#[utoipa::path(post, path = "/api/client-tokens", tag = "client-tokens", request_body = ClientTokenRequest,
+#[utoipa::path(post, path = "/api/client-tokens", tag = "client-tokens", security(("oauth2" = ["me.write"])), request_body = ClientTokenRequest,
     responses((status = 201, body = ClientTokenCreate), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -7,7 +7,7 @@ use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// Deletes one of my tokens (`me.write`); another user's is a 404.
-#[utoipa::path(delete, path = "/api/client-tokens/{id}", tag = "client-tokens", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/client-tokens/{id}", tag = "client-tokens", security(("oauth2" = ["me.write"])), params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete(
     state: web::Data<AppState>,

@@ -9,7 +9,7 @@ use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// My tokens, newest first (`me.read`).
-#[utoipa::path(get, path = "/api/client-tokens", tag = "client-tokens",
+#[utoipa::path(get, path = "/api/client-tokens", tag = "client-tokens", security(("oauth2" = ["me.read"])),
     responses((status = 200, body = [ClientToken]), (status = 401, body = Problem)))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["me.read"])?;

@@ -14,7 +14,7 @@ use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// A pair code for one of my tokens (`me.write`).
-#[utoipa::path(post, path = "/api/client-tokens/{id}/pair", tag = "client-tokens", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/client-tokens/{id}/pair", tag = "client-tokens", security(("oauth2" = ["me.write"])), params(("id" = i64, Path)),
     responses((status = 200, body = PairCode), (status = 404, body = Problem)))]
 pub async fn create(
     state: web::Data<AppState>,

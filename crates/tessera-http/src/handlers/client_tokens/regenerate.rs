@@ -9,7 +9,7 @@ use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// A new secret for the same token; the old one stops working at once (`me.write`).
-#[utoipa::path(put, path = "/api/client-tokens/{id}/regenerate", tag = "client-tokens", params(("id" = i64, Path)),
+#[utoipa::path(put, path = "/api/client-tokens/{id}/regenerate", tag = "client-tokens", security(("oauth2" = ["me.write"])), params(("id" = i64, Path)),
     responses((status = 200, body = ClientTokenCreate), (status = 404, body = Problem)))]
 pub async fn regenerate(
     state: web::Data<AppState>,

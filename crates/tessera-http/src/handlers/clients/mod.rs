@@ -11,8 +11,6 @@ use tessera_db::models::oauth_clients::OAuthClient;
 use tessera_proto::oauth::{OAuthClientRequest, OAuthClientView};
 use tessera_service::oauth::clients::ClientSpec;
 
-pub const ADMIN_SCOPES: [&str; 1] = ["users.write"];
-
 pub fn view(row: &OAuthClient, secret: Option<String>) -> OAuthClientView {
     let split = |s: &str| {
         s.split(' ')

@@ -2,13 +2,13 @@ use actix_web::{web, HttpResponse};
 use tessera_proto::oauth::{OAuthClientRequest, OAuthClientView};
 use tessera_proto::problem::Problem;
 
-use super::{spec, view, ADMIN_SCOPES};
+use super::{spec, view};
 use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::AppState;
 
 /// Updates name, grant types, scopes and introspection; the secret and confidentiality stay.
-#[utoipa::path(put, path = "/api/oauth-clients/{client_id}", tag = "oauth-clients", request_body = OAuthClientRequest,
+#[utoipa::path(put, path = "/api/oauth-clients/{client_id}", tag = "oauth-clients", security(("oauth2" = ["users.write"])), request_body = OAuthClientRequest,
     params(("client_id" = String, Path)),
     responses((status = 200, body = OAuthClientView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
@@ -17,7 +17,7 @@ pub async fn update(
     path: web::Path<String>,
     web::Json(req): web::Json<OAuthClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(&state, &ADMIN_SCOPES)?;
+    caller.require_admin(&state, &["users.write"])?;
     let row = state.services.update_client(&path, spec(req)).await?;
     Ok(HttpResponse::Ok().json(view(&row, None)))
 }

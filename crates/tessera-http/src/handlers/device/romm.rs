@@ -90,7 +90,7 @@ pub async fn init(
 }
 
 /// What a pending code asks for, and what this credential may approve (`me.read`).
-#[utoipa::path(get, path = "/api/auth/device/pending/{user_code}", tag = "devices", params(("user_code" = String, Path)),
+#[utoipa::path(get, path = "/api/auth/device/pending/{user_code}", tag = "devices", security(("oauth2" = ["me.read"])), params(("user_code" = String, Path)),
     responses((status = 200, body = DevicePending), (status = 404, body = Problem)))]
 pub async fn pending(
     state: web::Data<AppState>,
@@ -114,7 +114,7 @@ pub async fn pending(
 }
 
 /// Approves a code with some or all of the requested scopes (`me.write`).
-#[utoipa::path(post, path = "/api/auth/device/approve", tag = "devices", request_body = DeviceApproveRequest,
+#[utoipa::path(post, path = "/api/auth/device/approve", tag = "devices", security(("oauth2" = ["me.write"])), request_body = DeviceApproveRequest,
     responses((status = 200, body = DeviceApproveResponse), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn approve(
     state: web::Data<AppState>,
@@ -139,7 +139,7 @@ pub async fn approve(
 }
 
 /// Denies a code (`me.write`).
-#[utoipa::path(post, path = "/api/auth/device/deny", tag = "devices", request_body = UserCodeRequest,
+#[utoipa::path(post, path = "/api/auth/device/deny", tag = "devices", security(("oauth2" = ["me.write"])), request_body = UserCodeRequest,
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn deny(
     state: web::Data<AppState>,

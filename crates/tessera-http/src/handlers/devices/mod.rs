@@ -25,7 +25,7 @@ fn view(d: &Device) -> DeviceView {
     }
 }
 
-#[utoipa::path(get, path = "/api/devices", tag = "devices",
+#[utoipa::path(get, path = "/api/devices", tag = "devices", security(("oauth2" = ["devices.read"])),
     responses((status = 200, body = [DeviceView]), (status = 401, body = Problem)))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["devices.read"])?;
@@ -33,7 +33,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(get, path = "/api/devices/{id}", tag = "devices", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/devices/{id}", tag = "devices", security(("oauth2" = ["devices.read"])), params(("id" = String, Path)),
     responses((status = 200, body = DeviceView), (status = 404, body = Problem)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -49,7 +49,7 @@ pub async fn get(
 }
 
 /// Renames a device.
-#[utoipa::path(put, path = "/api/devices/{id}", tag = "devices", params(("id" = String, Path)), request_body = DeviceUpdateRequest,
+#[utoipa::path(put, path = "/api/devices/{id}", tag = "devices", security(("oauth2" = ["devices.write"])), params(("id" = String, Path)), request_body = DeviceUpdateRequest,
     responses((status = 200, body = DeviceView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -66,7 +66,7 @@ pub async fn update(
 }
 
 /// Deletes a device and revokes every token bound to it.
-#[utoipa::path(delete, path = "/api/devices/{id}", tag = "devices", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/devices/{id}", tag = "devices", security(("oauth2" = ["devices.write"])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete(
     state: web::Data<AppState>,

@@ -7,7 +7,7 @@ use crate::extract::Caller;
 use crate::AppState;
 
 /// The signed-in user (`me.read`).
-#[utoipa::path(get, path = "/oauth/userinfo", tag = "oauth",
+#[utoipa::path(get, path = "/oauth/userinfo", tag = "oauth", security(("oauth2" = ["me.read"])),
     responses((status = 200, body = UserInfo), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn userinfo(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["me.read"])?;

@@ -10,7 +10,7 @@ use crate::AppState;
 
 /// May this user (or the owner of this token) do `action` on `entity` (owned by `owner_id`)? Applies
 /// role, group, overrides and `own_only`; for a token, also its scopes. The service key or `users.read`.
-#[utoipa::path(post, path = "/api/access/check", tag = "permissions", request_body = AccessCheckRequest,
+#[utoipa::path(post, path = "/api/access/check", tag = "permissions", security(("oauth2" = ["users.read"])), request_body = AccessCheckRequest,
     responses((status = 200, body = AccessCheckResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn check(
     state: web::Data<AppState>,

@@ -8,7 +8,7 @@ use crate::extract::Caller;
 use crate::AppState;
 
 /// The scope catalog and the grantable entities and actions (any signed-in caller).
-#[utoipa::path(get, path = "/api/permissions/catalog", tag = "permissions",
+#[utoipa::path(get, path = "/api/permissions/catalog", tag = "permissions", security(("oauth2" = [])),
     responses((status = 200, body = CatalogView), (status = 401, body = Problem)))]
 pub async fn catalog(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(&state, &[])?;

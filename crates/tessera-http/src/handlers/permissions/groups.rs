@@ -17,7 +17,7 @@ fn spec(req: GroupRequest) -> GroupSpec {
 }
 
 /// Permission groups with their grants (admin credential, `users.read`).
-#[utoipa::path(get, path = "/api/permissions/groups", tag = "permissions",
+#[utoipa::path(get, path = "/api/permissions/groups", tag = "permissions", security(("oauth2" = ["users.read"])),
     responses((status = 200, body = [GroupView]), (status = 403, body = Problem)))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require_admin(&state, &["users.read"])?;
@@ -26,7 +26,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 }
 
 /// Creates a group (admin credential, `users.write`).
-#[utoipa::path(post, path = "/api/permissions/groups", tag = "permissions", request_body = GroupRequest,
+#[utoipa::path(post, path = "/api/permissions/groups", tag = "permissions", security(("oauth2" = ["users.write"])), request_body = GroupRequest,
     responses((status = 201, body = GroupView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -39,7 +39,7 @@ pub async fn create(
 }
 
 /// Replaces a group's name, description and grants; members' tokens follow on their next request.
-#[utoipa::path(put, path = "/api/permissions/groups/{id}", tag = "permissions", params(("id" = i64, Path)), request_body = GroupRequest,
+#[utoipa::path(put, path = "/api/permissions/groups/{id}", tag = "permissions", security(("oauth2" = ["users.write"])), params(("id" = i64, Path)), request_body = GroupRequest,
     responses((status = 200, body = GroupView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -56,7 +56,7 @@ pub async fn update(
 }
 
 /// Deletes a group (not the default one); its members are left without a group.
-#[utoipa::path(delete, path = "/api/permissions/groups/{id}", tag = "permissions", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/permissions/groups/{id}", tag = "permissions", security(("oauth2" = ["users.write"])), params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -72,7 +72,7 @@ pub async fn delete(
 }
 
 /// Chooses the group new users join.
-#[utoipa::path(put, path = "/api/permissions/default-group", tag = "permissions", request_body = DefaultGroupRequest,
+#[utoipa::path(put, path = "/api/permissions/default-group", tag = "permissions", security(("oauth2" = ["users.write"])), request_body = DefaultGroupRequest,
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn set_default(
     state: web::Data<AppState>,

@@ -8,7 +8,7 @@ use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// My rights and what this credential may do (`me.read`).
-#[utoipa::path(get, path = "/api/permissions/me", tag = "permissions",
+#[utoipa::path(get, path = "/api/permissions/me", tag = "permissions", security(("oauth2" = ["me.read"])),
     responses((status = 200, body = MyPermissions), (status = 401, body = Problem)))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["me.read"])?;

@@ -10,7 +10,7 @@ use crate::extract::Caller;
 use crate::AppState;
 
 /// A user's group and overrides (admin credential, `users.read`).
-#[utoipa::path(get, path = "/api/permissions/users/{user_id}", tag = "permissions", params(("user_id" = i64, Path)),
+#[utoipa::path(get, path = "/api/permissions/users/{user_id}", tag = "permissions", security(("oauth2" = ["users.read"])), params(("user_id" = i64, Path)),
     responses((status = 200, body = UserPermissionsView), (status = 404, body = Problem)))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -26,7 +26,7 @@ pub async fn get(
 }
 
 /// Sets a user's group and overrides; their existing tokens follow on the next request.
-#[utoipa::path(put, path = "/api/permissions/users/{user_id}", tag = "permissions", params(("user_id" = i64, Path)),
+#[utoipa::path(put, path = "/api/permissions/users/{user_id}", tag = "permissions", security(("oauth2" = ["users.write"])), params(("user_id" = i64, Path)),
     request_body = UserPermissionsView,
     responses((status = 200, body = UserPermissionsView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn put(

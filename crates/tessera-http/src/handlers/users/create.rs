@@ -10,7 +10,7 @@ use crate::handlers::views::user_view;
 use crate::AppState;
 
 /// Creates a user (`users.write`; only an admin credential creates an admin).
-#[utoipa::path(post, path = "/api/users", tag = "users", request_body = UserCreateRequest,
+#[utoipa::path(post, path = "/api/users", tag = "users", security(("oauth2" = ["users.write"])), request_body = UserCreateRequest,
     responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -6,7 +6,7 @@ use crate::extract::Caller;
 use crate::AppState;
 
 /// Deletes a user (`users.write`); not oneself, not the last enabled admin.
-#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", security(("oauth2" = ["users.write"])), params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete(
     state: web::Data<AppState>,

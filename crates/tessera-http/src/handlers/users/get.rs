@@ -8,7 +8,7 @@ use crate::handlers::views::user_view;
 use crate::AppState;
 
 /// One user (`users.read`).
-#[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("oauth2" = ["users.read"])), params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = 404, body = Problem)))]
 pub async fn get(
     state: web::Data<AppState>,

@@ -12,7 +12,7 @@ use crate::handlers::views::user_view;
 use crate::AppState;
 
 /// An invite link for one new account (`users.write`; an admin invite needs an admin).
-#[utoipa::path(post, path = "/api/users/invite-link", tag = "users", request_body = InviteLinkRequest,
+#[utoipa::path(post, path = "/api/users/invite-link", tag = "users", security(("oauth2" = ["users.write"])), request_body = InviteLinkRequest,
     responses((status = 201, body = InviteLink), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn invite_link(

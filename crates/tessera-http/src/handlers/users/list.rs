@@ -8,7 +8,7 @@ use crate::handlers::views::user_view;
 use crate::AppState;
 
 /// All users (`users.read`).
-#[utoipa::path(get, path = "/api/users", tag = "users",
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("oauth2" = ["users.read"])),
     responses((status = 200, body = [UserView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(&state, &["users.read"])?;

@@ -58,7 +58,7 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
 }
 
 /// Me, with `oauth_scopes` = this credential's effective scopes (`me.read`).
-#[utoipa::path(get, path = "/api/users/me", tag = "users",
+#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("oauth2" = ["me.read"])),
     responses((status = 200, body = UserMe), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn get(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["me.read"])?;
@@ -67,7 +67,7 @@ pub async fn get(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespo
 
 /// Changes my email or password (`me.write`; `current_password` required). A new password ends my other
 /// sessions and revokes refresh families and earlier access tokens; client tokens only when asked.
-#[utoipa::path(put, path = "/api/users/me", tag = "users", request_body = MeUpdateRequest,
+#[utoipa::path(put, path = "/api/users/me", tag = "users", security(("oauth2" = ["me.write"])), request_body = MeUpdateRequest,
     responses((status = 200, body = UserMe), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn put(
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use crate::AppState;
 
 /// Edits a user (`users.write` in the credential). No self-demotion or self-disable; the last enabled
 /// admin stays; only admins touch admins.
-#[utoipa::path(put, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserUpdateRequest,
+#[utoipa::path(put, path = "/api/users/{id}", tag = "users", security(("oauth2" = ["users.write"])), params(("id" = i64, Path)), request_body = UserUpdateRequest,
     responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn update(
     state: web::Data<AppState>,
