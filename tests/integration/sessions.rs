@@ -105,6 +105,23 @@ both_backends! {
         assert!(user["last_active"].is_string());
     }
 
+    async fn activity_is_written_at_most_every_five_minutes(app: TestApp) {
+        let id = app.create_user("ada", Role::User).await;
+        let s = app.session_login("ada").await;
+        let last_active = || async { app.services.get_user(id).await.unwrap().last_active.unwrap() };
+        let login_time = last_active().await;
+        assert_eq!(app.services.get_user(id).await.unwrap().last_login, Some(login_time), "login sets both");
+        app.clock.advance(Duration::from_secs(4 * 60));
+        assert_eq!(me_status(&app, &s.cookie).await, StatusCode::OK);
+        assert_eq!(last_active().await, login_time, "4 minutes later: not written again");
+        app.clock.advance(Duration::from_secs(60));
+        assert_eq!(me_status(&app, &s.cookie).await, StatusCode::OK);
+        assert_eq!(last_active().await, login_time + 300, "5 minutes later: written");
+        app.clock.advance(Duration::from_secs(299));
+        assert_eq!(me_status(&app, &s.cookie).await, StatusCode::OK);
+        assert_eq!(last_active().await, login_time + 300, "debounced again");
+    }
+
     async fn cookie_writes_need_the_csrf_token(app: TestApp) {
         app.create_user("ada", Role::User).await;
         let s = app.session_login("ada").await;
@@ -159,6 +176,38 @@ both_backends! {
         assert_eq!(me_status(&app, &cookie).await, StatusCode::OK);
         let signed_in = app.client.get(app.url("/login")).header("cookie", format!("tessera_session={cookie}")).send().await.unwrap().text().await.unwrap();
         assert!(signed_in.contains("signed in as <strong>ada</strong>"));
+    }
+}
+
+/// Behind HTTPS the cookies are Secure; with `session.cookie_domain` sibling hosts behind forward-auth see them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_follow_the_public_url_and_the_cookie_domain() {
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .env("TESSERA_PUBLIC_URL", "https://auth.example.test")
+        .env("TESSERA_SESSION__COOKIE_DOMAIN", ".example.test")
+        .try_spawn()
+        .await
+        .unwrap();
+    app.create_user("ada", Role::User).await;
+    let res = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"username": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    for name in ["tessera_session=", "tessera_csrf="] {
+        let c = cookies.iter().find(|c| c.starts_with(name)).unwrap();
+        assert!(
+            c.contains("; Secure") && c.contains("Domain=.example.test"),
+            "{c}"
+        );
     }
 }
 
