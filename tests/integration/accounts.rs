@@ -237,13 +237,18 @@ both_backends! {
         let ok = json_of(put(json!({"email": "new@example.com", "current_password": PASSWORD})).await, StatusCode::OK).await;
         assert_eq!(ok["email"], "new@example.com");
         assert_eq!(app.introspect(&t.access_token).await["active"], true, "an email change revokes nothing");
+        let api_key = json_of(post_json_as(&app, "/api/client-tokens", &t.access_token, json!({"name": "script", "scopes": ["me.read"]})).await, StatusCode::CREATED).await;
+        let api_key = api_key["raw_token"].as_str().unwrap().to_owned();
         json_of(put(json!({"new_password": "a second long passphrase", "current_password": PASSWORD})).await, StatusCode::OK).await;
+        assert_eq!(app.introspect(&api_key).await["active"], true, "client tokens survive unless asked");
         assert_eq!(app.introspect(&t.access_token).await, json!({"active": false}));
         assert_eq!(app.introspect(&t.refresh_token).await, json!({"active": false}));
         let still = app.with_session(app.client.get(app.url("/api/users/me")), &browser, false).send().await.unwrap();
         assert_eq!(still.status(), StatusCode::OK, "the session that changed the password lives on");
         let gone = app.with_session(app.client.get(app.url("/api/users/me")), &other, false).send().await.unwrap();
         assert_eq!(gone.status(), StatusCode::UNAUTHORIZED, "other sessions end");
+        json_of(put(json!({"new_password": "a third long passphrase", "current_password": "a second long passphrase", "revoke_client_tokens": true})).await, StatusCode::OK).await;
+        assert_eq!(app.introspect(&api_key).await, json!({"active": false}), "revoke_client_tokens ends them too");
     }
 
     async fn basic_credentials_work_on_the_api(app: TestApp) {
