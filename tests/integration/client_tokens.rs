@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_core::Role;
 use tessera_tests::oauth::PASSWORD;
-use tessera_tests::{both_backends, on_all_backends_and_stores, DbKind, StoreKind, TestApp, TestAppBuilder};
+use tessera_tests::{
+    all_backends_and_stores, on_all_backends_and_stores, DbKind, StoreKind, TestApp, TestAppBuilder,
+};
 
 async fn body(res: reqwest::Response, status: StatusCode) -> Value {
     let got = res.status();
@@ -25,7 +27,7 @@ async fn create(app: &TestApp, bearer: &str, req: Value) -> reqwest::Response {
         .unwrap()
 }
 
-both_backends! {
+all_backends_and_stores! {
     async fn create_list_use_regenerate_delete(app: TestApp) {
         let uid = app.create_user("ada", Role::User).await;
         let login = app.password_login("ada", None).await.access_token;

@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_core::Role;
 use tessera_tests::oauth::{assert_oauth_error, jwt_parts, set_cookie, PASSWORD};
-use tessera_tests::{both_backends, on_all_backends_and_stores, DbKind, StoreKind, TestApp, TestAppBuilder};
+use tessera_tests::{
+    all_backends_and_stores, on_all_backends_and_stores, DbKind, StoreKind, TestApp, TestAppBuilder,
+};
 
 async fn ok_json(res: reqwest::Response, status: StatusCode) -> Value {
     let got = res.status();
@@ -407,7 +409,7 @@ on_all_backends_and_stores!(
     init_is_rate_limited
 );
 
-both_backends! {
+all_backends_and_stores! {
     async fn same_device_keeps_one_token(app: TestApp) {
         app.create_user("ada", Role::User).await;
         let ada = app.password_login("ada", None).await.access_token;

@@ -361,6 +361,43 @@ impl TestApp {
     }
 }
 
+/// Like `both_backends!`, with each body also run on the memory and the Redis store (four cases per test).
+#[macro_export]
+macro_rules! all_backends_and_stores {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $crate::backend_store_case!(sqlite_memory, Sqlite, Memory, $app, $body);
+                $crate::backend_store_case!(sqlite_redis, Sqlite, Redis, $app, $body);
+                $crate::backend_store_case!(postgres_memory, Postgres, Memory, $app, $body);
+                $crate::backend_store_case!(postgres_redis, Postgres, Redis, $app, $body);
+            }
+        )*
+    };
+}
+
+/// One case of `all_backends_and_stores!`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! backend_store_case {
+    ($case:ident, $db:ident, $store:ident, $app:ident, $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some($app) = $crate::TestAppBuilder::new($crate::DbKind::$db)
+                .store($crate::StoreKind::$store)
+                .try_spawn()
+                .await
+            else {
+                return;
+            };
+            $body
+        }
+    };
+}
+
 /// For tests written as `async fn name(db: DbKind, store: StoreKind)`: one case per database and store.
 #[macro_export]
 macro_rules! on_all_backends_and_stores {
