@@ -152,18 +152,7 @@ async fn metrics_count_a_mixed_workload() {
 
 /// Runs the real binary with `env`; returns success and what it printed.
 fn tessera(env: &[(String, String)], args: &[&str]) -> (bool, String) {
-    let bin = tessera_tests::tessera_bin().expect("binary");
-    let out = std::process::Command::new(bin)
-        .args(args)
-        .envs(env.iter().cloned())
-        .output()
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    tessera_tests::run_tessera(env, args, "")
 }
 
 fn row<'a>(table: &'a str, name: &str) -> &'a str {
@@ -181,11 +170,7 @@ async fn doctor_and_dry_run_migrations_tell_the_truth(db: DbKind) {
     let Some((url, _schema)) = tessera_tests::child_database(db, dir.path()) else {
         return;
     };
-    let env: Vec<(String, String)> = vec![
-        ("TESSERA_DATA_DIR".into(), dir.path().display().to_string()),
-        ("TESSERA_DATABASE_URL".into(), url),
-        ("TESSERA_LOG__LEVEL".into(), "error".into()),
-    ];
+    let env = tessera_tests::child_env(dir.path(), url);
     // A fresh database: the dry run lists, the doctor fails on migrations, nothing is applied.
     let (ok, text) = tessera(&env, &["migrate", "--dry-run"]);
     assert!(

@@ -1,10 +1,10 @@
-//! The use cases behind `tessera users …`, on both backends.
+//! The operator's CLI (`tessera users|tokens|clients|keys|config …`) and the use cases behind it, on both backends.
 
 use serde_json::Value;
 use tessera_core::Role;
 use tessera_service::users::NewAccount;
 use tessera_service::ServiceError;
-use tessera_tests::both_backends;
+use tessera_tests::{both_backends, run_tessera, DbKind};
 
 fn account(name: &str, role: Role) -> NewAccount {
     NewAccount {
@@ -48,3 +48,172 @@ both_backends! {
         assert!(matches!(s.set_user_enabled("nobody", false).await, Err(ServiceError::NotFound)));
     }
 }
+
+/// The operator's commands through the real binary: users, client tokens, OAuth clients, signing keys and
+/// `config show`, on one database. Passwords and credentials go in on standard input, never in argv.
+async fn the_operator_cli_end_to_end(db: DbKind) {
+    if tessera_tests::tessera_bin().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, _schema)) = tessera_tests::child_database(db, dir.path()) else {
+        return;
+    };
+    let mut env = tessera_tests::child_env(dir.path(), url);
+    env.push(("TESSERA_SECURITY__BCRYPT_COST".into(), "4".into()));
+    env.push((
+        "TESSERA_AUTH__SERVICE_KEY".into(),
+        "s3cr3t-service-key-that-must-not-print".into(),
+    ));
+    let ok = |args: &[&str], stdin: &str| {
+        let (ok, text) = run_tessera(&env, args, stdin);
+        assert!(ok, "tessera {args:?} failed:\n{text}");
+        text
+    };
+    let fails = |args: &[&str], stdin: &str| {
+        let (ok, text) = run_tessera(&env, args, stdin);
+        assert!(!ok, "tessera {args:?} should fail:\n{text}");
+        text
+    };
+    ok(&["migrate"], "");
+
+    // Users.
+    assert!(ok(
+        &["users", "create", "Root", "--admin"],
+        "a long enough passphrase\n"
+    )
+    .contains("created user root"));
+    ok(&["users", "create", "ada"], "another passphrase\n");
+    assert!(fails(&["users", "create", "bob"], "short\n").contains("password"));
+    let users = ok(&["users", "list"], "");
+    assert!(
+        users.lines().any(|l| l.ends_with("\troot\tadmin\tenabled")),
+        "{users}"
+    );
+    assert!(
+        users.lines().any(|l| l.ends_with("\tada\tuser\tenabled")),
+        "{users}"
+    );
+    assert!(!users.contains("bob"));
+
+    // Client tokens: created within the owner's rights, listed, working, revoked.
+    let made = ok(
+        &[
+            "tokens",
+            "create",
+            "--user",
+            "ada",
+            "--name",
+            "script",
+            "--scope",
+            "roms.read",
+            "--expires",
+            "30d",
+        ],
+        "",
+    );
+    let id = made
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .to_owned();
+    let token = made
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(token.starts_with("tsr_") && token.len() == 68, "{made}");
+    assert!(
+        fails(
+            &[
+                "tokens",
+                "create",
+                "--user",
+                "ada",
+                "--name",
+                "x",
+                "--scope",
+                "users.write"
+            ],
+            ""
+        )
+        .contains("users.write"),
+        "no elevation"
+    );
+    let listed = ok(&["tokens", "list", "--user", "ada"], "");
+    assert!(
+        listed.contains(&format!("{id}\tada\tscript\troms.read\texpires ")),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token), "the secret is shown once");
+    let explained = ok(&["explain"], &format!("{token}\n"));
+    assert!(
+        explained.contains("client_token") && explained.contains("ada"),
+        "{explained}"
+    );
+    ok(&["tokens", "revoke", &id], "");
+    assert!(!ok(&["tokens", "list"], "").contains("script"));
+    let (_, explained) = run_tessera(&env, &["explain"], &format!("{token}\n"));
+    assert!(
+        explained.contains("invalid, expired, revoked") && !explained.contains("ada (id"),
+        "{explained}"
+    );
+
+    // Password and disabling.
+    ok(&["users", "set-password", "ada"], "a brand new passphrase\n");
+    ok(&["users", "disable", "ada"], "");
+    assert!(ok(&["users", "list"], "")
+        .lines()
+        .any(|l| l.ends_with("\tada\tuser\tdisabled")));
+    assert!(
+        fails(&["users", "disable", "root"], "").contains("admin"),
+        "the last admin stays enabled"
+    );
+
+    // OAuth clients.
+    let client = ok(
+        &[
+            "clients",
+            "create",
+            "Launcher",
+            "--client-id",
+            "launcher",
+            "--confidential",
+            "--grant",
+            "password",
+            "--grant",
+            "refresh_token",
+            "--scope",
+            "roms.read",
+        ],
+        "",
+    );
+    assert!(client.contains("launcher"), "{client}");
+    assert!(ok(&["clients", "list"], "").contains("launcher"));
+    ok(&["clients", "delete", "launcher"], "");
+    assert!(!ok(&["clients", "list"], "").contains("launcher"));
+
+    // Signing keys: a rotation adds a key; the earlier one stays listed.
+    let before = ok(&["keys", "list"], "")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    ok(&["keys", "rotate"], "");
+    let after = ok(&["keys", "list"], "")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(after, before + 1);
+
+    // config show redacts secrets.
+    let shown = ok(&["config", "show"], "");
+    assert!(
+        shown.contains("service_key") && !shown.contains("s3cr3t-service-key"),
+        "{shown}"
+    );
+}
+
+tessera_tests::on_both_backends!(the_operator_cli_end_to_end);

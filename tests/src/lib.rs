@@ -430,6 +430,31 @@ macro_rules! on_all_backends_and_stores {
     };
 }
 
+/// Runs the real binary with `env` and `stdin`; returns success and what it printed (stdout, then stderr).
+pub fn run_tessera(env: &[(String, String)], args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let bin = tessera_bin().expect("the tessera binary");
+    let mut child = Command::new(bin)
+        .args(args)
+        .envs(env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tessera starts");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let out = child.wait_with_output().expect("tessera runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// The `tessera` binary built by `make test` (or `TESSERA_BIN`); in CI it must exist.
 pub fn tessera_bin() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("TESSERA_BIN")
@@ -461,4 +486,14 @@ pub fn child_database(db: DbKind, dir: &std::path::Path) -> Option<(String, Opti
             Some((schema.url(), Some(schema)))
         }
     }
+}
+
+/// The environment of a `tessera` child process on `child_database`'s URL, with its data dir in `dir`
+/// and only errors logged.
+pub fn child_env(dir: &std::path::Path, database_url: String) -> Vec<(String, String)> {
+    vec![
+        ("TESSERA_DATA_DIR".into(), dir.display().to_string()),
+        ("TESSERA_DATABASE_URL".into(), database_url),
+        ("TESSERA_LOG__LEVEL".into(), "error".into()),
+    ]
 }
