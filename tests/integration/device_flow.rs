@@ -163,6 +163,24 @@ async fn romm_flow_end_to_end(db: DbKind, store: StoreKind) {
         dev["last_seen"].is_string(),
         "using the token marks the device seen"
     );
+    // Written at most every five minutes: a use 4 minutes later changes nothing, one at 5 minutes does.
+    let last_seen = || async {
+        app.services.background.flush().await;
+        let dev = ok_json(
+            app.get_bearer(&format!("/api/devices/{device_id}"), &ada).await,
+            StatusCode::OK,
+        )
+        .await;
+        dev["last_seen"].as_str().unwrap().to_owned()
+    };
+    let first = last_seen().await;
+    app.clock.advance(Duration::from_secs(4 * 60));
+    ok_json(app.get_bearer("/api/users/me", &raw).await, StatusCode::OK).await;
+    assert_eq!(last_seen().await, first, "debounced");
+    app.clock.advance(Duration::from_secs(60));
+    ok_json(app.get_bearer("/api/users/me", &raw).await, StatusCode::OK).await;
+    let later = last_seen().await;
+    assert!(later > first, "{later} after {first}");
 }
 
 async fn rfc_flow_end_to_end(db: DbKind, store: StoreKind) {
