@@ -32,8 +32,15 @@ token=$(curl -fs "http://127.0.0.1:$port/oauth/token" -d grant_type=password -d 
   --data-urlencode "password=$password" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 # The admin's own password and account stay out of reach (changing them would end the run's credential);
 # logout and key rotation likewise. Everything else is fuzzed.
+# Authenticate through the bearer scheme only: the session-cookie alternative would make every write a
+# CSRF refusal (403), and Basic or the service key would stand in for the token under test.
+cat >"$work/schemathesis.toml" <<'TOML'
+[auth.openapi.bearer]
+bearer = "${TESSERA_FUZZ_TOKEN}"
+TOML
+export TESSERA_FUZZ_TOKEN=$token
 status=0
-schemathesis run "http://127.0.0.1:$port/openapi.json" \
+schemathesis --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
   --checks not_a_server_error,response_schema_conformance \
   --max-examples "$examples" --seed 7 --workers 1 --no-color \
   --phases examples,coverage,fuzzing \

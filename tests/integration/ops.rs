@@ -171,6 +171,13 @@ async fn openapi_describes_the_endpoints() {
     let mut scoped: Vec<String> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                assert!(
+                    !schema.as_str().is_some_and(|r| r.ends_with("/Problem")),
+                    "{method} {path} {status}: problems are application/problem+json"
+                );
+            }
             let Some(security) = op["security"].as_array() else {
                 continue;
             };

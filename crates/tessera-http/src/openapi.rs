@@ -151,6 +151,7 @@ impl utoipa::Modify for CredentialAlternatives {
         use utoipa::openapi::security::SecurityRequirement;
         for item in openapi.paths.paths.values_mut() {
             for op in operations(item) {
+                problem_content_type(op);
                 let Some(scopes) = oauth2_scopes(op) else { continue };
                 op.security = Some(
                     SCOPED_SCHEMES
@@ -192,6 +193,25 @@ fn operations(
     ]
     .into_iter()
     .filter_map(Option::as_mut)
+}
+
+/// Problems are served as `application/problem+json` (RFC 9457); `body = Problem` in a handler's
+/// annotation documents them as plain JSON, so the media type is corrected here, once.
+fn problem_content_type(op: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::RefOr;
+    for response in op.responses.responses.values_mut() {
+        let RefOr::T(response) = response else { continue };
+        let is_problem = response.content.get("application/json").is_some_and(
+            |c| matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")),
+        );
+        if is_problem {
+            if let Some(content) = response.content.shift_remove("application/json") {
+                response
+                    .content
+                    .insert("application/problem+json".to_owned(), content);
+            }
+        }
+    }
 }
 
 /// The scopes of an operation's `oauth2` requirement, read back through serde (the requirement's fields are
