@@ -31,6 +31,8 @@ pub struct ProblemExtra {
     pub errors: Option<Vec<FieldError>>,
     /// Seconds for `Retry-After` on a 429.
     pub retry_after: Option<i64>,
+    /// The status RomM's `/api/token` answers with instead, where API.md §9 says it differs.
+    pub romm_status: Option<StatusCode>,
 }
 
 impl ApiError {
@@ -164,6 +166,8 @@ pub struct OAuthError {
     pub detail: Option<String>,
     /// Seconds for `Retry-After` on a 429.
     pub retry_after: Option<i64>,
+    /// The status RomM's `/api/token` answers with instead, where API.md §9 says it differs.
+    pub romm_status: Option<StatusCode>,
 }
 
 impl OAuthError {
@@ -180,6 +184,7 @@ impl OAuthError {
             description: Some(description.into()),
             detail: None,
             retry_after: None,
+            romm_status: None,
         }
     }
 }
@@ -232,6 +237,11 @@ impl From<OAuthFailure> for OAuthError {
                     "server_error"
                 };
                 OAuthError::new(code, api.detail)
+            }
+            OAuthFailure::PasswordLoginDisabled => {
+                let mut o = OAuthError::new(f.code(), f.to_string());
+                o.romm_status = Some(StatusCode::FORBIDDEN);
+                o
             }
             other => OAuthError::new(other.code(), other.to_string()),
         }

@@ -128,9 +128,7 @@ impl Services {
         req: &TokenRequest,
     ) -> Result<IssuedTokens, OAuthFailure> {
         if !self.settings.auth.password_login {
-            return Err(OAuthFailure::UnauthorizedClient(
-                "password login is disabled".into(),
-            ));
+            return Err(OAuthFailure::PasswordLoginDisabled);
         }
         let username = required(&req.username, "username")?;
         let password = required(&req.password, "password")?;
@@ -139,11 +137,7 @@ impl Services {
         let user = match self.verify_login(username, password, "password grant", ip).await {
             Ok(u) => u,
             Err(LoginFailure::BadCredentials) => return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into())),
-            Err(LoginFailure::PasswordLoginDisabled) => {
-                return Err(OAuthFailure::UnauthorizedClient(
-                    super::PASSWORD_LOGIN_DISABLED.into(),
-                ))
-            }
+            Err(LoginFailure::PasswordLoginDisabled) => return Err(OAuthFailure::PasswordLoginDisabled),
             Err(LoginFailure::Service(e)) => return Err(e.into()),
         };
         let now = self.clock.now();

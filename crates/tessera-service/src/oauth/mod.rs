@@ -28,10 +28,6 @@ pub const GRANT_TYPES: [&str; 4] = [
     GRANT_DEVICE_CODE,
 ];
 
-/// The description of the password grant's refusal when `auth.password_login = false`; RomM's
-/// `/api/token` turns it into a 403 (API.md §9), `/oauth/token` keeps RFC 6749's 400.
-pub const PASSWORD_LOGIN_DISABLED: &str = "password login is disabled";
-
 /// RFC 6749 §5.2 outcomes; `tessera-http` renders them.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthFailure {
@@ -43,6 +39,10 @@ pub enum OAuthFailure {
     InvalidGrant(String),
     #[error("{0}")]
     UnauthorizedClient(String),
+    /// The password grant while `auth.password_login = false`: `unauthorized_client`, a 400 on
+    /// `/oauth/token` (RFC 6749) and a 403 on RomM's `/api/token` (API.md §9).
+    #[error("password login is disabled")]
+    PasswordLoginDisabled,
     #[error("unsupported grant type")]
     UnsupportedGrantType,
     #[error("{0}")]
@@ -83,7 +83,9 @@ impl OAuthFailure {
             OAuthFailure::InvalidRequest(_) => "invalid_request",
             OAuthFailure::InvalidClient => "invalid_client",
             OAuthFailure::InvalidGrant(_) => "invalid_grant",
-            OAuthFailure::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthFailure::UnauthorizedClient(_) | OAuthFailure::PasswordLoginDisabled => {
+                "unauthorized_client"
+            }
             OAuthFailure::UnsupportedGrantType => "unsupported_grant_type",
             OAuthFailure::InvalidScope(_) => "invalid_scope",
             OAuthFailure::AuthorizationPending => "authorization_pending",

@@ -75,8 +75,8 @@ pub async fn romm_token(
         .await
         .map_err(|mut e| {
             e.detail = e.description.clone();
-            if e.description.as_deref() == Some(tessera_service::oauth::PASSWORD_LOGIN_DISABLED) {
-                e.status = actix_web::http::StatusCode::FORBIDDEN;
+            if let Some(status) = e.romm_status {
+                e.status = status;
             }
             e
         })
