@@ -93,6 +93,11 @@ async fn metrics_count_a_mixed_workload() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let _session = app.session_login("ada").await;
+    // Labelled by pattern, never by the raw path (bounded label values).
+    assert_eq!(
+        app.get("/api/users/424242").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -138,6 +143,10 @@ async fn metrics_count_a_mixed_workload() {
     };
     assert_eq!(requests("/auth/forward", "200"), 3.0);
     assert_eq!(requests("/auth/forward", "401"), 2.0);
+    assert_eq!(requests("/api/users/{id}", "401"), 1.0);
+    assert!(!all
+        .iter()
+        .any(|(_, labels, _)| labels.iter().any(|(_, v)| v.contains("424242"))));
     assert!(
         value(
             &all,

@@ -19,9 +19,19 @@ pub async fn record<B: MessageBody>(
     let method = req.method().clone();
     let res = next.call(req).await?;
     if let Some(state) = state {
-        let route = res.request().match_pattern();
+        let req = res.request();
+        // Routes are named by their pattern (routes.rs), which costs nothing to read; the few unnamed
+        // ones (pages) fall back to building the pattern.
+        let pattern;
+        let route = match req.match_name() {
+            Some(name) => name,
+            None => {
+                pattern = req.match_pattern();
+                pattern.as_deref().unwrap_or("unmatched")
+            }
+        };
         state.services.metrics.request(
-            route.as_deref().unwrap_or("unmatched"),
+            route,
             method.as_str(),
             res.status().as_u16(),
             started.elapsed().as_secs_f64(),
