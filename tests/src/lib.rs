@@ -447,11 +447,15 @@ pub fn run_tessera(env: &[(String, String)], args: &[&str], stdin: &str) -> (boo
         let _ = input.write_all(stdin.as_bytes());
     }
     let out = child.wait_with_output().expect("tessera runs");
-    let text = format!(
+    let mut text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    if !out.status.success() {
+        // A signal (no exit code) is a crash, not a refusal: say which.
+        text.push_str(&format!("[{}]", out.status));
+    }
     (out.status.success(), text)
 }
 

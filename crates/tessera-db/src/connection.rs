@@ -1,5 +1,7 @@
 //! The connection enum, a pool manager that picks the backend by URL scheme, and the blocking runner.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -64,6 +66,25 @@ pub struct Manager {
     url: String,
     backend: Backend,
     options: DbOptions,
+    /// Connections being established right now, possibly on r2d2's own threads for a caller that has
+    /// since been served by another connection (see `Db::settle`).
+    connecting: Arc<AtomicUsize>,
+}
+
+/// Counts one establishment for as long as it lives.
+struct Connecting<'a>(&'a AtomicUsize);
+
+impl<'a> Connecting<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count)
+    }
+}
+
+impl Drop for Connecting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Manager {
@@ -77,6 +98,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<DbConnection, DbError> {
+        let _connecting = Connecting::start(&self.connecting);
         match self.backend {
             Backend::Postgres => {
                 let mut c =
@@ -115,6 +137,7 @@ impl r2d2::ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    connecting: Arc<AtomicUsize>,
 }
 
 impl Db {
@@ -123,17 +146,36 @@ impl Db {
         let backend = Backend::from_url(url)?;
         let connect_timeout = options.connect_timeout;
         let pool_size = options.pool_size.max(1);
+        let connecting = Arc::new(AtomicUsize::new(0));
         let manager = Manager {
             url: url.to_owned(),
             backend,
             options,
+            connecting: connecting.clone(),
         };
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
             .connection_timeout(connect_timeout)
             .build_unchecked(manager);
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            connecting,
+        })
+    }
+
+    /// Waits (at most `limit`) until no connection is being established. Call it before the process
+    /// exits: r2d2 may still be connecting on its own threads for a caller that another connection
+    /// already served, and a PostgreSQL connection in TLS setup while `exit` runs OpenSSL's cleanup
+    /// crashes the process (seen: SIGSEGV in `EVP_PKEY_asn1_find_str` under `PQconnectdb`).
+    pub async fn settle(&self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, async {
+            while self.connecting.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
     }
 
     pub fn backend(&self) -> Backend {

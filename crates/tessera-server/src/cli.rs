@@ -11,7 +11,7 @@ use tessera_core::{Role, SystemClock, UnixTime};
 use tessera_db::{migrate, Db, DbOptions};
 use tessera_service::oauth::clients::ClientSpec;
 use tessera_service::users::NewAccount;
-use tessera_service::Settings;
+use tessera_service::{Services, Settings};
 
 use crate::{build_services, config, spawn_server};
 
@@ -214,25 +214,43 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             out(config::redacted_view(&settings).trim_end());
             Ok(())
         }
-        Command::Users(cmd) => users(cmd, settings).await,
-        Command::Keys(cmd) => keys(cmd, settings).await,
-        Command::Clients(cmd) => clients(cmd, settings).await,
-        Command::Tokens(cmd) => tokens(cmd, settings).await,
-        Command::Explain { method, url } => {
-            let credential = read_password()?;
-            let services = build_services(settings, Arc::new(SystemClock)).await?;
-            let text = services
-                .explain(&credential, &method.to_ascii_uppercase(), url.as_deref())
-                .await
-                .map_err(describe)?;
-            out(text.trim_end());
-            Ok(())
-        }
+        Command::Users(cmd) => on_services(settings, |s| users(cmd, s)).await,
+        Command::Keys(cmd) => on_services(settings, |s| keys(cmd, s)).await,
+        Command::Clients(cmd) => on_services(settings, |s| clients(cmd, s)).await,
+        Command::Tokens(cmd) => on_services(settings, |s| tokens(cmd, s)).await,
+        Command::Explain { method, url } => on_services(settings, |s| explain(method, url, s)).await,
     }
 }
 
-async fn tokens(cmd: TokensCommand, settings: Settings) -> anyhow::Result<()> {
-    let services = build_services(settings, Arc::new(SystemClock)).await?;
+/// Runs an operator command on freshly built services, then waits for the writes it spawned off the
+/// request path (a client token's `last_used_at`, say) and for connections still being established —
+/// whether the command succeeded or not. Exiting with either in flight loses the write or, with
+/// PostgreSQL, crashes the process in OpenSSL's exit handlers (seen: `tessera explain` with a client token
+/// died with SIGSEGV after printing; see `Db::settle`).
+async fn on_services<F, Fut>(settings: Settings, command: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Arc<Services>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let services = Arc::new(build_services(settings, Arc::new(SystemClock)).await?);
+    let result = command(services.clone()).await;
+    services.background.flush().await;
+    let connect_timeout = std::time::Duration::from_secs(services.settings.database.connect_timeout_secs);
+    services.db.settle(connect_timeout).await;
+    result
+}
+
+async fn explain(method: String, url: Option<String>, services: Arc<Services>) -> anyhow::Result<()> {
+    let credential = read_password()?;
+    let text = services
+        .explain(&credential, &method.to_ascii_uppercase(), url.as_deref())
+        .await
+        .map_err(describe)?;
+    out(text.trim_end());
+    Ok(())
+}
+
+async fn tokens(cmd: TokensCommand, services: Arc<Services>) -> anyhow::Result<()> {
     match cmd {
         TokensCommand::Create {
             user,
@@ -282,10 +300,9 @@ async fn tokens(cmd: TokensCommand, settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn keys(cmd: KeysCommand, settings: Settings) -> anyhow::Result<()> {
-    let ttl = settings.jwt.access_ttl_secs;
-    let leeway = settings.jwt.leeway_secs;
-    let services = build_services(settings, Arc::new(SystemClock)).await?;
+async fn keys(cmd: KeysCommand, services: Arc<Services>) -> anyhow::Result<()> {
+    let ttl = services.settings.jwt.access_ttl_secs;
+    let leeway = services.settings.jwt.leeway_secs;
     match cmd {
         KeysCommand::Rotate => {
             let kid = services.keys.rotate(services.clock.now(), ttl, leeway).await?;
@@ -315,8 +332,7 @@ async fn keys(cmd: KeysCommand, settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn clients(cmd: ClientsCommand, settings: Settings) -> anyhow::Result<()> {
-    let services = build_services(settings, Arc::new(SystemClock)).await?;
+async fn clients(cmd: ClientsCommand, services: Arc<Services>) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::Create {
             name,
@@ -365,8 +381,7 @@ async fn clients(cmd: ClientsCommand, settings: Settings) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn users(cmd: UsersCommand, settings: Settings) -> anyhow::Result<()> {
-    let services = build_services(settings, Arc::new(SystemClock)).await?;
+async fn users(cmd: UsersCommand, services: Arc<Services>) -> anyhow::Result<()> {
     match cmd {
         UsersCommand::Create {
             username,

@@ -119,13 +119,17 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Graceful stop: `/readyz` turns 503, requests in flight finish, then workers stop and pending
-    /// background writes land.
+    /// Graceful stop: `/readyz` turns 503, requests in flight finish, then workers stop, pending
+    /// background writes land and connection setups finish.
     pub async fn stop(self) {
         self.state.begin_shutdown();
         self.handle.stop(true).await;
         let _ = self.task.await;
-        self.state.services.background.flush().await;
+        let services = &self.state.services;
+        services.background.flush().await;
+        // No connection may be mid-handshake when the process exits (see `Db::settle`).
+        let connect_timeout = std::time::Duration::from_secs(services.settings.database.connect_timeout_secs);
+        services.db.settle(connect_timeout).await;
     }
 }
 
