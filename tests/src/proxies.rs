@@ -140,7 +140,7 @@ impl Proxy {
                 std::fs::write(&site, snippet("nginx/tessera.conf", tessera, upstream, port)).expect("write");
                 let d = dir.path().display();
                 let main = format!(
-                    "user root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr error;\nevents {{}}\nhttp {{\n  access_log off;\n  \
+                    "user root;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr error;\nevents {{}}\nhttp {{\n  access_log off;\n  \
                      client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
                      uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  include {};\n}}\n",
                     site.display()
@@ -189,7 +189,7 @@ impl Proxy {
             .map(|b| format!("    server {b} max_fails=0;\n"))
             .collect();
         let conf = format!(
-            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr error;\nevents {{}}\nhttp {{\n  access_log off;\n  \
+            "master_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr error;\nevents {{}}\nhttp {{\n  access_log off;\n  \
              client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
              uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  upstream tessera {{\n{servers}  }}\n  \
              server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://tessera;\n      \
@@ -245,6 +245,8 @@ impl Proxy {
     }
 }
 
+/// nginx runs with `master_process off`: a single process, so killing the child leaves no orphaned worker
+/// behind (a killed master does not take its workers with it).
 impl Drop for Proxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
