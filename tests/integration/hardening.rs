@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_core::Role;
 use tessera_tests::oauth::{set_cookie, PASSWORD};
-use tessera_tests::{on_both_backends, postgres_url, redis_url, DbKind, StoreKind, TestApp, TestAppBuilder};
+use tessera_tests::{on_both_backends, DbKind, TestApp, TestAppBuilder};
 
 /// One failed login attempt on one path; returns status and body text.
 async fn attempt(app: &TestApp, path: &str, user: &str, password: &str) -> (StatusCode, String) {
@@ -199,19 +199,9 @@ on_both_backends!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_budget_is_shared_across_replicas() {
-    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+    let Some((a, b)) = tessera_tests::replica_pair().await else {
         return;
     };
-    let a = TestAppBuilder::new(DbKind::Postgres)
-        .store(StoreKind::Redis)
-        .try_spawn()
-        .await
-        .unwrap();
-    let b = TestAppBuilder::new(DbKind::Postgres)
-        .replica_of(&a)
-        .try_spawn()
-        .await
-        .unwrap();
     a.create_user("ada", Role::User).await;
     let guess = |app: &TestApp| {
         app.client

@@ -119,19 +119,9 @@ async fn two_replicas_share_tokens_and_revocations() {
 /// its owner's disabling — on the replica that made the change and on one that had it cached.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_tokens_die_on_every_replica_within_a_second() {
-    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+    let Some((a, b)) = tessera_tests::replica_pair().await else {
         return;
     };
-    let a = TestAppBuilder::new(DbKind::Postgres)
-        .store(StoreKind::Redis)
-        .try_spawn()
-        .await
-        .unwrap();
-    let b = TestAppBuilder::new(DbKind::Postgres)
-        .replica_of(&a)
-        .try_spawn()
-        .await
-        .unwrap();
     let ready = within(Duration::from_secs(5), || async {
         a.services.caches.usable() && b.services.caches.usable()
     })

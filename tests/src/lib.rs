@@ -430,6 +430,22 @@ macro_rules! on_all_backends_and_stores {
     };
 }
 
+/// Two replicas behind one (imagined) proxy: A on PostgreSQL and Redis, B joined to A's database, store
+/// and keys. None when PostgreSQL or Redis is missing (a failure with CI=true).
+pub async fn replica_pair() -> Option<(TestApp, TestApp)> {
+    postgres_url()?;
+    redis_url()?;
+    let a = TestAppBuilder::new(DbKind::Postgres)
+        .store(StoreKind::Redis)
+        .try_spawn()
+        .await?;
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .try_spawn()
+        .await?;
+    Some((a, b))
+}
+
 /// Runs the real binary with `env` and `stdin`; returns success and what it printed (stdout, then stderr).
 pub fn run_tessera(env: &[(String, String)], args: &[&str], stdin: &str) -> (bool, String) {
     use std::io::Write as _;
