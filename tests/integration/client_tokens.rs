@@ -91,7 +91,7 @@ all_backends_and_stores! {
         let narrow = app.password_login("ada", Some("me.read me.write")).await.access_token;
         let res = create(&app, &narrow, json!({"name": "wider", "scopes": ["me.read", "roms.read", "assets.write"]})).await;
         let p = body(res, StatusCode::FORBIDDEN).await;
-        assert_eq!(p["code"], "insufficient_scope");
+        assert_eq!(p["code"], "scope_excess");
         assert_eq!(p["missing"], json!(["roms.read", "assets.read", "assets.write"]), "the excess is listed (normalised)");
         let ok = body(create(&app, &narrow, json!({"name": "fine", "scopes": ["me.write"]})).await, StatusCode::CREATED).await;
         assert_eq!(ok["scopes"], json!(["me.read", "me.write"]));

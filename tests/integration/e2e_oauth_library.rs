@@ -28,6 +28,7 @@ async fn authlib_discovers_logs_in_refreshes_introspects_and_revokes() {
                 can_introspect: true,
             },
             "test",
+            app.services.catalog.all(),
         )
         .await
         .unwrap();

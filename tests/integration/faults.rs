@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tessera_core::Role;
 use tessera_tests::forward::RULES;
 use tessera_tests::oauth::PASSWORD;
+use tessera_tests::process::ServerProcess;
 use tessera_tests::{postgres_url, redis_url, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder};
 
 /// What one request of the load saw.
@@ -235,64 +236,6 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
     assert!(back, "device init works again once Redis is back");
     assert_eq!(forward(revoked).await, StatusCode::UNAUTHORIZED);
     assert_eq!(forward(kept).await, StatusCode::OK);
-}
-
-/// A `tessera serve` child process on a free port.
-struct ServerProcess {
-    process: std::process::Child,
-    base: String,
-}
-
-impl ServerProcess {
-    async fn start(bin: &std::path::Path, env: &[(String, String)], log: &std::path::Path) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut process = std::process::Command::new(bin)
-            .arg("serve")
-            .envs(env.iter().cloned())
-            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(log)
-                    .unwrap(),
-            )
-            .spawn()
-            .expect("tessera starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        // Waiting for a child process to listen is bounded (10 s), not a test of timing.
-        for _ in 0..200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                return ServerProcess { process, base };
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        let _ = process.kill();
-        let _ = process.wait();
-        panic!(
-            "tessera did not answer; its log: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-    }
-
-    fn kill_9(mut self) {
-        self.process.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
-        self.process.wait().expect("reaped");
-    }
-}
-
-impl Drop for ServerProcess {
-    /// A failing test must not leave a server behind: stopped by its PID either way.
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
 }
 
 async fn a_killed_server_loses_no_committed_refresh_token(db: DbKind) {

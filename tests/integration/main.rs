@@ -18,6 +18,7 @@ mod operations;
 mod ops;
 mod proxies;
 mod replicas;
+mod review;
 mod sessions;
 mod setup;
 mod store;

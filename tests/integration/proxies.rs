@@ -62,6 +62,45 @@ async fn through(kind: ProxyKind) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "{kind:?}");
+    // The client names another path or method in either header family: the proxy's own values decide
+    // (nginx's auth subrequest carries client headers, so its snippet blanks X-Forwarded-Uri/-Method).
+    let spoof = [
+        ("x-forwarded-uri", "/public/x"),
+        ("x-forwarded-method", "GET"),
+        ("x-original-uri", "/public/x"),
+        ("x-original-method", "GET"),
+    ];
+    for (name, value) in spoof {
+        let res = no_redirect
+            .get(proxy.url("/admin/users"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{kind:?}: {name} spoofed");
+        let res = no_redirect
+            .post(proxy.url("/api/roms/7"))
+            .bearer_auth(&member)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::FORBIDDEN,
+            "{kind:?}: {name} turned a write into a read"
+        );
+    }
+    let mut all = no_redirect.get(proxy.url("/admin/users"));
+    for (name, value) in spoof {
+        all = all.header(name, value);
+    }
+    let res = all.send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "{kind:?}: both families spoofed"
+    );
     // Bypass: no identity, and a spoofed one never reaches the upstream.
     let res = no_redirect
         .get(proxy.url("/public/x"))

@@ -9,6 +9,7 @@ pub mod gate;
 pub mod logs;
 pub mod oauth;
 pub mod oidc;
+pub mod process;
 pub mod proxies;
 pub mod services;
 pub mod smtp;

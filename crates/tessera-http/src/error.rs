@@ -145,7 +145,9 @@ impl From<ServiceError> for ApiError {
                 api
             }
             ServiceError::ScopeExcess { ref excess } => {
-                ApiError::insufficient_scope(e.to_string(), None, excess.clone())
+                let mut api = ApiError::insufficient_scope(e.to_string(), None, excess.clone());
+                api.code = "scope_excess";
+                api
             }
             ServiceError::Unavailable(_) => ApiError::unavailable(&e),
             ServiceError::Db(ref db) if db.is_unavailable() => ApiError::unavailable(&e),

@@ -71,6 +71,11 @@ pub const PROBLEM_CODES: &[(&str, &str, &str)] = &[
         "The credential lacks scopes; `required` and `missing` list them.",
     ),
     (
+        "scope_excess",
+        "Scope excess",
+        "Creating, regenerating or pairing a credential (a client token, a device, an OAuth client, an admin invite) is minting: it may not reach beyond the calling credential's effective scopes. `missing` lists the excess; use a credential that holds them.",
+    ),
+    (
         "conflict",
         "Conflict",
         "The request conflicts with existing state.",

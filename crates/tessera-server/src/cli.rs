@@ -353,6 +353,7 @@ async fn clients(cmd: ClientsCommand, services: Arc<Services>) -> anyhow::Result
                         can_introspect: introspect,
                     },
                     "cli",
+                    services.catalog.all(),
                 )
                 .await
                 .map_err(describe)?;

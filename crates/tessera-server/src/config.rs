@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tessera_core::scope::{CatalogEntry, ScopeCatalog};
 use tessera_crypto::jwt::SigningAlg;
-use tessera_service::forward_auth::{Policy, RuleSet, RuleSpec};
+use tessera_service::forward_auth::{Policy, ProxyFlavor, RuleSet, RuleSpec};
 use tessera_service::ratelimit::{Budget, LimitedAction};
 use tessera_service::service_key::ServiceKey;
 use tessera_service::settings::{
@@ -100,6 +100,8 @@ struct MailFile {
 struct ForwardAuthFile {
     /// Policy when no rule matches (default deny).
     default_policy: Option<Policy>,
+    /// traefik | caddy | nginx | auto (default auto): which headers carry the original request.
+    proxy: Option<ProxyFlavor>,
     allowed_redirect_hosts: Option<Vec<String>>,
     rules: Option<Vec<RuleSpec>>,
 }
@@ -566,6 +568,7 @@ fn forward_auth_settings(
 ) -> Result<ForwardAuthSettings, ConfigError> {
     let settings = ForwardAuthSettings {
         default_policy: f.default_policy.unwrap_or(Policy::Deny),
+        proxy: f.proxy.unwrap_or_default(),
         allowed_redirect_hosts: f
             .allowed_redirect_hosts
             .unwrap_or_default()

@@ -236,8 +236,47 @@ impl Services {
         .await
     }
 
-    /// A new secret for the same token (same id, scopes, expiry); the old secret dies at once.
-    pub async fn regenerate_client_token(&self, owner: i64, id: i64) -> Result<CreatedToken, ServiceError> {
+    /// A new secret for the same token (same id, scopes, expiry); the old secret dies at once. Revealing a
+    /// secret is minting: the token may not reach beyond the caller's effective scopes.
+    pub async fn regenerate_client_token(
+        &self,
+        caller: &Identity,
+        id: i64,
+    ) -> Result<CreatedToken, ServiceError> {
+        let row = self.own_token_within(caller, id).await?;
+        self.regenerate_secret(row.user_id, row.id).await
+    }
+
+    /// The caller's own token `id`, refused (`scope_excess`, naming the excess) when its effective scopes
+    /// (its own ∩ the owner's rights now) reach beyond the caller's: a device token with `me.write` must
+    /// not take over its owner's admin token by regenerating or pairing it.
+    async fn own_token_within(&self, caller: &Identity, id: i64) -> Result<ClientToken, ServiceError> {
+        let owner = caller
+            .principal
+            .as_ref()
+            .ok_or_else(|| ServiceError::Forbidden("this credential has no user".into()))?
+            .user_id;
+        let catalog = self.catalog.clone();
+        let (row, reach) = self
+            .db
+            .run(move |c| {
+                let row = ClientToken::find(c, id)?
+                    .filter(|t| t.user_id == owner)
+                    .ok_or(ServiceError::NotFound)?;
+                let user = User::find(c, owner)?.ok_or(ServiceError::NotFound)?;
+                let rights = user_rights(c, &catalog, &user)?;
+                let reach = catalog.parse(&row.scopes).unwrap_or_default().and(rights);
+                Ok::<_, ServiceError>((row, reach))
+            })
+            .await?;
+        let names: Vec<String> = self.catalog.names(reach).into_iter().map(str::to_owned).collect();
+        if !names.is_empty() {
+            self.scopes_under(caller.scopes, &names, "scopes")?;
+        }
+        Ok(row)
+    }
+
+    async fn regenerate_secret(&self, owner: i64, id: i64) -> Result<CreatedToken, ServiceError> {
         let raw = self.new_client_secret()?;
         let digest = raw.digest();
         let now = self.clock.now();
@@ -360,16 +399,10 @@ impl Services {
         .await
     }
 
-    /// A one-minute code that hands this token (with a fresh secret) to whoever presents it.
-    pub async fn create_pair_code(&self, owner: i64, id: i64) -> Result<String, ServiceError> {
-        let row = self
-            .db
-            .run(move |c| {
-                ClientToken::find(c, id)?
-                    .filter(|t| t.user_id == owner)
-                    .ok_or(ServiceError::NotFound)
-            })
-            .await?;
+    /// A one-minute code that hands this token (with a fresh secret) to whoever presents it: minting, so
+    /// bounded by the caller's effective scopes like regeneration.
+    pub async fn create_pair_code(&self, caller: &Identity, id: i64) -> Result<String, ServiceError> {
+        let row = self.own_token_within(caller, id).await?;
         let now = self.clock.now();
         let expires = UnixTime(now.as_secs() + PAIR_CODE_TTL_SECS);
         // A fresh code never collides with a live one: set-if-absent, retried.
@@ -418,7 +451,8 @@ impl Services {
             owner.parse().map_err(|_| ServiceError::NotFound)?,
             id.parse().map_err(|_| ServiceError::NotFound)?,
         );
-        self.regenerate_client_token(owner, id).await
+        // The code was issued to a caller whose scopes covered the token when it asked.
+        self.regenerate_secret(owner, id).await
     }
 
     /// The identity of a user with their full rights, for operator commands acting on their behalf.

@@ -77,6 +77,10 @@ impl Services {
             let (host, uri) =
                 split_url(url).ok_or_else(|| ServiceError::field("url", "give an absolute http(s) URL"))?;
             line("request", format!("{method} {url}"));
+            let host = crate::forward_auth::canonical_host(host)
+                .map_err(|_| ServiceError::field("url", "the URL's host is not a host name"))?
+                .name;
+            let host = host.as_str();
             let (step, path) = self.rules.first_step(host, uri, method);
             if let Some(p) = path {
                 line("normalised path", p);

@@ -15,6 +15,82 @@ pub enum Policy {
     Deny,
 }
 
+/// Which proxy asks, and so which headers carry the original request (`forward_auth.proxy`). Decided per
+/// deployment: a header family the proxy does not overwrite is the client's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyFlavor {
+    /// `X-Forwarded-Method` / `X-Forwarded-Uri`, which Traefik sets on every auth request.
+    Traefik,
+    /// `X-Forwarded-Method` / `X-Forwarded-Uri`, which Caddy's `forward_auth` sets.
+    Caddy,
+    /// `X-Original-Method` / `X-Original-URI`; nginx passes the client's other headers through.
+    Nginx,
+    /// nginx's family when any `X-Original-*` header is present, else the `X-Forwarded-*` pair; both
+    /// present and disagreeing is refused.
+    #[default]
+    Auto,
+}
+
+/// The original-request headers as the proxy's auth request carried them (trimmed, non-empty).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OriginHeaders<'a> {
+    pub forwarded_method: Option<&'a str>,
+    pub forwarded_uri: Option<&'a str>,
+    pub original_method: Option<&'a str>,
+    pub original_uri: Option<&'a str>,
+}
+
+/// The method and URI to decide on (None: not sent; the auth request's own are used).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OriginChoice<'a> {
+    pub method: Option<&'a str>,
+    pub uri: Option<&'a str>,
+    /// The nginx family was read: a login redirect must be a 401 with `X-Auth-Redirect`.
+    pub nginx: bool,
+}
+
+/// Both header families were sent and say different things: someone added one of them.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("X-Forwarded-{0} and X-Original-{0} disagree")]
+pub struct OriginConflict(pub &'static str);
+
+/// Picks the header family per `flavor`. Under `auto` a present `X-Original-*` header means nginx, and then
+/// the `X-Forwarded-Uri`/`-Method` pair is never read: sent alongside, it must agree or the request is
+/// refused (behind Traefik a client-added `X-Original-URI` meets Traefik's own `X-Forwarded-Uri`).
+pub fn choose_origin<'a>(
+    flavor: ProxyFlavor,
+    h: OriginHeaders<'a>,
+) -> Result<OriginChoice<'a>, OriginConflict> {
+    let forwarded = OriginChoice {
+        method: h.forwarded_method,
+        uri: h.forwarded_uri,
+        nginx: false,
+    };
+    let original = OriginChoice {
+        method: h.original_method,
+        uri: h.original_uri,
+        nginx: true,
+    };
+    match flavor {
+        ProxyFlavor::Traefik | ProxyFlavor::Caddy => Ok(forwarded),
+        ProxyFlavor::Nginx => Ok(original),
+        ProxyFlavor::Auto if h.original_method.is_none() && h.original_uri.is_none() => Ok(forwarded),
+        ProxyFlavor::Auto => {
+            let agrees = |fwd: Option<&str>, orig: Option<&str>, eq: fn(&str, &str) -> bool| {
+                fwd.is_none_or(|f| orig.is_some_and(|o| eq(f, o)))
+            };
+            if !agrees(h.forwarded_uri, h.original_uri, |a, b| a == b) {
+                return Err(OriginConflict("URI"));
+            }
+            if !agrees(h.forwarded_method, h.original_method, str::eq_ignore_ascii_case) {
+                return Err(OriginConflict("Method"));
+            }
+            Ok(original)
+        }
+    }
+}
+
 /// A rule as written in the config file.
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -140,12 +216,8 @@ impl RuleSet {
         })
     }
 
-    /// The first rule matching host (without port), normalised path and method.
+    /// The first rule matching the canonical host name ([`canonical_host`]), normalised path and method.
     pub fn find(&self, host: &str, path: &str, method: &str) -> Option<&Rule> {
-        let host = host
-            .rsplit_once(':')
-            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(host, |(h, _)| h);
         self.rules.iter().find(|r| {
             host_matches(&r.host, host)
                 && r.methods
@@ -171,24 +243,58 @@ fn host_matches(p: &HostPattern, host: &str) -> bool {
     }
 }
 
-/// Matches segments against `rest` ("a/b/c", no leading slash) without allocating.
+/// The path segment starting at byte `i` of `rest` and where the next one starts; None past the end.
+fn segment_at(rest: &str, i: usize) -> Option<(&str, usize)> {
+    let tail = rest.get(i..)?;
+    let seg = tail.split('/').next().unwrap_or("");
+    Some((seg, i + seg.len() + 1))
+}
+
+/// Matches segments against `rest` ("a/b/c", no leading slash; one trailing slash is ignored) without
+/// allocating or recursing: a two-pointer glob where `**` is the only backtracking point, so any number of
+/// `**` costs at most segments × pattern length steps (the path is bounded before matching).
 fn path_matches(segs: &[Seg], rest: &str) -> bool {
-    let (head, tail) = match rest.split_once('/') {
-        Some((h, t)) => (h, Some(t)),
-        None => (rest, None),
-    };
-    let at_end = rest.is_empty();
-    match segs.first() {
-        None => at_end || (head.is_empty() && tail.is_none()),
-        Some(Seg::Globstar) => {
-            if path_matches(&segs[1..], rest) {
-                return true;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    // An empty path has no segments: start past its end.
+    let mut i = if rest.is_empty() { 1 } else { 0 };
+    let mut p = 0;
+    // After the last `**` seen: the pattern index behind it and where its match currently ends.
+    let mut resume: Option<(usize, usize)> = None;
+    loop {
+        let here = if i > rest.len() { None } else { segment_at(rest, i) };
+        match (segs.get(p), here) {
+            (None, None) => return true,
+            (Some(Seg::Globstar), _) => {
+                p += 1;
+                resume = Some((p, i));
+                continue;
             }
-            !at_end && tail.is_some_and(|t| path_matches(segs, t))
-                || (!at_end && tail.is_none() && segs.len() == 1)
+            (Some(Seg::Star), Some((s, next))) if !s.is_empty() => {
+                p += 1;
+                i = next;
+                continue;
+            }
+            (Some(Seg::Lit(l)), Some((s, next))) if s == l => {
+                p += 1;
+                i = next;
+                continue;
+            }
+            _ => {}
         }
-        Some(Seg::Star) => !at_end && !head.is_empty() && path_matches(&segs[1..], tail.unwrap_or("")),
-        Some(Seg::Lit(l)) => !at_end && head == l && path_matches(&segs[1..], tail.unwrap_or("")),
+        // Mismatch: let the last `**` swallow one more segment, or fail.
+        let Some((after, from)) = resume else {
+            return false;
+        };
+        let Some((_, next)) = (if from > rest.len() {
+            None
+        } else {
+            segment_at(rest, from)
+        }) else {
+            return false;
+        };
+        resume = Some((after, next));
+        p = after;
+        i = next;
     }
 }
 
@@ -196,13 +302,87 @@ fn path_matches(segs: &[Seg], rest: &str) -> bool {
 #[error("refused path")]
 pub struct BadPath;
 
-/// Decodes once, refuses encoded slashes, backslashes and NUL, removes dot-segments and collapses `//`.
+/// A host as rules, redirects and logs see it: lowercase, one trailing dot and the port removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalHost {
+    /// A DNS name, a dotted IPv4 address, or a bracketed IPv6 literal.
+    pub name: String,
+    pub port: Option<u16>,
+}
+
+impl CanonicalHost {
+    /// `name[:port]`, as a URL authority.
+    pub fn authority(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("refused host")]
+pub struct BadHost;
+
+/// Canonicalises a `Host` / `X-Forwarded-Host` value once, so that `ADMIN.example.com.:443` meets the
+/// rule written for `admin.example.com`; anything that is not a host name (or IP literal) is refused.
+pub fn canonical_host(raw: &str) -> Result<CanonicalHost, BadHost> {
+    let raw = raw.trim();
+    let port = |p: &str| -> Result<Option<u16>, BadHost> {
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(BadHost);
+        }
+        p.parse().map(Some).map_err(|_| BadHost)
+    };
+    if let Some(v6) = raw.strip_prefix('[') {
+        let (addr, after) = v6.split_once(']').ok_or(BadHost)?;
+        let ip: std::net::Ipv6Addr = addr.parse().map_err(|_| BadHost)?;
+        let port = match after {
+            "" => None,
+            p => port(p.strip_prefix(':').ok_or(BadHost)?)?,
+        };
+        return Ok(CanonicalHost {
+            name: format!("[{ip}]"),
+            port,
+        });
+    }
+    let (name, port) = match raw.split_once(':') {
+        Some((n, p)) => (n, port(p)?),
+        None => (raw, None),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            // `_` is not in RFC 1123 but common in container service names.
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+        return Err(BadHost);
+    }
+    Ok(CanonicalHost { name, port })
+}
+
+/// The longest original path matched against the rules (bytes, before decoding).
+pub const MAX_PATH_BYTES: usize = 4096;
+/// The most segments an original path may have.
+pub const MAX_PATH_SEGMENTS: usize = 256;
+
+/// Decodes once, removes dot-segments and collapses `//`. Refuses what proxies and apps read differently
+/// (a raw `#`, encoded slashes or backslashes, double-encoded dots or separators, backslashes, NUL) and
+/// paths over [`MAX_PATH_BYTES`] or [`MAX_PATH_SEGMENTS`], before any matching.
 pub fn normalize_path(uri: &str) -> Result<String, BadPath> {
-    let raw = uri.split(['?', '#']).next().unwrap_or("");
+    if uri.contains('#') {
+        return Err(BadPath);
+    }
+    let raw = uri.split('?').next().unwrap_or("");
+    if raw.len() > MAX_PATH_BYTES || raw.split('/').count() > MAX_PATH_SEGMENTS + 1 {
+        return Err(BadPath);
+    }
     let lower = raw.to_ascii_lowercase();
-    if lower.contains("%2f")
-        || lower.contains("%5c")
-        || lower.contains("%00")
+    if ["%2f", "%5c", "%00", "%252e", "%252f", "%255c"]
+        .iter()
+        .any(|bad| lower.contains(bad))
         || raw.contains('\\')
         || raw.contains('\0')
     {
@@ -274,7 +454,8 @@ pub enum Step<'a> {
 }
 
 impl RuleSet {
-    /// The decision before any credential is read: bypass and deny never examine one.
+    /// The decision before any credential is read: bypass and deny never examine one. `host` is a
+    /// canonical name ([`canonical_host`]).
     pub fn first_step(&self, host: &str, uri: &str, method: &str) -> (Step<'_>, Option<String>) {
         let Ok(path) = normalize_path(uri) else {
             return (Step::Done(Decision::BadPath), None);
@@ -401,11 +582,16 @@ mod tests {
             ),
             ("/**", Some("*.example.com"), None, Policy::Authenticated, &[]),
         ]);
+        let host = |h: &str| canonical_host(h).unwrap().name;
         assert_eq!(
-            r.find("romm.example.com:8443", "/x", "GET").map(|x| x.index),
+            r.find(&host("romm.example.com:8443"), "/x", "GET")
+                .map(|x| x.index),
             Some(0)
         );
-        assert_eq!(r.find("ROMM.example.com", "/x", "head").map(|x| x.index), Some(0));
+        assert_eq!(
+            r.find(&host("ROMM.example.com"), "/x", "head").map(|x| x.index),
+            Some(0)
+        );
         assert_eq!(r.find("romm.example.com", "/x", "POST").map(|x| x.index), Some(1));
         assert_eq!(r.find("a.b.example.com", "/x", "POST").map(|x| x.index), Some(1));
         assert_eq!(r.find("example.com", "/x", "GET").map(|x| x.index), None);
@@ -427,9 +613,178 @@ mod tests {
         assert_eq!(normalize_path("/a%zz"), Err(BadPath));
         assert_eq!(
             normalize_path("/%252e%252e/x"),
-            Ok("/%2e%2e/x".into()),
-            "decoded once only"
+            Err(BadPath),
+            "double-encoded dots"
         );
+        assert_eq!(normalize_path("/a%252Fb"), Err(BadPath), "double-encoded slash");
+        assert_eq!(normalize_path("/public/x#/../admin"), Err(BadPath), "a raw #");
+        assert_eq!(normalize_path("/a%25b"), Ok("/a%b".into()), "decoded once only");
+    }
+
+    #[test]
+    fn long_and_deep_paths_are_refused_before_matching() {
+        let deep = "/a".repeat(MAX_PATH_SEGMENTS + 1);
+        assert_eq!(normalize_path(&deep), Err(BadPath));
+        assert!(normalize_path(&"/a".repeat(MAX_PATH_SEGMENTS)).is_ok());
+        assert_eq!(
+            normalize_path(&format!("/{}", "x".repeat(MAX_PATH_BYTES))),
+            Err(BadPath)
+        );
+        assert!(
+            normalize_path(&format!("/x?{}", "q".repeat(100_000))).is_ok(),
+            "the query is not matched"
+        );
+        let r = rules(&[("/public/**", None, None, Policy::Bypass, &[])]);
+        // What crashed the process: one recursion per segment of a 30 KB path.
+        let (step, _) = r.first_step("h", &"/public/x".repeat(3_500), "GET");
+        assert!(matches!(step, Step::Done(Decision::BadPath)));
+    }
+
+    #[test]
+    fn the_matcher_never_recurses_or_backtracks_exponentially() {
+        let specs: Vec<Seg> = (0..40)
+            .flat_map(|_| [Seg::Globstar, Seg::Lit("a".into())])
+            .chain([Seg::Lit("never".into())])
+            .collect();
+        let path = vec!["a"; 200_000].join("/");
+        // Unbounded input straight to the matcher: linear in practice, quadratic at worst, no stack.
+        assert!(!path_matches(&specs[..specs.len() - 1][..4], "b"));
+        assert!(path_matches(&specs[..specs.len() - 1], &path));
+        let short = vec!["a"; 2_000].join("/");
+        assert!(!path_matches(&specs, &short));
+        let g = [
+            Seg::Globstar,
+            Seg::Lit("x".into()),
+            Seg::Globstar,
+            Seg::Lit("y".into()),
+            Seg::Globstar,
+        ];
+        assert!(path_matches(&g, "x/y"));
+        assert!(path_matches(&g, "p/x/q/y/r/s"));
+        assert!(!path_matches(&g, "y/x"));
+        assert!(path_matches(&[Seg::Globstar], ""));
+        assert!(path_matches(&[Seg::Lit("a".into()), Seg::Globstar], "a"));
+        assert!(!path_matches(&[Seg::Lit("a".into()), Seg::Star], "a/"));
+        assert!(path_matches(&[Seg::Lit("a".into()), Seg::Star], "a/b/"));
+        assert!(!path_matches(&[], "a"));
+    }
+
+    #[test]
+    fn hosts_are_canonicalised_once() {
+        let c = |h: &str| canonical_host(h).map(|c| (c.name, c.port));
+        assert_eq!(c("admin.example.com."), Ok(("admin.example.com".into(), None)));
+        assert_eq!(
+            c("ADMIN.example.com.:443"),
+            Ok(("admin.example.com".into(), Some(443)))
+        );
+        assert_eq!(c("[::1]:8080"), Ok(("[::1]".into(), Some(8080))));
+        assert_eq!(c("[0:0::1]"), Ok(("[::1]".into(), None)));
+        assert_eq!(c("127.0.0.1:9"), Ok(("127.0.0.1".into(), Some(9))));
+        assert_eq!(c("romm_app"), Ok(("romm_app".into(), None)));
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "a.b..",
+            "a b",
+            "a/b",
+            "a@b",
+            "::1",
+            "[::1",
+            "[zz]",
+            "h:",
+            "h:99999",
+            "h:1:2",
+            "h:+1",
+            "\u{e9}.example.com",
+            "a\\b",
+        ] {
+            assert_eq!(canonical_host(bad), Err(BadHost), "{bad:?}");
+        }
+        assert_eq!(canonical_host(&"a".repeat(64)), Err(BadHost), "a label over 63");
+        let r = rules(&[
+            (
+                "/**",
+                Some("admin.example.com"),
+                None,
+                Policy::Scopes,
+                &["users.write"],
+            ),
+            ("/**", None, None, Policy::Bypass, &[]),
+        ]);
+        for spoof in [
+            "admin.example.com.",
+            "ADMIN.example.com.:443",
+            "Admin.Example.Com",
+        ] {
+            let host = canonical_host(spoof).unwrap().name;
+            assert_eq!(r.find(&host, "/x", "GET").map(|x| x.index), Some(0), "{spoof}");
+        }
+    }
+
+    #[test]
+    fn the_header_family_is_the_deployments() {
+        let spoofed = OriginHeaders {
+            forwarded_method: Some("GET"),
+            forwarded_uri: Some("/public/x"),
+            original_method: Some("POST"),
+            original_uri: Some("/admin/users"),
+        };
+        let nginx = OriginChoice {
+            method: Some("POST"),
+            uri: Some("/admin/users"),
+            nginx: true,
+        };
+        assert_eq!(choose_origin(ProxyFlavor::Nginx, spoofed), Ok(nginx));
+        assert_eq!(
+            choose_origin(ProxyFlavor::Auto, spoofed),
+            Err(OriginConflict("URI"))
+        );
+        let method_only = OriginHeaders {
+            forwarded_uri: Some("/admin/users"),
+            ..spoofed
+        };
+        assert_eq!(
+            choose_origin(ProxyFlavor::Auto, method_only),
+            Err(OriginConflict("Method"))
+        );
+        // Behind Traefik a client adds X-Original-URI equal to the real path, hoping the method falls back.
+        let traefik_with_added = OriginHeaders {
+            forwarded_method: Some("POST"),
+            forwarded_uri: Some("/admin/users"),
+            original_method: None,
+            original_uri: Some("/admin/users"),
+        };
+        assert_eq!(
+            choose_origin(ProxyFlavor::Auto, traefik_with_added),
+            Err(OriginConflict("Method"))
+        );
+        assert_eq!(
+            choose_origin(ProxyFlavor::Traefik, spoofed),
+            Ok(OriginChoice {
+                method: Some("GET"),
+                uri: Some("/public/x"),
+                nginx: false
+            })
+        );
+        let honest_nginx = OriginHeaders {
+            forwarded_method: None,
+            forwarded_uri: None,
+            ..spoofed
+        };
+        assert_eq!(choose_origin(ProxyFlavor::Auto, honest_nginx), Ok(nginx));
+        let agreeing = OriginHeaders {
+            forwarded_method: Some("post"),
+            forwarded_uri: Some("/admin/users"),
+            ..spoofed
+        };
+        assert_eq!(choose_origin(ProxyFlavor::Auto, agreeing), Ok(nginx));
+        let honest_traefik = OriginHeaders {
+            original_method: None,
+            original_uri: None,
+            ..spoofed
+        };
+        assert!(!choose_origin(ProxyFlavor::Auto, honest_traefik).unwrap().nginx);
     }
 
     #[test]

@@ -196,6 +196,8 @@ pub struct DeviceSettings {
 #[derive(Clone, Debug)]
 pub struct ForwardAuthSettings {
     pub default_policy: crate::forward_auth::Policy,
+    /// Which proxy's header family carries the original request.
+    pub proxy: crate::forward_auth::ProxyFlavor,
     /// Hosts (any port) that a login `rd` may point to, besides public_url's.
     pub allowed_redirect_hosts: Vec<String>,
     pub rules: Vec<crate::forward_auth::RuleSpec>,

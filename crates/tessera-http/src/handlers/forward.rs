@@ -4,7 +4,10 @@
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
-use tessera_service::forward_auth::{decide, redirect_host_allowed, Decision, Step};
+use tessera_service::forward_auth::{
+    canonical_host, choose_origin, decide, redirect_host_allowed, CanonicalHost, Decision, OriginHeaders,
+    Step,
+};
 use tessera_service::identity::Identity;
 
 use crate::extract::caller::resolve_credential;
@@ -14,7 +17,7 @@ use crate::AppState;
 struct Original {
     method: String,
     proto: String,
-    host: String,
+    host: CanonicalHost,
     uri: String,
     /// nginx (`X-Original-URI`) cannot follow a 302 from an auth subrequest.
     nginx: bool,
@@ -27,42 +30,59 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The X-Forwarded-*/X-Original-* headers count only from a trusted proxy.
-fn original(state: &AppState, req: &HttpRequest) -> Original {
+/// A 400 naming why the proxy's question cannot be answered.
+fn bad_request(reason: &str) -> HttpResponse {
+    let mut b = HttpResponse::BadRequest();
+    set(&mut b, "x-auth-reason", reason);
+    b.finish()
+}
+
+/// The original request. The X-Forwarded-*/X-Original-* headers count only from a trusted proxy, and
+/// only the family `forward_auth.proxy` names (API.md §5): the other family is the client's own. The error
+/// is the `X-Auth-Reason` of a 400.
+fn original(state: &AppState, req: &HttpRequest) -> Result<Original, &'static str> {
     let h = req.headers();
-    let own_host = header(h, "host").unwrap_or("").to_owned();
-    let trusted = req.peer_addr().is_some_and(|p| {
-        state
-            .services
-            .settings
-            .server
-            .trusted_proxies
-            .iter()
-            .any(|n| n.contains(&p.ip()))
-    });
+    let s = &state.services.settings;
+    let trusted = req
+        .peer_addr()
+        .is_some_and(|p| s.server.trusted_proxies.iter().any(|n| n.contains(&p.ip())));
+    let own_uri = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let canonical = |raw: &str| canonical_host(raw).map_err(|_| "bad_host");
     if !trusted {
-        return Original {
+        return Ok(Original {
             method: req.method().as_str().to_owned(),
             proto: req.connection_info().scheme().to_owned(),
-            host: own_host,
-            uri: req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+            host: canonical(header(h, "host").unwrap_or(""))?,
+            uri: own_uri.to_owned(),
             nginx: false,
-        };
+        });
     }
-    let nginx_uri = header(h, "x-original-uri");
-    Original {
-        method: header(h, "x-forwarded-method")
-            .or(header(h, "x-original-method"))
-            .unwrap_or(req.method().as_str())
-            .to_owned(),
-        proto: header(h, "x-forwarded-proto").unwrap_or("http").to_owned(),
-        host: header(h, "x-forwarded-host").map_or(own_host, str::to_owned),
-        uri: header(h, "x-forwarded-uri")
-            .or(nginx_uri)
-            .unwrap_or("/")
-            .to_owned(),
-        nginx: nginx_uri.is_some() && header(h, "x-forwarded-uri").is_none(),
+    let origin = OriginHeaders {
+        forwarded_method: header(h, "x-forwarded-method"),
+        forwarded_uri: header(h, "x-forwarded-uri"),
+        original_method: header(h, "x-original-method"),
+        original_uri: header(h, "x-original-uri"),
+    };
+    let chosen = choose_origin(s.forward_auth.proxy, origin).map_err(|e| {
+        tracing::warn!(target: "tessera::security", reason = %e, "forward-auth request with conflicting original-request headers");
+        "bad_request"
+    })?;
+    let proto = header(h, "x-forwarded-proto").unwrap_or("http").to_owned();
+    let mut host = canonical(header(h, "x-forwarded-host").or(header(h, "host")).unwrap_or(""))?;
+    // nginx's `$host` has no port; the snippet sends it in X-Forwarded-Port for the login redirect.
+    if host.port.is_none() {
+        let default = if proto == "https" { 443 } else { 80 };
+        host.port = header(h, "x-forwarded-port")
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p != default);
     }
+    Ok(Original {
+        method: chosen.method.unwrap_or(req.method().as_str()).to_owned(),
+        proto,
+        host,
+        uri: chosen.uri.unwrap_or(own_uri).to_owned(),
+        nginx: chosen.nginx,
+    })
 }
 
 fn set(b: &mut HttpResponseBuilder, name: &'static str, value: &str) {
@@ -95,15 +115,10 @@ fn identity_headers(state: &AppState, id: &Identity) -> HttpResponse {
 fn login_url(state: &AppState, o: &Original) -> String {
     let s = &state.services.settings;
     let base = &s.server.public_url;
-    let host_only = o
-        .host
-        .rsplit_once(':')
-        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(o.host.as_str(), |(h, _)| h);
-    if !redirect_host_allowed(base, &s.forward_auth.allowed_redirect_hosts, host_only) {
+    if !redirect_host_allowed(base, &s.forward_auth.allowed_redirect_hosts, &o.host.name) {
         return format!("{base}/login");
     }
-    let target = format!("{}://{}{}", o.proto, o.host, o.uri);
+    let target = format!("{}://{}{}", o.proto, o.host.authority(), o.uri);
     let rd: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
     format!("{base}/login?rd={rd}")
 }
@@ -157,12 +172,16 @@ fn respond(
 #[utoipa::path(get, path = "/auth/forward", tag = "forward-auth", responses(
     (status = 200, description = "allowed; identity in X-Auth-* headers"),
     (status = 302, description = "browser sent to the login page (Traefik, Caddy)"),
+    (status = 400, description = "X-Auth-Reason: bad_host | bad_request (conflicting original-request headers)"),
     (status = 401, description = "no or invalid credential; X-Auth-Redirect for nginx"),
     (status = 403, description = "X-Auth-Reason: denied | missing_scope | bad_path")))]
 pub async fn forward(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let o = original(&state, &req);
+    let o = match original(&state, &req) {
+        Ok(o) => o,
+        Err(reason) => return bad_request(reason),
+    };
     let rules = state.services.rules.clone();
-    let (step, _) = rules.first_step(&o.host, &o.uri, &o.method);
+    let (step, _) = rules.first_step(&o.host.name, &o.uri, &o.method);
     match step {
         Step::Done(d) => respond(&state, &req, &o, d, None),
         Step::NeedsIdentity { rule, policy } => {

@@ -175,9 +175,25 @@ impl Services {
         Ok((grants.join(" "), scopes))
     }
 
+    /// A client's scopes within its creator's effective scopes: a client secret is a credential, so
+    /// creating or widening a client is minting and never goes beyond who does it.
+    fn client_scopes_within(&self, spec: &ClientSpec, ceiling: ScopeSet) -> Result<(), ServiceError> {
+        if spec.scopes.is_empty() {
+            return Ok(());
+        }
+        self.scopes_under(ceiling, &spec.scopes, "scopes").map(|_| ())
+    }
+
     /// Creates a client; a confidential one gets a 256-bit secret, returned once and stored as a digest.
-    pub async fn create_client(&self, spec: ClientSpec, actor: &str) -> Result<ClientRecord, ServiceError> {
+    /// `ceiling` is the creator's effective scopes (all of them for the operator CLI).
+    pub async fn create_client(
+        &self,
+        spec: ClientSpec,
+        actor: &str,
+        ceiling: ScopeSet,
+    ) -> Result<ClientRecord, ServiceError> {
         let (grant_types, scopes) = self.check_client_spec(&spec)?;
+        self.client_scopes_within(&spec, ceiling)?;
         let client_id = spec
             .client_id
             .clone()
@@ -237,6 +253,7 @@ impl Services {
         &self,
         client_id: &str,
         spec: ClientSpec,
+        ceiling: ScopeSet,
     ) -> Result<OAuthClient, ServiceError> {
         let existing = self.get_client(client_id).await?;
         let spec = ClientSpec {
@@ -245,6 +262,7 @@ impl Services {
             ..spec
         };
         let (grant_types, scopes) = self.check_client_spec(&spec)?;
+        self.client_scopes_within(&spec, ceiling)?;
         let now = self.clock.now().as_secs();
         let id = client_id.to_owned();
         self.revoking(self.db.write_tx(move |c| {

@@ -10,7 +10,6 @@ use super::created;
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
 use crate::extract::Caller;
-use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// A pair code for one of my tokens (`me.write`).
@@ -22,10 +21,7 @@ pub async fn create(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["me.write"])?;
-    let code = state
-        .services
-        .create_pair_code(principal_of(id)?.user_id, path.into_inner())
-        .await?;
+    let code = state.services.create_pair_code(id, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(PairCode {
         code,
         expires_in: PAIR_CODE_TTL_SECS,

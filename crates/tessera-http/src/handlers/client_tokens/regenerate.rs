@@ -5,7 +5,6 @@ use tessera_proto::problem::Problem;
 use super::created;
 use crate::error::ApiError;
 use crate::extract::Caller;
-use crate::handlers::views::principal_of;
 use crate::AppState;
 
 /// A new secret for the same token; the old one stops working at once (`me.write`).
@@ -18,9 +17,7 @@ pub async fn regenerate(
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["me.write"])?;
     let s = &state.services;
-    let c = s
-        .regenerate_client_token(principal_of(id)?.user_id, path.into_inner())
-        .await?;
+    let c = s.regenerate_client_token(id, path.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(created(c, &s.catalog)))

@@ -16,6 +16,9 @@ pub async fn create(
     web::Json(req): web::Json<OAuthClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require_admin(&state, &["users.write"])?;
-    let created = state.services.create_client(spec(req), &id.subject).await?;
+    let created = state
+        .services
+        .create_client(spec(req), &id.subject, id.scopes)
+        .await?;
     Ok(HttpResponse::Created().json(view(&created.row, created.client_secret)))
 }

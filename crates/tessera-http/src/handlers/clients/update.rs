@@ -17,7 +17,7 @@ pub async fn update(
     path: web::Path<String>,
     web::Json(req): web::Json<OAuthClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(&state, &["users.write"])?;
-    let row = state.services.update_client(&path, spec(req)).await?;
+    let id = caller.require_admin(&state, &["users.write"])?;
+    let row = state.services.update_client(&path, spec(req), id.scopes).await?;
     Ok(HttpResponse::Ok().json(view(&row, None)))
 }

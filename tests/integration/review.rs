@@ -1,0 +1,394 @@
+//! Regressions for the outside review's findings (issue 16): each test fails on the code before the fix.
+
+use reqwest::StatusCode;
+use tessera_core::Role;
+use tessera_tests::forward::RULES;
+use tessera_tests::process::ServerProcess;
+use tessera_tests::{DbKind, TestApp, TestAppBuilder};
+
+fn reason(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("x-auth-reason")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+async fn forward_app(proxy: &str) -> Option<TestApp> {
+    TestAppBuilder::new(DbKind::Sqlite)
+        .config(&RULES.replace(
+            "[forward_auth]\n",
+            &format!("[forward_auth]\nproxy = \"{proxy}\"\n"),
+        ))
+        .try_spawn()
+        .await
+}
+
+/// Defect 1: the header family is the deployment's, never the request's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_reads_only_the_configured_header_family() {
+    let Some(app) = forward_app("auto").await else {
+        return;
+    };
+    let ask = |headers: &[(&str, &str)]| {
+        let mut r = app.client.get(app.url("/auth/forward"));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.header("x-forwarded-host", "romm.example.com").send()
+    };
+    // nginx sends its own X-Original-*; the client adds the Traefik family pointing at a bypass rule.
+    let res = ask(&[
+        ("x-original-uri", "/admin/users"),
+        ("x-original-method", "POST"),
+        ("x-forwarded-uri", "/public/x"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(reason(&res).as_deref(), Some("bad_request"));
+    // A write turned into a read by a client-sent X-Forwarded-Method.
+    let res = ask(&[
+        ("x-original-uri", "/api/roms/1"),
+        ("x-original-method", "DELETE"),
+        ("x-forwarded-method", "GET"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // The honest nginx request: decided on X-Original-*.
+    let res = ask(&[("x-original-uri", "/admin/users"), ("x-original-method", "POST")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = ask(&[("x-original-uri", "/public/x"), ("x-original-method", "GET")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // forward_auth.proxy = "nginx": the other family is never read, not even to refuse.
+    let Some(nginx) = forward_app("nginx").await else {
+        return;
+    };
+    let res = nginx
+        .client
+        .get(nginx.url("/auth/forward"))
+        .header("x-original-uri", "/admin/users")
+        .header("x-original-method", "POST")
+        .header("x-forwarded-uri", "/public/x")
+        .header("x-forwarded-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "decided on /admin/users");
+    // forward_auth.proxy = "traefik": a client-added X-Original-URI is never read.
+    let Some(traefik) = forward_app("traefik").await else {
+        return;
+    };
+    let res = traefik
+        .client
+        .get(traefik.url("/auth/forward"))
+        .header("x-forwarded-uri", "/admin/users")
+        .header("x-forwarded-method", "POST")
+        .header("x-original-uri", "/public/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "decided on /admin/users");
+}
+
+/// Defect 4: `admin.example.com.` and `ADMIN.example.com.:443` meet the rule written for the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_rules_hold_for_every_spelling_of_the_host() {
+    let Some(app) = TestAppBuilder::new(DbKind::Sqlite)
+        .config(
+            r#"
+[forward_auth]
+default_policy = "deny"
+allowed_redirect_hosts = ["admin.example.com"]
+
+[[forward_auth.rules]]
+host = "admin.example.com"
+path = "/**"
+policy = "scopes"
+scopes = ["users.write"]
+login_redirect = true
+
+[[forward_auth.rules]]
+path = "/**"
+policy = "bypass"
+"#,
+        )
+        .try_spawn()
+        .await
+    else {
+        return;
+    };
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let ask = |host: &str| {
+        no_redirect
+            .get(app.url("/auth/forward"))
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-uri", "/users")
+            .header("accept", "text/html")
+            .send()
+    };
+    for host in [
+        "admin.example.com",
+        "admin.example.com.",
+        "ADMIN.example.com.:443",
+        "Admin.Example.Com:8443",
+    ] {
+        let res = ask(host).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND, "{host} must meet the host rule");
+    }
+    // The login redirect names the canonical host.
+    let res = ask("ADMIN.example.com.:8443").await.unwrap();
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(
+        location.ends_with("/login?rd=https%3A%2F%2Fadmin.example.com%3A8443%2Fusers"),
+        "{location}"
+    );
+    assert_eq!(ask("other.example.com").await.unwrap().status(), StatusCode::OK);
+    for bad in [
+        "admin.example.com..",
+        "admin example.com",
+        "admin.example.com:x",
+        "[::1",
+    ] {
+        let res = ask(bad).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(reason(&res).as_deref(), Some("bad_host"));
+    }
+}
+
+/// Defect 3: a 30 KB forwarded URI crashed the whole process (one recursion per `**` segment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_forwarded_uri_is_refused_and_the_binary_keeps_serving() {
+    let Some(bin) = tessera_tests::tessera_bin() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tessera.toml");
+    std::fs::write(&config, RULES).unwrap();
+    let mut env = tessera_tests::child_env(
+        dir.path(),
+        format!("sqlite://{}/tessera.db", dir.path().display()),
+    );
+    env.push(("TESSERA_CONFIG".into(), config.display().to_string()));
+    std::fs::create_dir_all(tessera_tests::logs::dir()).unwrap();
+    let log = tessera_tests::logs::dir().join(format!("huge-uri-{}.log", uuid::Uuid::new_v4().simple()));
+    let mut server = ServerProcess::start(&bin, &env, &log).await;
+    let client = reqwest::Client::new();
+    for uri in [
+        "/public/x".repeat(3_500),
+        format!("/public{}", "/a".repeat(15_000)),
+        format!("/admin{}", "/a".repeat(15_000)),
+    ] {
+        let res = client
+            .get(format!("{}/auth/forward", server.base))
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-host", "romm.example.com")
+            .header("x-forwarded-uri", uri)
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(reason(&res).as_deref(), Some("bad_path"));
+    }
+    let res = client
+        .get(format!("{}/auth/forward", server.base))
+        .header("x-forwarded-uri", "/public/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "still serving");
+    assert!(server.alive(), "the process survived");
+}
+
+/// The other URI shapes that proxies and apps read differently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_forwarded_uris_are_bad_paths() {
+    let Some(app) = forward_app("auto").await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    for uri in [
+        "/public/x#/../../admin",
+        "/public/%2e%2e%2fadmin",
+        "/public/%252e%252e/admin",
+        "/public/..%5cadmin",
+        "/public/%252fadmin",
+    ] {
+        let res = app
+            .client
+            .get(app.url("/auth/forward"))
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-uri", uri)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(reason(&res).as_deref(), Some("bad_path"), "{uri}");
+    }
+}
+
+async fn create_token(app: &TestApp, bearer: &str, name: &str, scopes: &[&str]) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/client-tokens"))
+        .bearer_auth(bearer)
+        .json(&serde_json::json!({"name": name, "scopes": scopes}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn problem(res: reqwest::Response, status: StatusCode) -> serde_json::Value {
+    assert_eq!(res.status(), status);
+    res.json().await.unwrap()
+}
+
+/// Defect 2: revealing or re-issuing a secret is minting, bounded by the caller's effective scopes.
+async fn a_narrow_credential_never_takes_over_a_wider_one(db: DbKind) {
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    let full = app.password_login("root", None).await.access_token;
+    let admin: serde_json::Value = create_token(
+        &app,
+        &full,
+        "admin",
+        &["users.read", "users.write", "me.read", "me.write"],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let narrow: serde_json::Value = create_token(&app, &full, "tv", &["me.read", "me.write"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let narrow_raw = narrow["raw_token"].as_str().unwrap();
+    let admin_id = admin["id"].as_i64().unwrap();
+    for (method, path) in [
+        (
+            reqwest::Method::PUT,
+            format!("/api/client-tokens/{admin_id}/regenerate"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/client-tokens/{admin_id}/pair"),
+        ),
+    ] {
+        let res = app
+            .client
+            .request(method, app.url(&path))
+            .bearer_auth(narrow_raw)
+            .send()
+            .await
+            .unwrap();
+        let body = problem(res, StatusCode::FORBIDDEN).await;
+        assert_eq!(body["code"], "scope_excess", "{path}: {body}");
+        assert!(
+            body.to_string().contains("users.write"),
+            "names the excess: {body}"
+        );
+    }
+    // The admin token still works: nothing was regenerated.
+    let res = app
+        .get_bearer("/api/users/me", admin["raw_token"].as_str().unwrap())
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Its own token, or one within its reach, still regenerates and pairs.
+    let narrow_id = narrow["id"].as_i64().unwrap();
+    let res = app
+        .client
+        .put(app.url(&format!("/api/client-tokens/{narrow_id}/regenerate")))
+        .bearer_auth(narrow_raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let renewed: serde_json::Value = res.json().await.unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/client-tokens/{narrow_id}/pair")))
+        .bearer_auth(renewed["raw_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // A session (full rights) regenerates the admin token.
+    let res = app
+        .client
+        .put(app.url(&format!("/api/client-tokens/{admin_id}/regenerate")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // The siblings: an OAuth client (its secret is a credential) and an admin invite.
+    let users_admin: serde_json::Value = create_token(&app, &full, "ops", &["users.read", "users.write"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ops = users_admin["raw_token"].as_str().unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/oauth-clients"))
+        .bearer_auth(ops)
+        .json(&serde_json::json!({"name": "wide", "confidential": true, "grant_types": ["client_credentials"], "scopes": ["roms.write"]}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["code"], "scope_excess", "{body}");
+    let res = app
+        .client
+        .post(app.url("/api/oauth-clients"))
+        .bearer_auth(ops)
+        .json(&serde_json::json!({"name": "narrow", "confidential": true, "grant_types": ["client_credentials"], "scopes": ["users.read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let client: serde_json::Value = res.json().await.unwrap();
+    let res = app
+        .client
+        .put(app.url(&format!("/api/oauth-clients/{}", client["client_id"].as_str().unwrap())))
+        .bearer_auth(ops)
+        .json(&serde_json::json!({"name": "narrow", "grant_types": ["client_credentials"], "scopes": ["users.read", "roms.write"]}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["code"], "scope_excess", "{body}");
+    let res = app
+        .client
+        .post(app.url("/api/users/invite-link"))
+        .bearer_auth(ops)
+        .json(&serde_json::json!({"role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["code"], "scope_excess", "{body}");
+    let res = app
+        .client
+        .post(app.url("/api/users/invite-link"))
+        .bearer_auth(&full)
+        .json(&serde_json::json!({"role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
+tessera_tests::on_both_backends!(a_narrow_credential_never_takes_over_a_wider_one);
