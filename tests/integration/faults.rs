@@ -214,9 +214,25 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
     assert_eq!(pair.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(pair.headers()["content-type"], "application/problem+json");
 
-    // Forward-auth checks the database instead of trusting its cache: a revocation still holds.
+    // A revocation that cannot reach the other replicas is an error, not a success (issue 16, defect 7):
+    // the database change stands and this replica checks the database, but the caller must know.
     let res = app.token_form("/oauth/revoke", &[("token", &revoked)]).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "temporarily_unavailable"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("tessera_eviction_publish_failures_total 1"),
+        "counted: {}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("eviction"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // Forward-auth checks the database instead of trusting its cache: the revocation holds here.
     assert_eq!(forward(kept.clone()).await, StatusCode::OK);
     assert_eq!(forward(revoked.clone()).await, StatusCode::UNAUTHORIZED);
 

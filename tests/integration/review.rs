@@ -392,3 +392,273 @@ async fn a_narrow_credential_never_takes_over_a_wider_one(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(a_narrow_credential_never_takes_over_a_wider_one);
+
+/// Defect 6: `rd` is resolved as a browser would; control characters are a 400 before a session is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_redirects_never_leave_for_a_foreign_origin() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The browser drops the tab of `/\t/evil.example` and goes to //evil.example.
+    for rd in [
+        "/%09/evil.example",
+        "/%0d%0aSet-Cookie:%20x=y",
+        "/%5Cevil.example",
+    ] {
+        let res = no_redirect
+            .get(app.url(&format!("/login?rd={rd}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{rd}");
+        let res = no_redirect
+            .get(app.url(&format!("/login/oidc?rd={rd}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "/login/oidc {rd}");
+    }
+    // A foreign origin is dropped, not followed: the page renders without it.
+    let page = no_redirect
+        .get(app.url("/login?rd=https://evil.example/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let form_cookie = tessera_tests::oauth::set_cookie(&page, "tessera_login_form").unwrap();
+    assert!(!page.text().await.unwrap().contains("evil.example"));
+    let post = |rd: &'static str| {
+        no_redirect
+            .post(app.url("/login"))
+            .header("cookie", format!("tessera_login_form={form_cookie}"))
+            .form(&[
+                ("username", "ada"),
+                ("password", tessera_tests::oauth::PASSWORD),
+                ("csrf_token", form_cookie.as_str()),
+                ("rd", rd),
+            ])
+            .send()
+    };
+    // CR/LF used to be a 500 after the session row was written.
+    let res = post("/x\r\nSet-Cookie: a=b").await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(tessera_tests::oauth::set_cookie(&res, "tessera_session"), None);
+    let res = post("//evil.example/x").await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login", "a foreign rd is dropped");
+    let res = post("/device?x=1").await.unwrap();
+    assert_eq!(res.headers()["location"], "/device?x=1");
+}
+
+/// Identity-cache misses so far on `app` (each miss is a database load).
+fn misses(app: &TestApp) -> u64 {
+    app.services.metrics.identity_misses.get()
+}
+
+/// Who-is-this through the cached path (the `Caller` extractor).
+async fn forward_status(app: &TestApp, token: &str) -> StatusCode {
+    app.get_bearer("/api/users/me", token).await.status()
+}
+
+/// Defect 5: an unauthenticated revoke of garbage flushed every cache on every replica. Now what names
+/// nothing evicts nothing, and a real revocation evicts only its own credential. `a` revokes; `b` (another
+/// replica, or `a` itself) keeps serving the rest from its cache.
+async fn evictions_are_precise(a: &TestApp, b: &TestApp) {
+    a.create_user("ada", Role::User).await;
+    let kept = a.password_login("ada", None).await;
+    let doomed = a.password_login("ada", None).await;
+    let full = a.password_login("ada", None).await.access_token;
+    let ctok: serde_json::Value = create_token(a, &full, "tv", &["me.read"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ctok = ctok["raw_token"].as_str().unwrap().to_owned();
+    for t in [&kept.access_token, &doomed.access_token, &ctok] {
+        assert_eq!(forward_status(b, t).await, StatusCode::OK);
+    }
+    let warm = misses(b);
+    // Garbage of every shape, unauthenticated (the built-in client needs no secret).
+    let garbage = [
+        "tsr_rt_".to_owned() + &"0".repeat(72),
+        "tsr_".to_owned() + &"0".repeat(72),
+        "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".to_owned(),
+        "x".repeat(100),
+    ];
+    for g in &garbage {
+        let res = a.token_form("/oauth/revoke", &[("token", g)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    for t in [&kept.access_token, &doomed.access_token, &ctok] {
+        assert_eq!(forward_status(b, t).await, StatusCode::OK);
+    }
+    assert_eq!(misses(b), warm, "garbage revocations evicted nothing");
+    // A real revocation of one login evicts that login only.
+    let res = a
+        .token_form("/oauth/revoke", &[("token", &doomed.refresh_token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut refused = false;
+    for _ in 0..200 {
+        if forward_status(b, &doomed.access_token).await == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        // Bounded wait for the other replica to hear the eviction (the contract is one second).
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(refused, "the revoked login is refused");
+    let before = misses(b);
+    assert_eq!(forward_status(b, &kept.access_token).await, StatusCode::OK);
+    assert_eq!(forward_status(b, &ctok).await, StatusCode::OK);
+    assert_eq!(misses(b), before, "the other credentials stayed cached");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evictions_are_precise_on_one_instance() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    evictions_are_precise(&app, &app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evictions_are_precise_across_replicas() {
+    let Some((a, b)) = tessera_tests::replica_pair().await else {
+        return;
+    };
+    evictions_are_precise(&a, &b).await;
+}
+
+/// Defect 9: `/api/access/check` verified a client token as a JWT and negative-cached it, so its owner got
+/// 401 everywhere for five seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_check_of_a_client_token_never_poisons_it() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    app.create_user("ada", Role::User).await;
+    let admin = app.password_login("root", None).await.access_token;
+    let ada = app.password_login("ada", None).await.access_token;
+    let ctok: serde_json::Value = create_token(&app, &ada, "tv", &["me.read", "roms.read"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ctok = ctok["raw_token"].as_str().unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/access/check"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"token": ctok, "entity": "roms", "action": "read"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["allowed"], true, "{body}");
+    assert_eq!(
+        app.get_bearer("/api/users/me", ctok).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(forward_status(&app, ctok).await, StatusCode::OK);
+}
+
+/// Defect 13: narrowing a client narrows its live logins, and deleting it ends them, within the same
+/// second as other revocations.
+async fn client_changes_reach_its_tokens(db: DbKind) {
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    app.create_user("ada", Role::User).await;
+    let admin = app.password_login("root", None).await.access_token;
+    let client = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    let res = client(
+        reqwest::Method::POST,
+        "/api/oauth-clients",
+        serde_json::json!({"client_id": "launcher", "name": "Launcher", "grant_types": ["password", "refresh_token"], "scopes": ["me.read", "roms.read"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let form = [
+        ("grant_type", "password"),
+        ("username", "ada"),
+        ("password", tessera_tests::oauth::PASSWORD),
+        ("client_id", "launcher"),
+        ("scope", "me.read roms.read"),
+    ];
+    let t: serde_json::Value = app.token_form("/oauth/token", &form).await.json().await.unwrap();
+    let (access, refresh) = (
+        t["access_token"].as_str().unwrap().to_owned(),
+        t["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(app.introspect(&access).await["scope"], "me.read roms.read");
+    let res = client(
+        reqwest::Method::PUT,
+        "/api/oauth-clients/launcher",
+        serde_json::json!({"name": "Launcher", "grant_types": ["password", "refresh_token"], "scopes": ["me.read"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.introspect(&access).await["scope"],
+        "me.read",
+        "the live access token narrowed"
+    );
+    let res = app
+        .token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", "launcher"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let t: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(t["scope"], "me.read", "the refresh family narrowed");
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+    let res = client(
+        reqwest::Method::DELETE,
+        "/api/oauth-clients/launcher",
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        app.introspect(&access).await,
+        serde_json::json!({"active": false}),
+        "deleted client: token dead"
+    );
+    let res = app
+        .token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", "launcher"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_client_error());
+}
+
+tessera_tests::on_both_backends!(client_changes_reach_its_tokens);

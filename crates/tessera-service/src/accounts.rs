@@ -10,6 +10,7 @@ use tessera_db::models::sessions::Session;
 use tessera_db::models::users::{User, UserChanges};
 use tessera_db::DbConnection;
 
+use crate::cache::Eviction;
 use crate::identity::Identity;
 use crate::users::{check_email, insert_checked, NewAccount};
 use crate::{audit, ServiceError, Services};
@@ -130,21 +131,24 @@ impl Services {
         let sid_until = self.sid_until();
         let id = user.id;
         let revoke_tokens = req.revoke_client_tokens;
-        self.revoking(self.db.write_tx(move |c| {
-            let changes = UserChanges {
-                email_verified: email.as_ref().map(|_| false),
-                email,
-                password_hash: hash.clone().map(Some),
-                updated_at: Some(now.as_secs()),
-                ..UserChanges::default()
-            };
-            let user = User::update(c, id, &changes)?.ok_or(ServiceError::NotFound)?;
-            if hash.is_some() {
-                revoke_everything(c, id, keep.as_deref(), revoke_tokens, now.as_secs(), sid_until)?;
-                audit::record(c, now, "user.password_changed", Some(id), Some("self"), None)?;
-            }
-            User::find(c, user.id)?.ok_or(ServiceError::NotFound)
-        }))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let changes = UserChanges {
+                    email_verified: email.as_ref().map(|_| false),
+                    email,
+                    password_hash: hash.clone().map(Some),
+                    updated_at: Some(now.as_secs()),
+                    ..UserChanges::default()
+                };
+                let user = User::update(c, id, &changes)?.ok_or(ServiceError::NotFound)?;
+                if hash.is_some() {
+                    revoke_everything(c, id, keep.as_deref(), revoke_tokens, now.as_secs(), sid_until)?;
+                    audit::record(c, now, "user.password_changed", Some(id), Some("self"), None)?;
+                }
+                User::find(c, user.id)?.ok_or(ServiceError::NotFound)
+            }),
+            |_| vec![Eviction::User(id)],
+        )
         .await
     }
 
@@ -229,48 +233,51 @@ impl Services {
         let now = self.clock.now();
         let sid_until = self.sid_until();
         let actor_name = actor.subject.clone();
-        self.revoking(self.db.write_tx(move |c| {
-            let demoted = new_role == Some(Role::User) && target.role == Role::Admin.as_str();
-            if demoted || req.enabled == Some(false) {
-                ensure_not_last_admin(c, &target)?;
-            }
-            if let Some(Some(g)) = req.permission_group_id {
-                PermissionGroup::find(c, g)?
-                    .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
-            }
-            // A demoted admin without a group joins the default group, as a new user would.
-            let group = match req.permission_group_id {
-                None if demoted && target.permission_group_id.is_none() => {
-                    PermissionGroup::find_default(c)?.map(|g| Some(g.id))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let demoted = new_role == Some(Role::User) && target.role == Role::Admin.as_str();
+                if demoted || req.enabled == Some(false) {
+                    ensure_not_last_admin(c, &target)?;
                 }
-                other => other,
-            };
-            let changes = UserChanges {
-                username: username.map(Username::into_string),
-                password_hash: hash.clone().map(Some),
-                role: new_role.map(|r| r.as_str().to_owned()),
-                permission_group_id: group,
-                enabled: req.enabled,
-                // A new address is unverified unless the admin vouches for it in the same request.
-                email_verified: req.email_verified.or(email.as_ref().map(|_| false)),
-                email,
-                updated_at: Some(now.as_secs()),
-            };
-            let user = User::update(c, id, &changes)
-                .map_err(|e| {
-                    if e.is_unique_violation() {
-                        ServiceError::Conflict("username is taken".into())
-                    } else {
-                        e.into()
+                if let Some(Some(g)) = req.permission_group_id {
+                    PermissionGroup::find(c, g)?
+                        .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
+                }
+                // A demoted admin without a group joins the default group, as a new user would.
+                let group = match req.permission_group_id {
+                    None if demoted && target.permission_group_id.is_none() => {
+                        PermissionGroup::find_default(c)?.map(|g| Some(g.id))
                     }
-                })?
-                .ok_or(ServiceError::NotFound)?;
-            if hash.is_some() || req.enabled == Some(false) {
-                revoke_everything(c, id, None, false, now.as_secs(), sid_until)?;
-            }
-            audit::record(c, now, "user.updated", Some(id), Some(&actor_name), None)?;
-            User::find(c, user.id)?.ok_or(ServiceError::NotFound)
-        }))
+                    other => other,
+                };
+                let changes = UserChanges {
+                    username: username.map(Username::into_string),
+                    password_hash: hash.clone().map(Some),
+                    role: new_role.map(|r| r.as_str().to_owned()),
+                    permission_group_id: group,
+                    enabled: req.enabled,
+                    // A new address is unverified unless the admin vouches for it in the same request.
+                    email_verified: req.email_verified.or(email.as_ref().map(|_| false)),
+                    email,
+                    updated_at: Some(now.as_secs()),
+                };
+                let user = User::update(c, id, &changes)
+                    .map_err(|e| {
+                        if e.is_unique_violation() {
+                            ServiceError::Conflict("username is taken".into())
+                        } else {
+                            e.into()
+                        }
+                    })?
+                    .ok_or(ServiceError::NotFound)?;
+                if hash.is_some() || req.enabled == Some(false) {
+                    revoke_everything(c, id, None, false, now.as_secs(), sid_until)?;
+                }
+                audit::record(c, now, "user.updated", Some(id), Some(&actor_name), None)?;
+                User::find(c, user.id)?.ok_or(ServiceError::NotFound)
+            }),
+            |_| vec![Eviction::User(id)],
+        )
         .await
     }
 
@@ -284,12 +291,15 @@ impl Services {
         }
         let now = self.clock.now();
         let actor_name = actor.subject.clone();
-        self.revoking(self.db.write_tx(move |c| {
-            ensure_not_last_admin(c, &target)?;
-            User::delete(c, id)?;
-            audit::record(c, now, "user.deleted", Some(id), Some(&actor_name), None)?;
-            Ok(())
-        }))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                ensure_not_last_admin(c, &target)?;
+                User::delete(c, id)?;
+                audit::record(c, now, "user.deleted", Some(id), Some(&actor_name), None)?;
+                Ok(())
+            }),
+            |_| vec![Eviction::User(id)],
+        )
         .await
     }
 }

@@ -1,9 +1,11 @@
 //! The hot-path caches (ARCHITECTURE.md §4): verified identities by credential digest, and each user's
 //! rights. A hit costs two hash lookups, an expiry and generation check and an AND.
 //!
-//! Revocation stays instant: every credential- or rights-changing write clears both caches here and,
-//! through the store's pub/sub, on every replica. A replica whose subscription is down bypasses the caches
-//! (checks the database on every request) until it has resubscribed and cleared them.
+//! Revocation stays instant and precise: every credential- or rights-changing write evicts what it changed
+//! (a user, a refresh family, an access token, a client token, a device, an OAuth client) here and, through
+//! the store's pub/sub, on every replica; nothing else is dropped, so no request can flush the caches. A
+//! replica whose subscription is down bypasses the caches (checks the database on every request) until it
+//! has resubscribed and cleared them.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,7 +15,85 @@ use moka::sync::Cache;
 use tessera_core::token_format::TokenDigest;
 use tessera_core::ScopeSet;
 
-use crate::identity::{Identity, Principal};
+use crate::identity::{CredentialKind, Identity, Principal};
+
+/// A cached credential is found by its kind and digest, so that a lookup through one path (an access-token
+/// check of a client token, say) can never answer, or poison, another.
+pub type CacheKey = (CredentialKind, TokenDigest);
+
+/// What a revocation or rights change makes stale, here and on every replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Eviction {
+    /// The user's rights and every credential of theirs (disabled, deleted, re-passworded, re-roled).
+    User(i64),
+    /// The access tokens of a refresh family (`sid`).
+    Family(String),
+    /// One access token (`jti`).
+    AccessToken(String),
+    /// One client API token, by id.
+    ClientToken(i64),
+    /// Every credential bound to a device.
+    Device(String),
+    /// Every credential issued to an OAuth client (its scopes narrowed, or the client deleted).
+    Client(String),
+    /// Every user's rights (a permission group changed); identities stay and re-intersect.
+    AllRights,
+    /// Everything (an unreadable message, or a gap in the subscription).
+    All,
+}
+
+impl Eviction {
+    /// The wire form published to other replicas: `kind:value`, with no space in it.
+    pub fn encode(&self) -> String {
+        match self {
+            Eviction::User(id) => format!("user:{id}"),
+            Eviction::Family(f) => format!("family:{f}"),
+            Eviction::AccessToken(j) => format!("jti:{j}"),
+            Eviction::ClientToken(id) => format!("ctok:{id}"),
+            Eviction::Device(d) => format!("device:{d}"),
+            Eviction::Client(c) => format!("client:{c}"),
+            Eviction::AllRights => "rights:*".into(),
+            Eviction::All => "all".into(),
+        }
+    }
+
+    /// Reads one published target; anything unreadable evicts everything (safe, never stale).
+    pub fn decode(text: &str) -> Eviction {
+        let (kind, value) = text.split_once(':').unwrap_or((text, ""));
+        match (kind, value) {
+            ("user", v) => v.parse().map_or(Eviction::All, Eviction::User),
+            ("family", v) if !v.is_empty() => Eviction::Family(v.to_owned()),
+            ("jti", v) if !v.is_empty() => Eviction::AccessToken(v.to_owned()),
+            ("ctok", v) => v.parse().map_or(Eviction::All, Eviction::ClientToken),
+            ("device", v) if !v.is_empty() => Eviction::Device(v.to_owned()),
+            ("client", v) if !v.is_empty() => Eviction::Client(v.to_owned()),
+            ("rights", "*") => Eviction::AllRights,
+            _ => Eviction::All,
+        }
+    }
+
+    /// Whether a cached identity is one this eviction makes stale.
+    fn covers(&self, id: &Identity) -> bool {
+        let user = id.principal.as_ref().map(|p| p.user_id);
+        match self {
+            Eviction::User(u) => user == Some(*u),
+            Eviction::Family(f) => id.family_id.as_deref() == Some(f.as_str()),
+            Eviction::AccessToken(j) => {
+                id.kind == CredentialKind::AccessToken && id.token_id.as_deref() == Some(j.as_str())
+            }
+            Eviction::ClientToken(t) => {
+                id.kind == CredentialKind::ClientToken
+                    && id.token_id.as_deref() == Some(t.to_string().as_str())
+            }
+            Eviction::Device(d) => id.device_id.as_deref() == Some(d.as_str()),
+            Eviction::Client(c) => {
+                id.client_id.as_deref() == Some(c.as_str()) || id.subject == format!("client:{c}")
+            }
+            Eviction::AllRights => false,
+            Eviction::All => true,
+        }
+    }
+}
 
 pub const EVICT_CHANNEL: &str = "evict";
 const POSITIVE_TTL: Duration = Duration::from_secs(30);
@@ -40,8 +120,8 @@ pub struct CachedRights {
 
 #[derive(Debug)]
 pub struct Caches {
-    identities: Cache<TokenDigest, Arc<CachedIdentity>>,
-    negative: Cache<TokenDigest, ()>,
+    identities: Cache<CacheKey, Arc<CachedIdentity>>,
+    negative: Cache<CacheKey, ()>,
     rights: Cache<i64, Arc<CachedRights>>,
     /// Bumped by every eviction; a load that started before an eviction does not insert.
     epoch: AtomicU64,
@@ -55,6 +135,7 @@ impl Default for Caches {
             identities: Cache::builder()
                 .max_capacity(CAPACITY)
                 .time_to_live(POSITIVE_TTL)
+                .support_invalidation_closures()
                 .build(),
             negative: Cache::builder()
                 .max_capacity(100_000)
@@ -86,7 +167,7 @@ impl Caches {
         self.epoch.load(Ordering::Acquire)
     }
 
-    /// Drops everything (a revocation somewhere).
+    /// Drops everything (a gap in the eviction subscription).
     pub fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.identities.invalidate_all();
@@ -94,23 +175,54 @@ impl Caches {
         self.rights.invalidate_all();
     }
 
-    pub fn identity(&self, d: &TokenDigest) -> Option<Arc<CachedIdentity>> {
-        self.usable().then(|| self.identities.get(d)).flatten()
-    }
-
-    pub fn is_known_bad(&self, d: &TokenDigest) -> bool {
-        self.usable() && self.negative.contains_key(d)
-    }
-
-    pub fn remember_identity(&self, d: TokenDigest, v: CachedIdentity, epoch: u64) {
-        if self.usable() && self.epoch() == epoch {
-            self.identities.insert(d, Arc::new(v));
+    /// Drops exactly what `e` makes stale. A load already under way when this runs does not insert
+    /// (the epoch moved), so a slow load cannot resurrect a revoked entry.
+    pub fn evict(&self, e: &Eviction) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        match e {
+            Eviction::All => return self.clear(),
+            Eviction::AllRights => self.rights.invalidate_all(),
+            Eviction::User(u) => self.rights.invalidate(u),
+            _ => {}
+        }
+        if !matches!(e, Eviction::AllRights) {
+            let e = e.clone();
+            // Registered predicates hide matching entries from `get` at once; moka removes them lazily.
+            if self
+                .identities
+                .invalidate_entries_if(move |_, v| e.covers(&v.identity))
+                .is_err()
+            {
+                self.identities.invalidate_all();
+            }
+        }
+        // A refusal remembered for a user, device or client may be wrong after it changed (re-enabled,
+        // rights given back); revocations of single credentials only make refusals truer.
+        if matches!(
+            e,
+            Eviction::User(_) | Eviction::Device(_) | Eviction::Client(_) | Eviction::AllRights
+        ) {
+            self.negative.invalidate_all();
         }
     }
 
-    pub fn remember_bad(&self, d: TokenDigest) {
+    pub fn identity(&self, k: &CacheKey) -> Option<Arc<CachedIdentity>> {
+        self.usable().then(|| self.identities.get(k)).flatten()
+    }
+
+    pub fn is_known_bad(&self, k: &CacheKey) -> bool {
+        self.usable() && self.negative.contains_key(k)
+    }
+
+    pub fn remember_identity(&self, k: CacheKey, v: CachedIdentity, epoch: u64) {
+        if self.usable() && self.epoch() == epoch {
+            self.identities.insert(k, Arc::new(v));
+        }
+    }
+
+    pub fn remember_bad(&self, k: CacheKey) {
         if self.usable() {
-            self.negative.insert(d, ());
+            self.negative.insert(k, ());
         }
     }
 

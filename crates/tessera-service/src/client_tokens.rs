@@ -7,6 +7,7 @@ use tessera_db::models::client_tokens::{ClientToken, NewClientToken};
 use tessera_db::models::users::User;
 use tessera_db::DbConnection;
 
+use crate::cache::Eviction;
 use crate::identity::{principal_of, user_rights, AuthFailure, CredentialKind, Identity};
 use crate::{audit, ServiceError, Services};
 
@@ -218,21 +219,24 @@ impl Services {
 
     async fn delete_client_token_inner(&self, owner: Option<i64>, id: i64) -> Result<(), ServiceError> {
         let now = self.clock.now();
-        self.revoking(self.db.write_tx(move |c| {
-            let row = ClientToken::find(c, id)?
-                .filter(|t| owner.is_none_or(|o| o == t.user_id))
-                .ok_or(ServiceError::NotFound)?;
-            ClientToken::delete(c, id)?;
-            audit::record(
-                c,
-                now,
-                "client_token.deleted",
-                Some(row.user_id),
-                None,
-                Some(&row.name),
-            )?;
-            Ok::<_, ServiceError>(())
-        }))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let row = ClientToken::find(c, id)?
+                    .filter(|t| owner.is_none_or(|o| o == t.user_id))
+                    .ok_or(ServiceError::NotFound)?;
+                ClientToken::delete(c, id)?;
+                audit::record(
+                    c,
+                    now,
+                    "client_token.deleted",
+                    Some(row.user_id),
+                    None,
+                    Some(&row.name),
+                )?;
+                Ok::<_, ServiceError>(())
+            }),
+            |_| vec![Eviction::ClientToken(id)],
+        )
         .await
     }
 
@@ -281,21 +285,24 @@ impl Services {
         let digest = raw.digest();
         let now = self.clock.now();
         let row = self
-            .revoking(self.db.write_tx(move |c| {
-                let row = ClientToken::find(c, id)?
-                    .filter(|t| t.user_id == owner)
-                    .ok_or(ServiceError::NotFound)?;
-                ClientToken::set_digest(c, id, digest.as_bytes())?;
-                audit::record(
-                    c,
-                    now,
-                    "client_token.regenerated",
-                    Some(owner),
-                    None,
-                    Some(&row.name),
-                )?;
-                ClientToken::find(c, id)?.ok_or(ServiceError::NotFound)
-            }))
+            .revoking(
+                self.db.write_tx(move |c| {
+                    let row = ClientToken::find(c, id)?
+                        .filter(|t| t.user_id == owner)
+                        .ok_or(ServiceError::NotFound)?;
+                    ClientToken::set_digest(c, id, digest.as_bytes())?;
+                    audit::record(
+                        c,
+                        now,
+                        "client_token.regenerated",
+                        Some(owner),
+                        None,
+                        Some(&row.name),
+                    )?;
+                    ClientToken::find(c, id)?.ok_or(ServiceError::NotFound)
+                }),
+                |_| vec![Eviction::ClientToken(id)],
+            )
             .await?;
         Ok(CreatedToken { row, raw })
     }
@@ -305,8 +312,10 @@ impl Services {
         let token = token_format::parse(TokenKind::Client, &self.settings.tokens.prefix, text)
             .map_err(|_| AuthFailure::Invalid)?;
         let digest = token.digest();
-        self.resolve_cached(digest, || self.load_client_token(digest))
-            .await
+        self.resolve_cached(CredentialKind::ClientToken, digest, || {
+            self.load_client_token(digest)
+        })
+        .await
     }
 
     async fn load_client_token(
@@ -345,6 +354,7 @@ impl Services {
                 token_id: Some(row.id.to_string()),
                 can_introspect: false,
                 session_id: None,
+                family_id: None,
             },
             None,
         ))
@@ -382,8 +392,11 @@ impl Services {
         };
         let digest = token.digest();
         let now = self.clock.now();
-        self.revoking(self.db.write_tx(move |c| {
-            if let Some(row) = ClientToken::find_by_digest(c, digest.as_bytes())? {
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let Some(row) = ClientToken::find_by_digest(c, digest.as_bytes())? else {
+                    return Ok::<_, ServiceError>(None);
+                };
                 ClientToken::delete(c, row.id)?;
                 audit::record(
                     c,
@@ -393,10 +406,13 @@ impl Services {
                     None,
                     Some(&row.name),
                 )?;
-            }
-            Ok::<_, ServiceError>(())
-        }))
+                Ok(Some(row.id))
+            }),
+            // Unknown tokens revoke nothing, so they evict nothing.
+            |found| found.iter().map(|id| Eviction::ClientToken(*id)).collect(),
+        )
         .await
+        .map(|_| ())
     }
 
     /// A one-minute code that hands this token (with a fresh secret) to whoever presents it: minting, so

@@ -13,6 +13,7 @@ use tessera_db::models::client_tokens::{ClientToken, NewClientToken};
 use tessera_db::models::devices::Device;
 use tessera_db::models::users::User;
 
+use crate::cache::Eviction;
 use crate::client_tokens::{insert_within_limit, parse_expiry, random_code};
 use crate::devices::revoke_device_tokens;
 use crate::identity::Identity;
@@ -385,11 +386,7 @@ impl Services {
             })
             .await;
         let (device_id, token_id) = match result {
-            Ok(v) => {
-                // Older tokens bound to this device were revoked.
-                self.invalidate().await;
-                v
-            }
+            Ok(v) => v,
             Err(e) => {
                 // Nothing was decided after all: let the user fix the cause (e.g. the token limit) and retry.
                 let _ = self.store.delete(&format!("devdecide:{digest}")).await;
@@ -407,6 +404,9 @@ impl Services {
             ..flow
         };
         self.save_flow(&digest, &flow).await?;
+        // Older tokens bound to this device (a re-approval) were revoked: only they are evicted. Told after
+        // the approval is saved, so a failed publish (503) leaves a decided flow, not a stuck one.
+        self.evict(&[Eviction::Device(device_id.clone())]).await?;
         Ok((device_id, name))
     }
 

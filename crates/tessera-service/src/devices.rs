@@ -6,6 +6,7 @@ use tessera_db::models::refresh::RefreshFamily;
 use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
 use tessera_db::DbConnection;
 
+use crate::cache::Eviction;
 use crate::{audit, ServiceError, Services};
 
 /// `last_seen` is written at most this often per device.
@@ -66,15 +67,19 @@ impl Services {
         let now = self.clock.now();
         let sid_until = now.as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs;
         let id = id.to_owned();
-        self.revoking(self.db.write_tx(move |c| {
-            let d = Device::find(c, &id)?
-                .filter(|d| d.user_id == user_id)
-                .ok_or(ServiceError::NotFound)?;
-            revoke_device_tokens(c, &id, now.as_secs(), sid_until)?;
-            Device::delete(c, &id)?;
-            audit::record(c, now, "device.deleted", Some(user_id), None, Some(&d.name))?;
-            Ok(())
-        }))
+        let id_evict = id.clone();
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let d = Device::find(c, &id)?
+                    .filter(|d| d.user_id == user_id)
+                    .ok_or(ServiceError::NotFound)?;
+                revoke_device_tokens(c, &id, now.as_secs(), sid_until)?;
+                Device::delete(c, &id)?;
+                audit::record(c, now, "device.deleted", Some(user_id), None, Some(&d.name))?;
+                Ok(())
+            }),
+            |_| vec![Eviction::Device(id_evict)],
+        )
         .await
     }
 

@@ -1,9 +1,9 @@
-//! The replica's eviction listener: clears the caches whenever any replica publishes a revocation, and
+//! The replica's eviction listener: evicts what any replica publishes a revocation of, and
 //! keeps them switched off while it cannot be sure to hear one (pub/sub drops what is sent during a gap).
 
 use std::time::Duration;
 
-use crate::cache::EVICT_CHANNEL;
+use crate::cache::{Eviction, EVICT_CHANNEL};
 use crate::Services;
 
 const PING_EVERY: Duration = Duration::from_millis(250);
@@ -25,7 +25,11 @@ impl Services {
                         loop {
                             tokio::select! {
                                 msg = sub.recv() => match msg {
-                                    Some(_) => s.caches.clear(),
+                                    Some(text) => {
+                                        for target in text.split(' ').filter(|t| !t.is_empty()) {
+                                            s.caches.evict(&Eviction::decode(target));
+                                        }
+                                    }
                                     None => break,
                                 },
                                 _ = tick.tick() => {

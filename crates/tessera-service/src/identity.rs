@@ -11,10 +11,14 @@ use tessera_db::models::user_overrides::UserOverride;
 use tessera_db::models::users::User;
 use tessera_db::DbConnection;
 
+use crate::cache::Eviction;
 use crate::{ServiceError, Services};
 
+/// How long a revocation may try to reach the other replicas before the call answers 503.
+pub const EVICT_PUBLISH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// Which kind of credential the request carried (API.md §5 `X-Auth-Credential`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CredentialKind {
     AccessToken,
     ClientToken,
@@ -72,6 +76,8 @@ pub struct Identity {
     pub can_introspect: bool,
     /// The session behind a cookie credential (kept when its owner changes the password).
     pub session_id: Option<String>,
+    /// The refresh family an access token belongs to (its `sid`), for precise eviction.
+    pub family_id: Option<String>,
 }
 
 impl Identity {
@@ -90,6 +96,7 @@ impl Identity {
             token_id: None,
             can_introspect: false,
             session_id: None,
+            family_id: None,
         }
     }
 
@@ -200,12 +207,27 @@ impl Services {
         }
     }
 
+    /// Resolves a bearer credential by its shape: a client token (prefix, 64 hex, CRC-32 tail) or else an
+    /// access JWT. Every path that takes a bearer token goes through here, so none verifies one kind as
+    /// the other (and caches the refusal).
+    pub async fn resolve_bearer(&self, token: &str) -> Result<Identity, AuthFailure> {
+        let prefix = &self.settings.tokens.prefix;
+        if tessera_core::token_format::has_shape(tessera_core::token_format::TokenKind::Client, prefix, token)
+        {
+            self.resolve_client_token(token).await
+        } else {
+            self.resolve_access_token(token).await
+        }
+    }
+
     /// Verifies an access JWT and resolves its owner now: revoked, disabled, re-passworded or removed
     /// owners make it invalid; scopes shrink with the owner's rights. Served from the caches when warm.
     pub async fn resolve_access_token(&self, token: &str) -> Result<Identity, AuthFailure> {
         let digest = tessera_core::token_format::TokenDigest::of(token);
-        self.resolve_cached(digest, || self.load_access_token(token))
-            .await
+        self.resolve_cached(CredentialKind::AccessToken, digest, || {
+            self.load_access_token(token)
+        })
+        .await
     }
 
     /// The uncached path: signature, revocation lists, owner.
@@ -219,7 +241,9 @@ impl Services {
         let jti = str_claim(&claims, "jti").ok_or(AuthFailure::Invalid)?.to_owned();
         let sub = str_claim(&claims, "sub").ok_or(AuthFailure::Invalid)?.to_owned();
         let sid = str_claim(&claims, "sid").map(str::to_owned);
+        let family_id = sid.clone();
         let client_id = str_claim(&claims, "client_id").map(str::to_owned);
+        let client_claim = client_id.clone();
         let device_id = str_claim(&claims, "device_id").map(str::to_owned);
         let generation = claims.get("gen").and_then(Value::as_i64);
         let token_scopes = self
@@ -229,27 +253,40 @@ impl Services {
         let exp = claims.get("exp").and_then(Value::as_i64);
         let iat = claims.get("iat").and_then(Value::as_i64);
         let catalog = self.catalog.clone();
-        let (principal, rights) = self
+        let (principal, rights, client_cap) = self
             .db
-            .run(move |c| -> Result<(Option<Principal>, ScopeSet), AuthFailure> {
-                if RevokedAccessToken::is_revoked(c, &jti, sid.as_deref())? {
-                    return Err(AuthFailure::Invalid);
-                }
-                if let Some(cid) = sub.strip_prefix("client:") {
-                    let client = OAuthClient::find_by_client_id(c, cid)?.ok_or(AuthFailure::Invalid)?;
-                    let allowed = catalog.parse(&client.scopes).unwrap_or_default();
-                    return Ok((None, allowed));
-                }
-                let id: i64 = sub.parse().map_err(|_| AuthFailure::Invalid)?;
-                let user = User::find(c, id)?.ok_or(AuthFailure::Invalid)?;
-                if !user.enabled || generation != Some(user.generation) {
-                    return Err(AuthFailure::Invalid);
-                }
-                let rights = user_rights(c, &catalog, &user)?;
-                touch_active_throttled(c, &user, now.as_secs())?;
-                Ok((Some(principal_of(&user)), rights))
-            })
+            .run(
+                move |c| -> Result<(Option<Principal>, ScopeSet, ScopeSet), AuthFailure> {
+                    if RevokedAccessToken::is_revoked(c, &jti, sid.as_deref())? {
+                        return Err(AuthFailure::Invalid);
+                    }
+                    if let Some(cid) = sub.strip_prefix("client:") {
+                        let client = OAuthClient::find_by_client_id(c, cid)?.ok_or(AuthFailure::Invalid)?;
+                        let allowed = catalog.parse(&client.scopes).unwrap_or_default();
+                        return Ok((None, allowed, catalog.all()));
+                    }
+                    let id: i64 = sub.parse().map_err(|_| AuthFailure::Invalid)?;
+                    let user = User::find(c, id)?.ok_or(AuthFailure::Invalid)?;
+                    if !user.enabled || generation != Some(user.generation) {
+                        return Err(AuthFailure::Invalid);
+                    }
+                    let rights = user_rights(c, &catalog, &user)?;
+                    // The issuing client as it is now: deleted, its tokens die; narrowed, they narrow.
+                    let client_cap = match client_claim.as_deref() {
+                        Some(cid) => {
+                            let client =
+                                OAuthClient::find_by_client_id(c, cid)?.ok_or(AuthFailure::Invalid)?;
+                            catalog.parse(&client.scopes).unwrap_or_default()
+                        }
+                        None => catalog.all(),
+                    };
+                    touch_active_throttled(c, &user, now.as_secs())?;
+                    Ok((Some(principal_of(&user)), rights, client_cap))
+                },
+            )
             .await?;
+        // What the token may reach at most: its own scopes within its client's; rights apply on every use.
+        let granted = token_scopes.and(client_cap);
         let subject = str_claim(&claims, "sub").unwrap_or_default().to_owned();
         Ok((
             Identity {
@@ -258,13 +295,14 @@ impl Services {
                 subject,
                 client_id,
                 device_id,
-                scopes: token_scopes.and(rights),
-                granted: token_scopes,
+                scopes: granted.and(rights),
+                granted,
                 expires_at: exp,
                 issued_at: iat,
                 token_id: str_claim(&claims, "jti").map(str::to_owned),
                 can_introspect: false,
                 session_id: None,
+                family_id,
             },
             generation,
         ))
@@ -313,6 +351,7 @@ impl Services {
             token_id: None,
             can_introspect: false,
             session_id: None,
+            family_id: None,
         })
     }
 
@@ -342,6 +381,7 @@ impl Services {
             token_id: None,
             can_introspect: true,
             session_id: None,
+            family_id: None,
         })
     }
 }
@@ -378,25 +418,57 @@ impl Services {
 }
 
 impl Services {
-    /// Clears the hot-path caches here and, through the store, on every replica. Call after any write
-    /// that revokes a credential or changes someone's rights.
-    pub async fn invalidate(&self) {
-        self.caches.clear();
-        if let Err(e) = self.store.publish(crate::cache::EVICT_CHANNEL, "all").await {
-            tracing::warn!(error = %e, "eviction not published; other replicas bypass their caches until the store is back");
+    /// Evicts `targets` from the hot-path caches here and, through the store, on every replica. A revocation
+    /// is done only when every replica will refuse the credential within a second: the publish is retried
+    /// within [`EVICT_PUBLISH_DEADLINE`], then the caller hears 503 (the database change stands; retrying
+    /// the call publishes again) and `tessera_eviction_publish_failures_total` counts it.
+    pub async fn evict(&self, targets: &[Eviction]) -> Result<(), ServiceError> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        for t in targets {
+            self.caches.evict(t);
+        }
+        let message = targets.iter().map(Eviction::encode).collect::<Vec<_>>().join(" ");
+        let started = std::time::Instant::now();
+        let mut wait = std::time::Duration::from_millis(25);
+        loop {
+            let left = EVICT_PUBLISH_DEADLINE.saturating_sub(started.elapsed());
+            let sent =
+                tokio::time::timeout(left, self.store.publish(crate::cache::EVICT_CHANNEL, &message)).await;
+            match sent {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) if started.elapsed() + wait < EVICT_PUBLISH_DEADLINE => {
+                    tracing::debug!(error = %e, "eviction publish failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                outcome => {
+                    self.metrics.eviction_publish_failed();
+                    let why = match outcome {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "timed out".to_owned(),
+                    };
+                    tracing::error!(error = %why, evict = %message, "revocation saved but not published; other replicas may serve the credential until their caches expire");
+                    return Err(ServiceError::Unavailable(
+                        "the change is saved, but other replicas could not be told yet; retry the request"
+                            .into(),
+                    ));
+                }
+            }
         }
     }
 
-    /// Runs a write that revokes credentials or changes rights, then clears the caches everywhere.
-    pub(crate) async fn revoking<T, E>(
+    /// Runs a write that revokes credentials or changes rights, then evicts what `targets` names from its
+    /// result, everywhere. A write that fails evicts nothing.
+    pub(crate) async fn revoking<T, E: From<ServiceError>>(
         &self,
         write: impl std::future::Future<Output = Result<T, E>>,
+        targets: impl FnOnce(&T) -> Vec<Eviction>,
     ) -> Result<T, E> {
-        let out = write.await;
-        if out.is_ok() {
-            self.invalidate().await;
-        }
-        out
+        let out = write.await?;
+        self.evict(&targets(&out)).await?;
+        Ok(out)
     }
 
     /// A user's principal and rights now, from the rights cache when warm.
@@ -437,6 +509,7 @@ impl Services {
     /// that raced an eviction is not cached. Invalid credentials are remembered briefly.
     pub(crate) async fn resolve_cached<F, Fut>(
         &self,
+        kind: CredentialKind,
         digest: tessera_core::token_format::TokenDigest,
         load: F,
     ) -> Result<Identity, AuthFailure>
@@ -445,11 +518,12 @@ impl Services {
         Fut: std::future::Future<Output = Result<(Identity, Option<i64>), AuthFailure>>,
     {
         let now = self.clock.now().as_secs();
-        if self.caches.is_known_bad(&digest) {
+        let key = (kind, digest);
+        if self.caches.is_known_bad(&key) {
             self.metrics.negative_hits.inc();
             return Err(AuthFailure::Invalid);
         }
-        if let Some(hit) = self.caches.identity(&digest) {
+        if let Some(hit) = self.caches.identity(&key) {
             if hit.valid_until.is_none_or(|t| t > now) {
                 self.metrics.identity_hits.inc();
                 let mut id = hit.identity.clone();
@@ -481,7 +555,7 @@ impl Services {
                     0
                 };
                 self.caches.remember_identity(
-                    digest,
+                    key,
                     crate::cache::CachedIdentity {
                         identity: id.clone(),
                         generation,
@@ -493,7 +567,7 @@ impl Services {
                 Ok(id)
             }
             Err(AuthFailure::Invalid) => {
-                self.caches.remember_bad(digest);
+                self.caches.remember_bad(key);
                 Err(AuthFailure::Invalid)
             }
             Err(e) => Err(e),

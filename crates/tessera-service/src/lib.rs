@@ -25,6 +25,7 @@ pub mod oidc;
 pub mod password_reset;
 pub mod permissions;
 pub mod ratelimit;
+pub mod redirects;
 pub mod service_key;
 pub mod sessions;
 pub mod settings;

@@ -25,6 +25,7 @@ pub struct Metrics {
     bcrypt_wait_ms: IntGauge,
     active_sessions: IntGauge,
     listener_up: IntGauge,
+    eviction_failures: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -123,6 +124,14 @@ impl Metrics {
                 "tessera_revocation_listener_up",
                 "1 while the cross-replica eviction subscription is live (caches in use)",
             )?,
+            eviction_failures: {
+                let c = IntCounter::new(
+                    "tessera_eviction_publish_failures_total",
+                    "Revocations saved but not delivered to the other replicas in time (answered 503)",
+                )?;
+                r.register(Box::new(c.clone()))?;
+                c
+            },
             http_requests,
             http_duration,
             rate_limited,
@@ -143,6 +152,10 @@ impl Metrics {
             500..=599 => self.server_errors.with_label_values(&["internal"]).inc(),
             _ => {}
         }
+    }
+
+    pub fn eviction_publish_failed(&self) {
+        self.eviction_failures.inc();
     }
 
     pub fn rate_limited(&self, action: &str) {

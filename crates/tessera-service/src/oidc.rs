@@ -21,6 +21,7 @@ use tessera_db::models::oidc_links::OidcLink;
 use tessera_db::models::permission_groups::PermissionGroup;
 use tessera_db::models::users::{NewUser, User, UserChanges};
 
+use crate::cache::Eviction;
 use crate::settings::OidcSettings;
 use crate::{audit, ServiceError, Services};
 
@@ -453,7 +454,7 @@ impl Services {
                     audit::record(c, now, "user.updated", Some(user.id), Some("oidc"), Some("role/group from provider"))?;
                 }
                 Ok(User::find(c, user.id)?.ok_or(ServiceError::NotFound)?)
-            }))
+            }), |user| vec![Eviction::User(user.id)])
             .await?;
         Ok(user)
     }

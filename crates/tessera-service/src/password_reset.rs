@@ -7,6 +7,7 @@ use tessera_core::token_format::TokenDigest;
 use tessera_db::models::password_resets::PasswordReset;
 use tessera_db::models::users::{User, UserChanges};
 
+use crate::cache::Eviction;
 use crate::identity::Identity;
 use crate::ratelimit::LimitedAction;
 use crate::{audit, ServiceError, Services};
@@ -108,27 +109,31 @@ impl Services {
         }
         let hash = self.hasher.hash(new_password).await?;
         let sid_until = self.sid_until();
-        self.revoking(self.db.write_tx(move |c| {
-            let user_id = PasswordReset::consume(c, &digest, now.as_secs())?
-                .ok_or_else(|| ServiceError::Gone(RESET_GONE.into()))?;
-            let changes = UserChanges {
-                password_hash: Some(Some(hash)),
-                updated_at: Some(now.as_secs()),
-                ..UserChanges::default()
-            };
-            User::update(c, user_id, &changes)?.ok_or(ServiceError::NotFound)?;
-            crate::accounts::revoke_everything(c, user_id, None, true, now.as_secs(), sid_until)?;
-            audit::record(
-                c,
-                now,
-                "user.password_reset",
-                Some(user_id),
-                Some("reset-link"),
-                None,
-            )?;
-            Ok(())
-        }))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let user_id = PasswordReset::consume(c, &digest, now.as_secs())?
+                    .ok_or_else(|| ServiceError::Gone(RESET_GONE.into()))?;
+                let changes = UserChanges {
+                    password_hash: Some(Some(hash)),
+                    updated_at: Some(now.as_secs()),
+                    ..UserChanges::default()
+                };
+                User::update(c, user_id, &changes)?.ok_or(ServiceError::NotFound)?;
+                crate::accounts::revoke_everything(c, user_id, None, true, now.as_secs(), sid_until)?;
+                audit::record(
+                    c,
+                    now,
+                    "user.password_reset",
+                    Some(user_id),
+                    Some("reset-link"),
+                    None,
+                )?;
+                Ok(user_id)
+            }),
+            |user_id| vec![Eviction::User(*user_id)],
+        )
         .await
+        .map(|_| ())
     }
 
     /// Mails the caller a link that confirms their email address. 409 without an address or SMTP.

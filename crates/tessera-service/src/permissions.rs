@@ -9,6 +9,7 @@ use tessera_db::models::user_overrides::UserOverride;
 use tessera_db::models::users::User;
 use tessera_proto::problem::FieldError;
 
+use crate::cache::Eviction;
 use crate::identity::{AuthFailure, Identity};
 use crate::{audit, ServiceError, Services};
 
@@ -141,45 +142,51 @@ impl Services {
         check_grants(&spec.grants, "grants")?;
         let now = self.clock.now();
         let actor = actor.to_owned();
-        self.revoking(self.db.write_tx(move |c| {
-            let changes = PermissionGroupChanges {
-                name: Some(spec.name.trim().to_owned()),
-                description: Some(spec.description.clone()),
-                updated_at: Some(now.as_secs()),
-            };
-            let g = PermissionGroup::update(c, id, &changes)
-                .map_err(|e| {
-                    if e.is_unique_violation() {
-                        ServiceError::Conflict("a group with this name exists".into())
-                    } else {
-                        e.into()
-                    }
-                })?
-                .ok_or(ServiceError::NotFound)?;
-            PermissionGroup::replace_grants(c, id, &to_rows(id, &spec.grants))?;
-            audit::record(c, now, "group.updated", None, Some(&actor), Some(&g.name))?;
-            Ok(GroupView {
-                grants: grants_of(PermissionGroup::grants(c, id)?),
-                group: g,
-            })
-        }))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let changes = PermissionGroupChanges {
+                    name: Some(spec.name.trim().to_owned()),
+                    description: Some(spec.description.clone()),
+                    updated_at: Some(now.as_secs()),
+                };
+                let g = PermissionGroup::update(c, id, &changes)
+                    .map_err(|e| {
+                        if e.is_unique_violation() {
+                            ServiceError::Conflict("a group with this name exists".into())
+                        } else {
+                            e.into()
+                        }
+                    })?
+                    .ok_or(ServiceError::NotFound)?;
+                PermissionGroup::replace_grants(c, id, &to_rows(id, &spec.grants))?;
+                audit::record(c, now, "group.updated", None, Some(&actor), Some(&g.name))?;
+                Ok(GroupView {
+                    grants: grants_of(PermissionGroup::grants(c, id)?),
+                    group: g,
+                })
+            }),
+            |_| vec![Eviction::AllRights],
+        )
         .await
     }
 
     pub async fn delete_group(&self, id: i64, actor: &str) -> Result<(), ServiceError> {
         let now = self.clock.now();
         let actor = actor.to_owned();
-        self.revoking(self.db.write_tx(move |c| {
-            let g = PermissionGroup::find(c, id)?.ok_or(ServiceError::NotFound)?;
-            if g.is_default {
-                return Err(ServiceError::Conflict(
-                    "the default group cannot be deleted; choose another default first".into(),
-                ));
-            }
-            PermissionGroup::delete(c, id)?;
-            audit::record(c, now, "group.deleted", None, Some(&actor), Some(&g.name))?;
-            Ok(())
-        }))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                let g = PermissionGroup::find(c, id)?.ok_or(ServiceError::NotFound)?;
+                if g.is_default {
+                    return Err(ServiceError::Conflict(
+                        "the default group cannot be deleted; choose another default first".into(),
+                    ));
+                }
+                PermissionGroup::delete(c, id)?;
+                audit::record(c, now, "group.deleted", None, Some(&actor), Some(&g.name))?;
+                Ok(())
+            }),
+            |_| vec![Eviction::AllRights],
+        )
         .await
     }
 
@@ -218,40 +225,43 @@ impl Services {
         check_grants(&grants, "overrides")?;
         let now = self.clock.now();
         let actor = actor.to_owned();
-        self.revoking(self.db.write_tx(move |c| {
-            User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
-            if let Some(g) = p.permission_group_id {
-                PermissionGroup::find(c, g)?
-                    .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
-            }
-            let changes = tessera_db::models::users::UserChanges {
-                permission_group_id: Some(p.permission_group_id),
-                updated_at: Some(now.as_secs()),
-                ..Default::default()
-            };
-            User::update(c, user_id, &changes)?;
-            let rows: Vec<UserOverride> = p
-                .overrides
-                .iter()
-                .map(|(g, e)| UserOverride {
-                    user_id,
-                    entity: g.entity.clone(),
-                    action: g.action.clone(),
-                    own_only: g.own_only,
-                    effect: if *e == Effect::Revoke { "revoke" } else { "grant" }.to_owned(),
-                })
-                .collect();
-            UserOverride::replace_for_user(c, user_id, &rows)?;
-            audit::record(
-                c,
-                now,
-                "user.permissions_changed",
-                Some(user_id),
-                Some(&actor),
-                None,
-            )?;
-            Ok(())
-        }))
+        self.revoking(
+            self.db.write_tx(move |c| {
+                User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
+                if let Some(g) = p.permission_group_id {
+                    PermissionGroup::find(c, g)?
+                        .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
+                }
+                let changes = tessera_db::models::users::UserChanges {
+                    permission_group_id: Some(p.permission_group_id),
+                    updated_at: Some(now.as_secs()),
+                    ..Default::default()
+                };
+                User::update(c, user_id, &changes)?;
+                let rows: Vec<UserOverride> = p
+                    .overrides
+                    .iter()
+                    .map(|(g, e)| UserOverride {
+                        user_id,
+                        entity: g.entity.clone(),
+                        action: g.action.clone(),
+                        own_only: g.own_only,
+                        effect: if *e == Effect::Revoke { "revoke" } else { "grant" }.to_owned(),
+                    })
+                    .collect();
+                UserOverride::replace_for_user(c, user_id, &rows)?;
+                audit::record(
+                    c,
+                    now,
+                    "user.permissions_changed",
+                    Some(user_id),
+                    Some(&actor),
+                    None,
+                )?;
+                Ok(())
+            }),
+            |_| vec![Eviction::User(user_id)],
+        )
         .await
     }
 
@@ -277,7 +287,7 @@ impl Services {
         };
         let (user_id, token_scopes) = match subject {
             Subject::User(id) => (id, None),
-            Subject::Token(t) => match self.resolve_access_token(&t).await {
+            Subject::Token(t) => match self.resolve_bearer(&t).await {
                 Ok(Identity {
                     principal: Some(p),
                     scopes,

@@ -7,6 +7,7 @@ use tessera_db::models::permission_groups::PermissionGroup;
 use tessera_db::models::users::{NewUser, User};
 use tessera_db::DbConnection;
 
+use crate::cache::Eviction;
 use crate::{audit, ServiceError, Services};
 
 /// What a new user is made of, before validation.
@@ -102,40 +103,48 @@ impl Services {
         let hash = self.hasher.hash(password).await?;
         let now = self.clock.now();
         let sid_until = self.sid_until();
-        self.revoking(self.db.write_tx(move |conn| {
-            let changes = tessera_db::models::users::UserChanges {
-                password_hash: Some(Some(hash)),
-                updated_at: Some(now.as_secs()),
-                ..Default::default()
-            };
-            User::update(conn, user.id, &changes)?;
-            // The same revocations as a password change through the API: sessions, refresh families
-            // and (by sid) their access tokens; client tokens survive.
-            crate::accounts::revoke_everything(conn, user.id, None, false, now.as_secs(), sid_until)?;
-            audit::record(conn, now, "user.password_set", Some(user.id), Some("cli"), None)?;
-            Ok(())
-        }))
+        let user_id = user.id;
+        self.revoking(
+            self.db.write_tx(move |conn| {
+                let changes = tessera_db::models::users::UserChanges {
+                    password_hash: Some(Some(hash)),
+                    updated_at: Some(now.as_secs()),
+                    ..Default::default()
+                };
+                User::update(conn, user.id, &changes)?;
+                // The same revocations as a password change through the API: sessions, refresh families
+                // and (by sid) their access tokens; client tokens survive.
+                crate::accounts::revoke_everything(conn, user.id, None, false, now.as_secs(), sid_until)?;
+                audit::record(conn, now, "user.password_set", Some(user.id), Some("cli"), None)?;
+                Ok(())
+            }),
+            |_| vec![Eviction::User(user_id)],
+        )
         .await
     }
 
     pub async fn set_user_enabled(&self, username: &str, enabled: bool) -> Result<(), ServiceError> {
         let user = self.find_user_by_name(username).await?;
         let now = self.clock.now();
-        self.revoking(self.db.write_tx(move |conn| {
-            if !enabled
-                && user.role == Role::Admin.as_str()
-                && user.enabled
-                && User::count_enabled_admins(conn)? <= 1
-            {
-                return Err(ServiceError::Conflict(
-                    "the last enabled admin cannot be disabled".into(),
-                ));
-            }
-            User::set_enabled(conn, user.id, enabled, now.as_secs())?;
-            let kind = if enabled { "user.enabled" } else { "user.disabled" };
-            audit::record(conn, now, kind, Some(user.id), Some("cli"), None)?;
-            Ok(())
-        }))
+        let user_id = user.id;
+        self.revoking(
+            self.db.write_tx(move |conn| {
+                if !enabled
+                    && user.role == Role::Admin.as_str()
+                    && user.enabled
+                    && User::count_enabled_admins(conn)? <= 1
+                {
+                    return Err(ServiceError::Conflict(
+                        "the last enabled admin cannot be disabled".into(),
+                    ));
+                }
+                User::set_enabled(conn, user.id, enabled, now.as_secs())?;
+                let kind = if enabled { "user.enabled" } else { "user.disabled" };
+                audit::record(conn, now, kind, Some(user.id), Some("cli"), None)?;
+                Ok(())
+            }),
+            |_| vec![Eviction::User(user_id)],
+        )
         .await
     }
 }

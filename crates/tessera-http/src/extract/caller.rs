@@ -8,7 +8,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
-use tessera_core::token_format::{has_shape, TokenKind};
 use tessera_service::identity::{AuthFailure, Identity};
 use tessera_service::login::LoginFailure;
 
@@ -91,28 +90,24 @@ pub async fn resolve_credential(req: &HttpRequest) -> Result<Option<Identity>, A
         if credential.is_empty() {
             return Err(unauthorized("malformed Authorization header"));
         }
-        let prefix = &services.settings.tokens.prefix;
-        let resolved =
-            if scheme.eq_ignore_ascii_case("bearer") && has_shape(TokenKind::Client, prefix, credential) {
-                services.resolve_client_token(credential).await
-            } else if scheme.eq_ignore_ascii_case("bearer") {
-                services.resolve_access_token(credential).await
-            } else if scheme.eq_ignore_ascii_case("basic") {
-                let (user, password) =
-                    decode_basic(credential).ok_or_else(|| unauthorized("malformed Basic credentials"))?;
-                let ip = crate::client_ip::client_ip(req, &services.settings.server.trusted_proxies);
-                services
-                    .resolve_basic(&user, &password, &ip)
-                    .await
-                    .map_err(|e| match e {
-                        LoginFailure::Service(e) => AuthFailure::Service(e),
-                        LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled => {
-                            AuthFailure::Invalid
-                        }
-                    })
-            } else {
-                return Err(unauthorized("unsupported authorization scheme"));
-            };
+        let resolved = if scheme.eq_ignore_ascii_case("bearer") {
+            services.resolve_bearer(credential).await
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let (user, password) =
+                decode_basic(credential).ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+            let ip = crate::client_ip::client_ip(req, &services.settings.server.trusted_proxies);
+            services
+                .resolve_basic(&user, &password, &ip)
+                .await
+                .map_err(|e| match e {
+                    LoginFailure::Service(e) => AuthFailure::Service(e),
+                    LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled => {
+                        AuthFailure::Invalid
+                    }
+                })
+        } else {
+            return Err(unauthorized("unsupported authorization scheme"));
+        };
         return match resolved {
             Ok(id) => Ok(Some(id)),
             Err(AuthFailure::Invalid) => Err(unauthorized("invalid, expired or revoked credential")),

@@ -42,26 +42,16 @@ pub struct LogoutForm {
     csrf_token: String,
 }
 
-/// Only same-site paths or URLs under `public_url` (more hosts come with forward-auth's allow-list).
-pub(crate) fn safe_rd(state: &AppState, rd: Option<&str>) -> String {
-    let base = &state.services.settings.server.public_url;
-    match rd {
-        Some(r) if r.starts_with('/') && !r.starts_with("//") && !r.contains('\\') => r.to_owned(),
-        Some(r) if r == base || r.starts_with(&format!("{base}/")) => r.to_owned(),
-        // Forward-auth sends browsers back to the protected app: only to allowed hosts.
-        Some(r)
-            if tessera_service::forward_auth::url_host(r).is_some_and(|h| {
-                tessera_service::forward_auth::redirect_host_allowed(
-                    base,
-                    &state.services.settings.forward_auth.allowed_redirect_hosts,
-                    h,
-                )
-            }) =>
-        {
-            r.to_owned()
-        }
-        _ => String::new(),
-    }
+/// The return URL: Tessera's own origin or a forward-auth host (`tessera_service::redirects`), "" when
+/// absent or elsewhere; control characters or a backslash are a 400 before anything is written.
+pub(crate) fn safe_rd(state: &AppState, rd: Option<&str>) -> Result<String, ApiError> {
+    let s = &state.services.settings;
+    tessera_service::redirects::safe_redirect(
+        &s.server.public_url,
+        &s.forward_auth.allowed_redirect_hosts,
+        rd,
+    )
+    .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
 fn render(
@@ -90,7 +80,7 @@ pub async fn page(
     };
     let session_csrf = req.cookie(SESSION_COOKIE).map(|c| s.csrf_token(c.value()));
     let form_token = tessera_crypto::random::hex_secret(16);
-    let rd = safe_rd(&state, q.rd.as_deref());
+    let rd = safe_rd(&state, q.rd.as_deref())?;
     let page = LoginPage {
         csrf: session_csrf
             .as_deref()
@@ -122,7 +112,7 @@ pub async fn submit(
             "the sign-in form expired; reload the page",
         ));
     }
-    let rd = safe_rd(&state, form.rd.as_deref());
+    let rd = safe_rd(&state, form.rd.as_deref())?;
     let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
     match s
         .verify_login(&form.username, &form.password, "login page", &ip)

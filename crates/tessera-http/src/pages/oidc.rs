@@ -65,7 +65,7 @@ fn failure(state: &AppState, e: OidcError) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(get, path = "/login/oidc", tag = "pages", params(("rd" = Option<String>, Query, description = "where to return afterwards")),
     responses((status = 303, description = "to the identity provider"), (status = 404, description = "upstream sign-in is not configured", content_type = "text/html")))]
 pub async fn start(state: web::Data<AppState>, q: web::Query<StartQuery>) -> Result<HttpResponse, ApiError> {
-    let rd = safe_rd(&state, q.rd.as_deref());
+    let rd = safe_rd(&state, q.rd.as_deref())?;
     match state.services.start_oidc(rd).await {
         Ok(started) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, started.url))

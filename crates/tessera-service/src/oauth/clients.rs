@@ -5,6 +5,7 @@ use tessera_core::ScopeSet;
 use tessera_db::models::oauth_clients::{NewOAuthClient, OAuthClient, OAuthClientChanges};
 
 use super::{OAuthFailure, CLI_CLIENT_ID, GRANT_TYPES};
+use crate::cache::Eviction;
 use crate::{audit, ServiceError, Services};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,20 +266,24 @@ impl Services {
         self.client_scopes_within(&spec, ceiling)?;
         let now = self.clock.now().as_secs();
         let id = client_id.to_owned();
-        self.revoking(self.db.write_tx(move |c| {
-            OAuthClient::update(
-                c,
-                &id,
-                &OAuthClientChanges {
-                    name: spec.name.trim(),
-                    grant_types: &grant_types,
-                    scopes: &scopes,
-                    can_introspect: spec.can_introspect,
-                    updated_at: now,
-                },
-            )?
-            .ok_or(ServiceError::NotFound)
-        }))
+        let evict_id = id.clone();
+        self.revoking(
+            self.db.write_tx(move |c| {
+                OAuthClient::update(
+                    c,
+                    &id,
+                    &OAuthClientChanges {
+                        name: spec.name.trim(),
+                        grant_types: &grant_types,
+                        scopes: &scopes,
+                        can_introspect: spec.can_introspect,
+                        updated_at: now,
+                    },
+                )?
+                .ok_or(ServiceError::NotFound)
+            }),
+            |_| vec![Eviction::Client(evict_id)],
+        )
         .await
     }
 
@@ -292,11 +297,15 @@ impl Services {
         let now = self.clock.now();
         let id = client_id.to_owned();
         let actor = actor.to_owned();
-        self.revoking(self.db.write_tx(move |c| {
-            OAuthClient::delete(c, &id)?;
-            audit::record(c, now, "client.deleted", None, Some(&actor), Some(&id))?;
-            Ok::<_, ServiceError>(())
-        }))
+        let evict_id = id.clone();
+        self.revoking(
+            self.db.write_tx(move |c| {
+                OAuthClient::delete(c, &id)?;
+                audit::record(c, now, "client.deleted", None, Some(&actor), Some(&id))?;
+                Ok::<_, ServiceError>(())
+            }),
+            |_| vec![Eviction::Client(evict_id)],
+        )
         .await
     }
 }

@@ -283,7 +283,8 @@ impl Services {
                 refresh_expires_at,
             } => (user, family, rights, refresh_expires_at),
             Rotation::Replayed { user_id, family_id } => {
-                self.invalidate().await;
+                self.evict(&[crate::cache::Eviction::Family(family_id.clone())])
+                    .await?;
                 tracing::warn!(target: "tessera::security", event = "refresh.replayed", user.id = user_id, family.id = %family_id, "refresh token replayed; family revoked");
                 return Err(OAuthFailure::InvalidGrant("invalid refresh token".into()));
             }
@@ -300,6 +301,8 @@ impl Services {
             Some(r) => r,
             None => family_scopes,
         }
+        // The client's scopes now: narrowing a client narrows its existing logins at their next refresh.
+        .and(client.scopes)
         .and(rights);
         if scopes.is_empty() {
             return Err(OAuthFailure::InvalidScope(

@@ -37,12 +37,7 @@ impl Services {
         if looks_refresh {
             return self.introspect_refresh(token).await;
         }
-        let resolved = if token_format::has_shape(TokenKind::Client, prefix, token) {
-            self.resolve_client_token(token).await
-        } else {
-            self.resolve_access_token(token).await
-        };
-        match resolved {
+        match self.resolve_bearer(token).await {
             Ok(id) => Ok(Some(self.active_from_identity(&id))),
             Err(crate::identity::AuthFailure::Invalid) => Ok(None),
             Err(crate::identity::AuthFailure::Service(e)) => Err(e),

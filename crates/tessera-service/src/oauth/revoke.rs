@@ -5,14 +5,17 @@ use tessera_db::models::refresh::{RefreshFamily, RefreshToken};
 use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
 
 use super::{AuthedClient, OAuthFailure};
+use crate::cache::Eviction;
 use crate::{audit, Services};
 
 impl Services {
-    /// Revokes what `token` names if `client` owns it. Unknown tokens are not an error (RFC 7009 §2.2).
+    /// Revokes what `token` names if `client` owns it. Unknown tokens are not an error (RFC 7009 §2.2), and
+    /// evict nothing: only what a genuine token names leaves the caches (the family, the access token or
+    /// the client token), so garbage cannot flush anything.
     pub async fn revoke(&self, client: &AuthedClient, token: &str) -> Result<(), OAuthFailure> {
         let result = self.revoke_inner(client, token).await;
-        if result.is_ok() {
-            self.invalidate().await;
+        if let Ok(targets) = &result {
+            self.evict(targets).await?;
             let prefix = &self.settings.tokens.prefix;
             let kind = if token_format::has_shape(TokenKind::Refresh, prefix, token) {
                 "refresh"
@@ -23,17 +26,19 @@ impl Services {
             };
             self.metrics.token(kind, "revoked");
         }
-        result
+        result.map(|_| ())
     }
 
-    async fn revoke_inner(&self, client: &AuthedClient, token: &str) -> Result<(), OAuthFailure> {
+    /// What to evict: the named credential, whether this call or an earlier one revoked it (a retry after a
+    /// failed publish must publish again).
+    async fn revoke_inner(&self, client: &AuthedClient, token: &str) -> Result<Vec<Eviction>, OAuthFailure> {
         let now = self.clock.now();
         let leeway = self.settings.jwt.leeway_secs;
         let access_ttl = self.settings.jwt.access_ttl_secs;
         let prefix = &self.settings.tokens.prefix;
         if token_format::has_shape(TokenKind::Refresh, prefix, token) {
             let Ok(parsed) = token_format::parse(TokenKind::Refresh, prefix, token) else {
-                return Ok(());
+                return Ok(Vec::new());
             };
             let digest = parsed.digest();
             let client_id = client.client_id.clone();
@@ -41,10 +46,10 @@ impl Services {
                 .db
                 .write_tx(move |c| {
                     let Some(rt) = RefreshToken::find(c, digest.as_bytes())? else {
-                        return Ok(());
+                        return Ok(Vec::new());
                     };
                     let Some(family) = RefreshFamily::find(c, &rt.family_id)? else {
-                        return Ok(());
+                        return Ok(Vec::new());
                     };
                     if family.client_id != client_id {
                         return Err(OAuthFailure::UnauthorizedClient(
@@ -63,16 +68,18 @@ impl Services {
                             Some("refresh family"),
                         )?;
                     }
-                    Ok(())
+                    Ok(vec![Eviction::Family(family.id)])
                 })
                 .await;
         }
         if token_format::has_shape(TokenKind::Client, prefix, token) {
-            return Ok(self.revoke_client_token_text(token).await?);
+            // Evicts the token itself when it existed.
+            self.revoke_client_token_text(token).await?;
+            return Ok(Vec::new());
         }
         // An access token: only a genuine, unexpired one is worth recording.
         let Ok(claims) = self.keys.verify(token, &self.jwt_expectations(now)).await else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         if claims.get("client_id").and_then(|v| v.as_str()) != Some(client.client_id.as_str()) {
             return Err(OAuthFailure::UnauthorizedClient(
@@ -83,7 +90,7 @@ impl Services {
             claims.get("jti").and_then(|v| v.as_str()).map(str::to_owned),
             claims.get("exp").and_then(|v| v.as_i64()),
         ) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let client_id = client.client_id.clone();
         self.db
@@ -97,7 +104,7 @@ impl Services {
                     Some(&client_id),
                     Some("access token"),
                 )?;
-                Ok::<_, OAuthFailure>(())
+                Ok::<_, OAuthFailure>(vec![Eviction::AccessToken(jti)])
             })
             .await
     }
