@@ -662,3 +662,225 @@ async fn client_changes_reach_its_tokens(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(client_changes_reach_its_tokens);
+
+/// Defect 8: the memory store is bounded and expiring, and the flows that store per request have per-IP
+/// budgets (forgot-password, upstream sign-in starts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_store_is_bounded() {
+    use tessera_store::{MemoryStore, Store};
+    let store = MemoryStore::with_capacity(1_000);
+    let now = tessera_core::UnixTime(1_000);
+    let later = tessera_core::UnixTime(1_600);
+    for i in 0..20_000 {
+        store
+            .set(&format!("oidc:{i}"), b"flow", later, now)
+            .await
+            .unwrap();
+        store.incr(&format!("count:{i}"), 1, later, now).await.unwrap();
+    }
+    let held = store.len();
+    assert!(held <= 2 * 1_000 + 100, "bounded: {held} entries held");
+    // Live entries set last are still there and exact; a fresh key is set-if-absent once only.
+    assert!(store.set_if_absent("pair:x", b"1", later, now).await.unwrap());
+    assert!(!store.set_if_absent("pair:x", b"2", later, now).await.unwrap());
+    assert_eq!(
+        store.take("pair:x", now).await.unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+    assert_eq!(store.take("pair:x", now).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_password_and_oidc_starts_are_budgeted_per_ip() {
+    // The issuer is a closed port: each start is charged before the provider is asked.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(app) = TestAppBuilder::new(DbKind::Sqlite)
+        .config(&format!(
+            "[oidc]\nissuer = \"http://127.0.0.1:{closed}\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\n\
+             [rate_limits]\nforgot_password_ip = {{ limit = 3, period_secs = 3600 }}\noidc_start = {{ limit = 3, period_secs = 60 }}\n"
+        ))
+        .try_spawn()
+        .await
+    else {
+        return;
+    };
+    // Different usernames each time: the per-username budget never trips, the per-IP one does.
+    for i in 0..3 {
+        let res = app
+            .post_json(
+                "/api/forgot-password",
+                &serde_json::json!({"username": format!("user{i}")}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    let res = app
+        .post_json("/api/forgot-password", &serde_json::json!({"username": "user9"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let res = no_redirect.get(app.url("/login/oidc")).send().await.unwrap();
+        assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let res = no_redirect.get(app.url("/login/oidc")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Defect 10: a cross-site form could sign a victim's browser in (login CSRF).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_login_posts_are_refused() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let form = [("username", "ada"), ("password", tessera_tests::oauth::PASSWORD)];
+    let cross = [
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ],
+        vec![
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://evil.romm.example"),
+        ],
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+    ];
+    for headers in &cross {
+        let mut rb = app.client.post(app.url("/api/auth/login")).form(&form);
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let res = rb.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert_eq!(tessera_tests::oauth::set_cookie(&res, "tessera_session"), None);
+        let mut rb = app
+            .client
+            .post(app.url("/api/login"))
+            .basic_auth("ada", Some(tessera_tests::oauth::PASSWORD));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        assert_eq!(
+            rb.send().await.unwrap().status(),
+            StatusCode::FORBIDDEN,
+            "/api/login {headers:?}"
+        );
+    }
+    // Same-origin scripts and non-browser clients keep working.
+    let honest = [
+        vec![("sec-fetch-site", "same-origin"), ("origin", app.base.as_str())],
+        vec![("origin", app.base.as_str())],
+        vec![],
+    ];
+    for headers in &honest {
+        let mut rb = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .json(&serde_json::json!({"username": "ada", "password": tessera_tests::oauth::PASSWORD}));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        let res = rb.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{headers:?}");
+    }
+}
+
+/// Defect 11: `/api/auth/login` and `POST /device` read up to 256 KiB (and bcrypt ran on a 200 KB
+/// password); each route now has its documented limit, 413 before parsing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_refused_over_their_limit_before_parsing() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let huge = "p".repeat(200 * 1024);
+    let checks_before = app.services.render_metrics().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .form(&[("username", "ada"), ("password", huge.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": "ada", "password": huge}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let bcrypt = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("tessera_bcrypt_verifications "))
+            .map(str::to_owned)
+    };
+    assert!(bcrypt(&checks_before).is_some(), "the bcrypt gauge is exported");
+    assert_eq!(
+        bcrypt(&app.services.render_metrics().await.unwrap()),
+        bcrypt(&checks_before),
+        "no bcrypt ran"
+    );
+    let session = app.session_login("ada").await;
+    let res = app
+        .with_session(app.client.post(app.url("/device")), &session, false)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("user_code=ABCD-EFGH&scope={huge}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // An honest login still works.
+    assert_eq!(
+        app.post_json(
+            "/api/auth/login",
+            &serde_json::json!({"username": "ada", "password": tessera_tests::oauth::PASSWORD})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+}
+
+/// Defect 12: the database (password hashes) and its WAL files were created 0644 in a 0755 data dir.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_dir_and_database_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(bin) = tessera_tests::tessera_bin() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fresh").join("data");
+    let env = tessera_tests::child_env(&dir, format!("sqlite://{}/tessera.db", dir.display()));
+    std::fs::create_dir_all(tessera_tests::logs::dir()).unwrap();
+    let log = tessera_tests::logs::dir().join(format!("perms-{}.log", uuid::Uuid::new_v4().simple()));
+    let server = ServerProcess::start(&bin, &env, &log).await;
+    // A write, so the WAL files exist while the server runs.
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/setup/admin", server.base))
+        .json(&serde_json::json!({"username": "root", "password": tessera_tests::oauth::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data dir");
+    for name in ["tessera.db", "tessera.db-wal", "tessera.db-shm"] {
+        let p = dir.join(name);
+        assert!(p.exists(), "{name} exists while serving");
+        assert_eq!(mode(&p), 0o600, "{name}");
+    }
+    drop(server);
+}

@@ -87,6 +87,30 @@ impl Drop for Connecting<'_> {
     }
 }
 
+/// The database holds password hashes: it is created owner-only (0600) before SQLite opens it, and SQLite
+/// gives its `-wal` and `-shm` files the database file's mode. Files of an older install are tightened.
+fn owner_only_files(path: &str) -> Result<(), DbError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path.starts_with(':') || path.contains("mode=memory") {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| DbError::Connect(format!("cannot create {path}: {e}")))?;
+    for file in [path.to_owned(), format!("{path}-wal"), format!("{path}-shm")] {
+        if let Ok(meta) = std::fs::metadata(&file) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| DbError::Connect(format!("cannot restrict {file}: {e}")))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Manager {
     fn sqlite_path(&self) -> &str {
         self.url.strip_prefix("sqlite://").unwrap_or(&self.url)
@@ -110,6 +134,7 @@ impl r2d2::ManageConnection for Manager {
                 Ok(DbConnection::Postgres(c))
             }
             Backend::Sqlite => {
+                owner_only_files(self.sqlite_path())?;
                 let mut c = SqliteConnection::establish(self.sqlite_path())
                     .map_err(|e| DbError::Connect(e.to_string()))?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.

@@ -62,3 +62,38 @@ pub async fn csrf<B: MessageBody>(
     }
     next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
+
+/// Login CSRF: a cross-site page must not sign a victim's browser in (to the attacker's account). Browsers
+/// say where a request comes from: `Sec-Fetch-Site` (only `same-origin`, or `none` for one the user
+/// started, may sign in), else `Origin` (Tessera's public origin or the request's own). Clients that send
+/// neither are not browsers (scripts, apps, RomM's launchers) and keep working.
+pub fn refuse_cross_site(state: &AppState, req: &actix_web::HttpRequest) -> Result<(), ApiError> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "cross-site sign-in refused: sign in from this site's own pages",
+        )
+    };
+    let h = req.headers();
+    if let Some(site) = h.get("sec-fetch-site") {
+        return match site.to_str() {
+            Ok("same-origin" | "none") => Ok(()),
+            _ => Err(refused()),
+        };
+    }
+    let Some(origin) = h.get(actix_web::http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("null");
+    let public = url::Url::parse(&state.services.settings.server.public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host());
+    if origin.eq_ignore_ascii_case(&public) || origin.eq_ignore_ascii_case(&own) {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}

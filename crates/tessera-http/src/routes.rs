@@ -21,6 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(FORM_LIMIT)
             .error_handler(form_error),
     )
+    // A backstop for any raw-body extractor; handlers that read their own body use extract::body.
+    .app_data(web::PayloadConfig::new(JSON_LIMIT))
     .app_data(web::QueryConfig::default().error_handler(query_error))
     // A malformed id in a path names nothing: 404, as problem+json.
     .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found().into()))

@@ -125,6 +125,8 @@ struct RateLimitsFile {
     user_code: Option<Budget>,
     pair_exchange: Option<Budget>,
     forgot_password: Option<Budget>,
+    forgot_password_ip: Option<Budget>,
+    oidc_start: Option<Budget>,
     register: Option<Budget>,
     invite: Option<Budget>,
 }
@@ -544,6 +546,8 @@ fn validate_rate_limits(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Bud
         (LimitedAction::UserCode, f.user_code),
         (LimitedAction::PairExchange, f.pair_exchange),
         (LimitedAction::ForgotPassword, f.forgot_password),
+        (LimitedAction::ForgotPasswordIp, f.forgot_password_ip),
+        (LimitedAction::OidcStart, f.oidc_start),
         (LimitedAction::Register, f.register),
         (LimitedAction::Invite, f.invite),
     ];
@@ -644,8 +648,19 @@ fn validate_public_url(raw: String) -> Result<String, ConfigError> {
     Ok(raw.trim_end_matches('/').to_owned())
 }
 
+/// Creates the data dir owner-only (0700): it holds the database, keys and the service key. An existing
+/// dir keeps its mode (an operator may share it on purpose); `tessera doctor` and the log say so.
 fn check_writable_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    } else if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+        tracing::warn!(dir = %dir.display(), "the data dir is readable by other local users; chmod 700 it");
+    }
     let probe = dir.join(".tessera-write-check");
     std::fs::write(&probe, b"ok").map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
     let _ = std::fs::remove_file(probe);

@@ -178,8 +178,12 @@ impl Services {
     }
 
     /// Starts a sign-in: PKCE, state and nonce, remembered for ten minutes.
-    pub async fn start_oidc(&self, rd: String) -> Result<Started, OidcError> {
+    /// Each start stores a flow until it expires, so starts are budgeted per client IP (`oidc_start`).
+    pub async fn start_oidc(&self, rd: String, ip: &str) -> Result<Started, OidcError> {
         let s = self.oidc_settings()?;
+        self.limits
+            .charge(crate::ratelimit::LimitedAction::OidcStart, ip, self.clock.now())
+            .await?;
         let provider = self.oidc_provider().await?;
         let client = self.oidc_client(s, &provider)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();

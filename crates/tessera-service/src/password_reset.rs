@@ -22,9 +22,13 @@ const RESET_GONE: &str = "this reset link was used, has expired or does not exis
 impl Services {
     /// `POST /api/forgot-password`: the same answer and the same work for every username. The
     /// budget is per username, known or not, so a 429 reveals nothing either; the mail goes out in
-    /// the background, so its time does not show.
-    pub async fn forgot_password(&self, username: &str) -> Result<(), ServiceError> {
+    /// the background, so its time does not show. A second budget per client IP bounds what one address
+    /// can make Tessera mail and store, whatever names it tries.
+    pub async fn forgot_password(&self, username: &str, ip: &str) -> Result<(), ServiceError> {
         let now = self.clock.now();
+        self.limits
+            .charge(LimitedAction::ForgotPasswordIp, ip, now)
+            .await?;
         let key = username.trim().to_ascii_lowercase();
         self.limits
             .charge(LimitedAction::ForgotPassword, &key, now)

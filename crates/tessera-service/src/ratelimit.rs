@@ -20,6 +20,10 @@ pub enum LimitedAction {
     UserCode,
     PairExchange,
     ForgotPassword,
+    /// Forgot-password requests per client IP, whatever the usernames (each answer may send a mail).
+    ForgotPasswordIp,
+    /// Upstream sign-ins started per client IP (each stores a flow until it expires).
+    OidcStart,
     Register,
     Invite,
 }
@@ -32,13 +36,15 @@ pub struct Budget {
 }
 
 impl LimitedAction {
-    pub const ALL: [LimitedAction; 8] = [
+    pub const ALL: [LimitedAction; 10] = [
         LimitedAction::LoginUser,
         LimitedAction::LoginIp,
         LimitedAction::DeviceInit,
         LimitedAction::UserCode,
         LimitedAction::PairExchange,
         LimitedAction::ForgotPassword,
+        LimitedAction::ForgotPasswordIp,
+        LimitedAction::OidcStart,
         LimitedAction::Register,
         LimitedAction::Invite,
     ];
@@ -51,6 +57,8 @@ impl LimitedAction {
             LimitedAction::UserCode => "user_code",
             LimitedAction::PairExchange => "pair_exchange",
             LimitedAction::ForgotPassword => "forgot_password",
+            LimitedAction::ForgotPasswordIp => "forgot_password_ip",
+            LimitedAction::OidcStart => "oidc_start",
             LimitedAction::Register => "register",
             LimitedAction::Invite => "invite",
         }
@@ -65,6 +73,8 @@ impl LimitedAction {
             LimitedAction::UserCode => (10, 60),
             LimitedAction::PairExchange => (5, 60),
             LimitedAction::ForgotPassword => (5, 3600),
+            LimitedAction::ForgotPasswordIp => (20, 3600),
+            LimitedAction::OidcStart => (30, 60),
             LimitedAction::Register => (10, 3600),
             LimitedAction::Invite => (20, 3600),
         };

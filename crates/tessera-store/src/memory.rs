@@ -1,21 +1,84 @@
 //! The zero-config store: one process, one replica.
+//!
+//! Bounded: each map is a moka cache with a capacity and a per-entry time to live, so a flood of flows or
+//! counters neither grows memory without end nor makes any call scan the whole map (moka expires and
+//! evicts incrementally). Every value still carries its absolute expiry from the injected clock and is
+//! checked on read; moka's real-time TTL only cleans up.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use moka::ops::compute::{CompResult, Op};
+use moka::sync::Cache;
+use moka::Expiry;
 use tessera_core::UnixTime;
 use tokio::sync::broadcast;
 
 use crate::{decode, encode, Store, StoreError, Subscription};
 
-#[derive(Debug, Default)]
+/// Entries per map (values, counters, rate-limit arrival times). Past it the least useful entries go
+/// first; the per-IP budgets keep one client from filling it.
+pub const MEMORY_STORE_CAPACITY: u64 = 100_000;
+
+/// A value and how long (real time) moka keeps it.
+#[derive(Clone, Debug)]
+struct Held<V> {
+    value: V,
+    ttl: Duration,
+}
+
+struct HeldExpiry;
+
+impl<V> Expiry<String, Held<V>> for HeldExpiry {
+    fn expire_after_create(&self, _: &String, v: &Held<V>, _: Instant) -> Option<Duration> {
+        Some(v.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        v: &Held<V>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(v.ttl)
+    }
+}
+
+fn bounded<V: Clone + Send + Sync + 'static>(capacity: u64) -> Cache<String, Held<V>> {
+    Cache::builder()
+        .max_capacity(capacity)
+        .expire_after(HeldExpiry)
+        .build()
+}
+
+/// The cleanup delay for something live until `until` on the injected clock (at least a second).
+fn ttl_until(until: i64, now: i64) -> Duration {
+    Duration::from_secs(u64::try_from(until.saturating_sub(now)).unwrap_or(0).max(1))
+}
+
 pub struct MemoryStore {
-    values: Mutex<HashMap<String, Vec<u8>>>,
-    counters: Mutex<HashMap<String, (i64, UnixTime)>>,
+    values: Cache<String, Held<Vec<u8>>>,
+    counters: Cache<String, Held<(i64, UnixTime)>>,
     /// GCRA theoretical arrival times, in ms.
-    tats: Mutex<HashMap<String, i64>>,
+    tats: Cache<String, Held<i64>>,
     channels: Mutex<HashMap<String, broadcast::Sender<String>>>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("values", &self.values.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_capacity(MEMORY_STORE_CAPACITY)
+    }
 }
 
 impl MemoryStore {
@@ -23,15 +86,32 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn values(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
-        // A poisoned lock only means another thread panicked mid-operation; the map itself is intact.
-        self.values.lock().unwrap_or_else(|p| p.into_inner())
+    /// A store holding at most `capacity` entries per map.
+    pub fn with_capacity(capacity: u64) -> Self {
+        Self {
+            values: bounded(capacity),
+            counters: bounded(capacity),
+            tats: bounded(capacity),
+            channels: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// Drops expired entries now and then so the map does not grow without bound.
-    fn sweep(map: &mut HashMap<String, Vec<u8>>, now: UnixTime) {
-        if map.len() > 10_000 {
-            map.retain(|_, v| decode(v, now).is_some());
+    /// Entries held now, after pending expiries and evictions are applied (for tests and metrics).
+    pub fn len(&self) -> u64 {
+        self.values.run_pending_tasks();
+        self.counters.run_pending_tasks();
+        self.tats.run_pending_tasks();
+        self.values.entry_count() + self.counters.entry_count() + self.tats.entry_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn held(value: &[u8], expires_at: UnixTime, now: UnixTime) -> Held<Vec<u8>> {
+        Held {
+            value: encode(value, expires_at),
+            ttl: ttl_until(expires_at.0, now.0),
         }
     }
 }
@@ -49,9 +129,8 @@ impl Store for MemoryStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        let mut m = self.values();
-        Self::sweep(&mut m, now);
-        m.insert(key.to_owned(), encode(value, expires_at));
+        self.values
+            .insert(key.to_owned(), Self::held(value, expires_at, now));
         Ok(())
     }
 
@@ -62,38 +141,44 @@ impl Store for MemoryStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let mut m = self.values();
-        if m.get(key).and_then(|v| decode(v, now)).is_some() {
-            return Ok(false);
-        }
-        m.insert(key.to_owned(), encode(value, expires_at));
-        Ok(true)
+        // One key-level lock decides between racing callers.
+        let result = self.values.entry(key.to_owned()).and_compute_with(|old| {
+            match old.filter(|e| decode(&e.value().value, now).is_some()) {
+                Some(_) => Op::Nop,
+                None => Op::Put(Self::held(value, expires_at, now)),
+            }
+        });
+        Ok(matches!(
+            result,
+            CompResult::Inserted(_) | CompResult::ReplacedWith(_)
+        ))
     }
 
     async fn get(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.values().get(key).and_then(|v| decode(v, now)))
+        Ok(self.values.get(key).and_then(|v| decode(&v.value, now)))
     }
 
     async fn take(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.values().remove(key).and_then(|v| decode(&v, now)))
+        Ok(self.values.remove(key).and_then(|v| decode(&v.value, now)))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.values().remove(key);
+        self.values.invalidate(key);
         Ok(())
     }
 
     async fn incr(&self, key: &str, by: i64, expires_at: UnixTime, now: UnixTime) -> Result<i64, StoreError> {
-        let mut m = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 10_000 {
-            m.retain(|_, (_, exp)| *exp > now);
-        }
-        let entry = m.entry(key.to_owned()).or_insert((0, expires_at));
-        if entry.1 <= now {
-            *entry = (0, expires_at);
-        }
-        entry.0 += by;
-        Ok(entry.0)
+        let result = self.counters.entry(key.to_owned()).and_compute_with(|old| {
+            let (count, exp) = match old.map(|e| e.into_value().value) {
+                Some((count, exp)) if exp > now => (count, exp),
+                _ => (0, expires_at),
+            };
+            Op::Put(Held {
+                value: (count + by, exp),
+                ttl: ttl_until(exp.0, now.0),
+            })
+        });
+        Ok(result.into_entry().map_or(by, |e| e.into_value().value.0))
     }
 
     async fn gcra(
@@ -104,17 +189,22 @@ impl Store for MemoryStore {
         cost: i64,
         now_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let mut m = self.tats.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 10_000 {
-            m.retain(|_, tat| *tat > now_ms);
-        }
-        match crate::gcra_step(m.get(key).copied(), interval_ms, burst, cost, now_ms) {
-            Ok(tat) => {
-                m.insert(key.to_owned(), tat);
-                Ok(None)
+        let mut wait = None;
+        self.tats.entry(key.to_owned()).and_compute_with(|old| {
+            let tat = old.map(|e| e.into_value().value);
+            match crate::gcra_step(tat, interval_ms, burst, cost, now_ms) {
+                Ok(tat) => Op::Put(Held {
+                    value: tat,
+                    ttl: Duration::from_millis(u64::try_from(tat.saturating_sub(now_ms)).unwrap_or(0))
+                        .max(Duration::from_secs(1)),
+                }),
+                Err(w) => {
+                    wait = Some(w);
+                    Op::Nop
+                }
             }
-            Err(wait) => Ok(Some(wait)),
-        }
+        });
+        Ok(wait)
     }
 
     async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! Request extractors: the caller's credential, OAuth parameters and client authentication.
 
+pub mod body;
 pub mod caller;
 pub mod client_auth;
 pub mod oauth_params;

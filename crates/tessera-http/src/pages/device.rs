@@ -151,8 +151,9 @@ pub async fn page(
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let body = crate::extract::body::read_limited(&req, payload, crate::routes::FORM_LIMIT).await?;
     let (id, csrf) = match session(&state, &req).await {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),

@@ -64,9 +64,14 @@ fn failure(state: &AppState, e: OidcError) -> Result<HttpResponse, ApiError> {
 /// Starts upstream sign-in: a redirect to the provider (PKCE, state, nonce).
 #[utoipa::path(get, path = "/login/oidc", tag = "pages", params(("rd" = Option<String>, Query, description = "where to return afterwards")),
     responses((status = 303, description = "to the identity provider"), (status = 404, description = "upstream sign-in is not configured", content_type = "text/html")))]
-pub async fn start(state: web::Data<AppState>, q: web::Query<StartQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<StartQuery>,
+) -> Result<HttpResponse, ApiError> {
     let rd = safe_rd(&state, q.rd.as_deref())?;
-    match state.services.start_oidc(rd).await {
+    let ip = crate::client_ip::client_ip(&req, &state.services.settings.server.trusted_proxies);
+    match state.services.start_oidc(rd, &ip).await {
         Ok(started) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, started.url))
             .insert_header((header::CACHE_CONTROL, "no-store"))

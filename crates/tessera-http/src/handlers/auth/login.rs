@@ -6,13 +6,16 @@ use tessera_proto::users::{LoginRequest, LoginResponse};
 
 use super::sign_in;
 use crate::error::ApiError;
+use crate::extract::body::read_limited;
 use crate::extract::caller::decode_basic;
+use crate::routes::{FORM_LIMIT, JSON_LIMIT};
 use crate::AppState;
 
 /// RomM's login: HTTP Basic credentials → session cookie.
 #[utoipa::path(post, path = "/api/login", tag = "sessions", security(("basic" = [])),
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn login_basic(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    crate::csrf::refuse_cross_site(&state, &req)?;
     let creds = req
         .headers()
         .get(AUTHORIZATION)
@@ -35,14 +38,19 @@ pub async fn login_basic(state: web::Data<AppState>, req: HttpRequest) -> Result
 pub async fn login_json(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    crate::csrf::refuse_cross_site(&state, &req)?;
     let ctype = req
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let parsed: LoginRequest = if ctype.starts_with("application/x-www-form-urlencoded") {
+        .unwrap_or("")
+        .to_owned();
+    let form = ctype.starts_with("application/x-www-form-urlencoded");
+    let limit = if form { FORM_LIMIT } else { JSON_LIMIT };
+    let body = read_limited(&req, payload, limit).await?;
+    let parsed: LoginRequest = if form {
         serde_urlencoded::from_bytes(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,4 +1,4 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_proto::problem::Problem;
 use tessera_proto::users::{ForgotPasswordRequest, ResetPasswordRequest};
 
@@ -12,9 +12,12 @@ use crate::AppState;
     responses((status = 204, description = "accepted (whether or not the user exists)"), (status = 429, body = Problem)))]
 pub async fn forgot_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     web::Json(body): web::Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.services.forgot_password(&body.username).await?;
+    let s = &state.services;
+    let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
+    s.forgot_password(&body.username, &ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
