@@ -127,7 +127,11 @@ both_backends! {
         let root_id = app.services.find_user_by_name("root").await.unwrap().id;
         assert_eq!(put_json(&app, &format!("/api/users/{root_id}"), &manager, json!({"enabled": false})).await.status(), StatusCode::FORBIDDEN);
         assert_eq!(post_json_as(&app, "/api/users", &manager, json!({"username": "evil", "password": PASSWORD, "role": "admin"})).await.status(), StatusCode::FORBIDDEN);
-        json_of(post_json_as(&app, "/api/users", &manager, json!({"username": "newbie", "password": PASSWORD})).await, StatusCode::CREATED).await;
+        // Creating an account whose password the manager knows would hand the manager the default
+        // group's rights, which the manager lacks: minting never widens (issue 16).
+        let body = json_of(post_json_as(&app, "/api/users", &manager, json!({"username": "newbie", "password": PASSWORD})).await, StatusCode::FORBIDDEN).await;
+        assert_eq!(body["code"], "scope_excess", "{body}");
+        json_of(post_json_as(&app, "/api/users", &full, json!({"username": "newbie", "password": PASSWORD})).await, StatusCode::CREATED).await;
         assert_eq!(put_json(&app, &format!("/api/users/{ada}"), &manager, json!({"role": "admin"})).await.status(), StatusCode::FORBIDDEN);
     }
 

@@ -389,6 +389,44 @@ async fn a_narrow_credential_never_takes_over_a_wider_one(db: DbKind) {
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
+    // Accounts: creating an admin, or taking one over by its password, with an admin's narrow token.
+    let boss = app.create_user("boss", Role::Admin).await;
+    let res = app
+        .client
+        .put(app.url(&format!("/api/users/{boss}")))
+        .bearer_auth(ops)
+        .json(&serde_json::json!({"password": "a brand new passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["code"], "scope_excess", "{body}");
+    assert_eq!(
+        app.password_login("boss", None).await.body["scope"]
+            .as_str()
+            .map(|s| !s.is_empty()),
+        Some(true),
+        "boss keeps the password"
+    );
+    let res = app
+        .client
+        .post(app.url("/api/users"))
+        .bearer_auth(ops)
+        .json(&serde_json::json!({"username": "mallory", "password": "a brand new passphrase", "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["code"], "scope_excess", "{body}");
+    let res = app
+        .client
+        .post(app.url("/api/users"))
+        .bearer_auth(&full)
+        .json(&serde_json::json!({"username": "mallory", "password": "a brand new passphrase", "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
 }
 
 tessera_tests::on_both_backends!(a_narrow_credential_never_takes_over_a_wider_one);

@@ -85,13 +85,21 @@ pub fn refuse_cross_site(state: &AppState, req: &actix_web::HttpRequest) -> Resu
     let Some(origin) = h.get(actix_web::http::header::ORIGIN) else {
         return Ok(());
     };
-    let origin = origin.to_str().unwrap_or("null");
-    let public = url::Url::parse(&state.services.settings.server.public_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
-    let info = req.connection_info();
-    let own = format!("{}://{}", info.scheme(), info.host());
-    if origin.eq_ignore_ascii_case(&public) || origin.eq_ignore_ascii_case(&own) {
+    let Ok(origin) = url::Url::parse(origin.to_str().unwrap_or("null")) else {
+        return Err(refused()); // "null": a sandboxed or privacy-redirected page
+    };
+    let public = url::Url::parse(&state.services.settings.server.public_url).map(|u| u.origin());
+    // The page's own host: the Host header, which a cross-site page cannot choose.
+    let authority = match (origin.host_str(), origin.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => String::new(),
+    };
+    let own_host = h
+        .get(actix_web::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|host| host.eq_ignore_ascii_case(&authority));
+    if public.is_ok_and(|p| p == origin.origin()) || own_host {
         Ok(())
     } else {
         Err(refused())

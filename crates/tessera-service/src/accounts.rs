@@ -152,7 +152,8 @@ impl Services {
         .await
     }
 
-    /// Only an admin credential creates admins; group must exist.
+    /// Only an admin credential creates admins; group must exist; the new account's rights lie within the
+    /// creating credential's effective scopes (an admin's narrow token cannot mint an admin).
     pub async fn create_user_api(&self, actor: &Identity, req: UserCreate) -> Result<User, ServiceError> {
         let role = match req.role.as_deref() {
             Some(r) => parse_role(r)?,
@@ -172,6 +173,7 @@ impl Services {
         let now = self.clock.now();
         let actor_name = actor.subject.clone();
         let (group, enabled) = (req.permission_group_id, req.enabled.unwrap_or(true));
+        let (catalog, ceiling) = (self.catalog.clone(), actor.scopes);
         self.db
             .write_tx(move |c| {
                 if let Some(g) = group {
@@ -189,6 +191,12 @@ impl Services {
                 } else {
                     user
                 };
+                // The creator knows the password: the account's rights are minted by this call.
+                within_caller(
+                    &catalog,
+                    crate::identity::user_rights(c, &catalog, &user)?,
+                    ceiling,
+                )?;
                 audit::record(c, now, "user.created", Some(user.id), Some(&actor_name), None)?;
                 Ok(user)
             })
@@ -233,8 +241,12 @@ impl Services {
         let now = self.clock.now();
         let sid_until = self.sid_until();
         let actor_name = actor.subject.clone();
+        // A new password or address hands the whole account over; a role or group hands its rights over.
+        let takeover = hash.is_some() || email.is_some();
+        let (catalog, ceiling) = (self.catalog.clone(), actor.scopes);
         self.revoking(
             self.db.write_tx(move |c| {
+                let before = crate::identity::user_rights(c, &catalog, &target)?;
                 let demoted = new_role == Some(Role::User) && target.role == Role::Admin.as_str();
                 if demoted || req.enabled == Some(false) {
                     ensure_not_last_admin(c, &target)?;
@@ -270,6 +282,9 @@ impl Services {
                         }
                     })?
                     .ok_or(ServiceError::NotFound)?;
+                let after = crate::identity::user_rights(c, &catalog, &user)?;
+                let handed = if takeover { after } else { after.minus(before) };
+                within_caller(&catalog, handed, ceiling)?;
                 if hash.is_some() || req.enabled == Some(false) {
                     revoke_everything(c, id, None, false, now.as_secs(), sid_until)?;
                 }
@@ -302,4 +317,20 @@ impl Services {
         )
         .await
     }
+}
+
+/// Refuses (rolling back the transaction) when `handed` reaches beyond the acting credential's effective
+/// scopes: creating an account, setting its password or address, or raising its role or group is minting.
+fn within_caller(
+    catalog: &tessera_core::ScopeCatalog,
+    handed: tessera_core::ScopeSet,
+    ceiling: tessera_core::ScopeSet,
+) -> Result<(), ServiceError> {
+    let excess = handed.minus(ceiling);
+    if excess.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::ScopeExcess {
+        excess: catalog.names(excess).into_iter().map(str::to_owned).collect(),
+    })
 }

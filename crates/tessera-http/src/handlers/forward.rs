@@ -51,7 +51,13 @@ fn original(state: &AppState, req: &HttpRequest) -> Result<Original, &'static st
     if !trusted {
         return Ok(Original {
             method: req.method().as_str().to_owned(),
-            proto: req.connection_info().scheme().to_owned(),
+            // Not connection_info(): it would read the client's own X-Forwarded-Proto.
+            proto: if req.app_config().secure() {
+                "https"
+            } else {
+                "http"
+            }
+            .to_owned(),
             host: canonical(header(h, "host").unwrap_or(""))?,
             uri: own_uri.to_owned(),
             nginx: false,
