@@ -922,3 +922,66 @@ async fn the_data_dir_and_database_are_owner_only() {
     }
     drop(server);
 }
+
+/// Defect 7: a revocation whose cross-replica publish fails answers 503 instead of success, and is
+/// published as soon as the store is reachable again, so the other replica's cache drops it then (a retry
+/// of the call may find nothing left to revoke).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_that_cannot_reach_the_replicas_is_an_error_then_arrives() {
+    use std::time::{Duration, Instant};
+    let (Some(_), Some(redis)) = (tessera_tests::postgres_url(), tessera_tests::redis_url()) else {
+        return;
+    };
+    let gate = tessera_tests::TcpGate::start(redis.trim_start_matches("redis://").parse().unwrap()).await;
+    let a = TestAppBuilder::new(DbKind::Postgres)
+        .store_url(&format!("redis://{}", gate.addr))
+        .try_spawn()
+        .await
+        .unwrap();
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .store_url(&redis)
+        .try_spawn()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while !(a.services.caches.usable() && b.services.caches.usable()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "both replicas subscribe"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    a.create_user("ada", Role::User).await;
+    let t = a.password_login("ada", None).await;
+    assert_eq!(forward_status(&b, &t.access_token).await, StatusCode::OK);
+    assert_eq!(
+        forward_status(&b, &t.access_token).await,
+        StatusCode::OK,
+        "cached on B"
+    );
+    gate.close();
+    let res = a
+        .token_form("/oauth/revoke", &[("token", &t.refresh_token)])
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not reported as done"
+    );
+    gate.reopen();
+    let start = Instant::now();
+    let mut refused = false;
+    while start.elapsed() < Duration::from_secs(3) {
+        if forward_status(&b, &t.access_token).await == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "the delayed eviction reached B {:?} after the store came back",
+        start.elapsed()
+    );
+    assert!(refused, "B dropped the revoked login once A could publish");
+}

@@ -96,7 +96,8 @@ impl Eviction {
 }
 
 pub const EVICT_CHANNEL: &str = "evict";
-const POSITIVE_TTL: Duration = Duration::from_secs(30);
+/// How long a positive entry may live, whatever happens: the bound on staleness when an eviction is lost.
+pub const POSITIVE_TTL: Duration = Duration::from_secs(30);
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 const CAPACITY: u64 = 1_000_000;
 

@@ -449,7 +449,8 @@ impl Services {
                         Ok(Err(e)) => e.to_string(),
                         _ => "timed out".to_owned(),
                     };
-                    tracing::error!(error = %why, evict = %message, "revocation saved but not published; other replicas may serve the credential until their caches expire");
+                    tracing::error!(error = %why, evict = %message, "revocation saved but not published; retrying in the background");
+                    self.publish_later(message);
                     return Err(ServiceError::Unavailable(
                         "the change is saved, but other replicas could not be told yet; retry the request"
                             .into(),
@@ -457,6 +458,27 @@ impl Services {
                 }
             }
         }
+    }
+
+    /// Keeps trying to tell the other replicas, for as long as their caches could still hold what was
+    /// revoked: a retry of the failed call may find nothing left to revoke (and so nothing to publish).
+    fn publish_later(&self, message: String) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            while started.elapsed() < crate::cache::POSITIVE_TTL {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                let sent = tokio::time::timeout(
+                    std::time::Duration::from_millis(500),
+                    store.publish(crate::cache::EVICT_CHANNEL, &message),
+                )
+                .await;
+                if matches!(sent, Ok(Ok(()))) {
+                    tracing::info!(evict = %message, "delayed revocation published");
+                    return;
+                }
+            }
+        });
     }
 
     /// Runs a write that revokes credentials or changes rights, then evicts what `targets` names from its
