@@ -21,6 +21,8 @@ login_ip = { limit = 100000, period_secs = 60 }
 device_init = { limit = 100000, period_secs = 60 }
 user_code = { limit = 100000, period_secs = 60 }
 pair_exchange = { limit = 100000, period_secs = 60 }
+forgot_password_ip = { limit = 100000, period_secs = 60 }
+oidc_start = { limit = 100000, period_secs = 60 }
 TOML
 export TESSERA_CONFIG=$work/tessera.toml
 password="api fuzz password 1"
