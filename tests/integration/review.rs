@@ -22,77 +22,87 @@ async fn forward_app(proxy: &str) -> Option<TestApp> {
         .await
 }
 
+/// Asks `/auth/forward` as a trusted proxy would, with `headers`.
+async fn ask(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut r = app.client.get(app.url("/auth/forward"));
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.header("x-forwarded-host", "romm.example.com")
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Defect 1: the header family is the deployment's, never the request's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forward_auth_reads_only_the_configured_header_family() {
     let Some(app) = forward_app("auto").await else {
         return;
     };
-    let ask = |headers: &[(&str, &str)]| {
-        let mut r = app.client.get(app.url("/auth/forward"));
-        for (k, v) in headers {
-            r = r.header(*k, *v);
-        }
-        r.header("x-forwarded-host", "romm.example.com").send()
-    };
     // nginx sends its own X-Original-*; the client adds the Traefik family pointing at a bypass rule.
-    let res = ask(&[
-        ("x-original-uri", "/admin/users"),
-        ("x-original-method", "POST"),
-        ("x-forwarded-uri", "/public/x"),
-    ])
-    .await
-    .unwrap();
+    let res = ask(
+        &app,
+        &[
+            ("x-original-uri", "/admin/users"),
+            ("x-original-method", "POST"),
+            ("x-forwarded-uri", "/public/x"),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(reason(&res).as_deref(), Some("bad_request"));
     // A write turned into a read by a client-sent X-Forwarded-Method.
-    let res = ask(&[
-        ("x-original-uri", "/api/roms/1"),
-        ("x-original-method", "DELETE"),
-        ("x-forwarded-method", "GET"),
-    ])
-    .await
-    .unwrap();
+    let res = ask(
+        &app,
+        &[
+            ("x-original-uri", "/api/roms/1"),
+            ("x-original-method", "DELETE"),
+            ("x-forwarded-method", "GET"),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // The honest nginx request: decided on X-Original-*.
-    let res = ask(&[("x-original-uri", "/admin/users"), ("x-original-method", "POST")])
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = ask(&[("x-original-uri", "/public/x"), ("x-original-method", "GET")])
-        .await
-        .unwrap();
+    let honest = [("x-original-uri", "/admin/users"), ("x-original-method", "POST")];
+    assert_eq!(ask(&app, &honest).await.status(), StatusCode::UNAUTHORIZED);
+    let res = ask(
+        &app,
+        &[("x-original-uri", "/public/x"), ("x-original-method", "GET")],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
 
     // forward_auth.proxy = "nginx": the other family is never read, not even to refuse.
     let Some(nginx) = forward_app("nginx").await else {
         return;
     };
-    let res = nginx
-        .client
-        .get(nginx.url("/auth/forward"))
-        .header("x-original-uri", "/admin/users")
-        .header("x-original-method", "POST")
-        .header("x-forwarded-uri", "/public/x")
-        .header("x-forwarded-method", "GET")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "decided on /admin/users");
-    // forward_auth.proxy = "traefik": a client-added X-Original-URI is never read.
+    let both = [
+        ("x-original-uri", "/admin/users"),
+        ("x-original-method", "POST"),
+        ("x-forwarded-uri", "/public/x"),
+        ("x-forwarded-method", "GET"),
+    ];
+    assert_eq!(
+        ask(&nginx, &both).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "decided on /admin/users"
+    );
+    // forward_auth.proxy = "traefik": a client-added X-Original-* is never read.
     let Some(traefik) = forward_app("traefik").await else {
         return;
     };
-    let res = traefik
-        .client
-        .get(traefik.url("/auth/forward"))
-        .header("x-forwarded-uri", "/admin/users")
-        .header("x-forwarded-method", "POST")
-        .header("x-original-uri", "/public/x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "decided on /admin/users");
+    let both = [
+        ("x-forwarded-uri", "/admin/users"),
+        ("x-forwarded-method", "POST"),
+        ("x-original-uri", "/public/x"),
+        ("x-original-method", "GET"),
+    ];
+    assert_eq!(
+        ask(&traefik, &both).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "decided on /admin/users"
+    );
 }
 
 /// Defect 4: `admin.example.com.` and `ADMIN.example.com.:443` meet the rule written for the host.

@@ -192,7 +192,7 @@ impl Services {
                     user
                 };
                 // The creator knows the password: the account's rights are minted by this call.
-                within_caller(
+                ServiceError::unless_within(
                     &catalog,
                     crate::identity::user_rights(c, &catalog, &user)?,
                     ceiling,
@@ -284,7 +284,8 @@ impl Services {
                     .ok_or(ServiceError::NotFound)?;
                 let after = crate::identity::user_rights(c, &catalog, &user)?;
                 let handed = if takeover { after } else { after.minus(before) };
-                within_caller(&catalog, handed, ceiling)?;
+                // Refused inside the transaction, so the change rolls back.
+                ServiceError::unless_within(&catalog, handed, ceiling)?;
                 if hash.is_some() || req.enabled == Some(false) {
                     revoke_everything(c, id, None, false, now.as_secs(), sid_until)?;
                 }
@@ -317,20 +318,4 @@ impl Services {
         )
         .await
     }
-}
-
-/// Refuses (rolling back the transaction) when `handed` reaches beyond the acting credential's effective
-/// scopes: creating an account, setting its password or address, or raising its role or group is minting.
-fn within_caller(
-    catalog: &tessera_core::ScopeCatalog,
-    handed: tessera_core::ScopeSet,
-    ceiling: tessera_core::ScopeSet,
-) -> Result<(), ServiceError> {
-    let excess = handed.minus(ceiling);
-    if excess.is_empty() {
-        return Ok(());
-    }
-    Err(ServiceError::ScopeExcess {
-        excess: catalog.names(excess).into_iter().map(str::to_owned).collect(),
-    })
 }

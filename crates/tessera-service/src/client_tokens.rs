@@ -117,17 +117,7 @@ impl Services {
             .parse_names(names.iter().map(String::as_str))
             .map_err(|e| ServiceError::field(field, e.to_string()))?;
         let asked = self.catalog.normalize(asked);
-        let excess = asked.minus(ceiling);
-        if !excess.is_empty() {
-            return Err(ServiceError::ScopeExcess {
-                excess: self
-                    .catalog
-                    .names(excess)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            });
-        }
+        ServiceError::unless_within(&self.catalog, asked, ceiling)?;
         Ok(asked)
     }
 
@@ -273,10 +263,7 @@ impl Services {
                 Ok::<_, ServiceError>((row, reach))
             })
             .await?;
-        let names: Vec<String> = self.catalog.names(reach).into_iter().map(str::to_owned).collect();
-        if !names.is_empty() {
-            self.scopes_under(caller.scopes, &names, "scopes")?;
-        }
+        ServiceError::unless_within(&self.catalog, reach, caller.scopes)?;
         Ok(row)
     }
 

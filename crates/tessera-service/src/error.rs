@@ -53,4 +53,20 @@ impl ServiceError {
     pub fn account_rule(field: &str, e: &AccountRuleError) -> Self {
         Self::field(field, e.to_string())
     }
+
+    /// Minting never widens: `ScopeExcess` naming what `handed` holds beyond `ceiling` (the acting
+    /// credential's effective scopes), or Ok when it holds nothing more.
+    pub fn unless_within(
+        catalog: &tessera_core::ScopeCatalog,
+        handed: tessera_core::ScopeSet,
+        ceiling: tessera_core::ScopeSet,
+    ) -> Result<(), Self> {
+        let excess = handed.minus(ceiling);
+        if excess.is_empty() {
+            return Ok(());
+        }
+        Err(ServiceError::ScopeExcess {
+            excess: catalog.names(excess).into_iter().map(str::to_owned).collect(),
+        })
+    }
 }

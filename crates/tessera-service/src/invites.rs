@@ -54,16 +54,8 @@ impl Services {
         }
         // An admin invite mints an account with every scope: the inviting credential must hold them all
         // (an admin's narrow token is not the admin).
-        let all = self.catalog.all();
-        if role == Role::Admin && !inviter.scopes.covers(all) {
-            return Err(ServiceError::ScopeExcess {
-                excess: self
-                    .catalog
-                    .names(all.minus(inviter.scopes))
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-            });
+        if role == Role::Admin {
+            ServiceError::unless_within(&self.catalog, self.catalog.all(), inviter.scopes)?;
         }
         let secs = expires_in.unwrap_or(DEFAULT_INVITE_SECS);
         if !(60..=MAX_INVITE_SECS).contains(&secs) {
