@@ -890,6 +890,25 @@ async fn bodies_are_refused_over_their_limit_before_parsing() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // No recursion follows attacker-sized input: 30,000 nested arrays (within the 64 KiB limit) are a
+    // 4xx on every JSON-reading path, never a stack overflow.
+    let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
+    for path in [
+        "/api/auth/login",
+        "/oauth/token",
+        "/api/client-tokens",
+        "/api/forgot-password",
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(deep.clone())
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        assert!(res.status().is_client_error(), "{path}: {}", res.status());
+    }
     // An honest login still works.
     assert_eq!(
         app.post_json(
