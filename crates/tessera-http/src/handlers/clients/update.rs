@@ -18,6 +18,9 @@ pub async fn update(
     web::Json(req): web::Json<OAuthClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require_admin(&state, &["users.write"])?;
-    let row = state.services.update_client(&path, spec(req), id.scopes).await?;
+    let row = state
+        .services
+        .update_client(&path, spec(req), &id.subject, id.scopes)
+        .await?;
     Ok(HttpResponse::Ok().json(view(&row, None)))
 }
