@@ -19,6 +19,7 @@ mod ops;
 mod proxies;
 mod replicas;
 mod review;
+mod romm_compat;
 mod sessions;
 mod setup;
 mod store;

@@ -28,6 +28,9 @@ pub struct TokenRequest {
     pub device_code: Option<String>,
     /// The client's address, for the login rate limits.
     pub client_ip: Option<String>,
+    /// RomM's `/api/token`: a `scope` on refresh is intersected with the grant (RomM ignores it) instead
+    /// of refused, since RomM's clients re-send their whole list on every refresh.
+    pub refresh_scope_intersects: bool,
 }
 
 impl std::fmt::Debug for TokenRequest {
@@ -55,12 +58,30 @@ fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, OAuthFailu
 
 const BAD_LOGIN: &str = "invalid username or password";
 
+/// The scopes a refresh asks for: the family's when none are named; a narrower set as named; a wider one is
+/// `invalid_scope` (RFC 6749 §6), or on RomM's `/api/token` intersected with the family's.
+fn refresh_scopes(
+    requested: Option<ScopeSet>,
+    family: ScopeSet,
+    intersect: bool,
+) -> Result<ScopeSet, OAuthFailure> {
+    match requested {
+        None => Ok(family),
+        Some(r) if family.covers(r) => Ok(r),
+        Some(r) if intersect => Ok(r.and(family)),
+        Some(_) => Err(OAuthFailure::InvalidScope(
+            "a refresh may only narrow the granted scopes".into(),
+        )),
+    }
+}
+
 /// What a refresh attempt found, decided inside one transaction.
 enum Rotation {
     Rotated {
         user: Box<User>,
         family: Box<RefreshFamily>,
-        rights: ScopeSet,
+        /// What the new access token carries: family (narrowed as asked) ∩ client ∩ rights.
+        scopes: ScopeSet,
         refresh_expires_at: i64,
     },
     Replayed {
@@ -68,6 +89,8 @@ enum Rotation {
         family_id: String,
     },
     Invalid(&'static str),
+    /// Refused for the request, not the token: nothing was written and the token stays usable.
+    Refused(OAuthFailure),
 }
 
 impl Services {
@@ -224,9 +247,13 @@ impl Services {
         let next = self.new_refresh_token()?;
         let next_stored = next.clone();
         let client_id = client.client_id.clone();
+        let client_scopes = client.scopes;
+        let intersect = req.refresh_scope_intersects;
         let catalog = self.catalog.clone();
         let ttl = self.settings.oauth.refresh_ttl_secs;
         let revoke_until = now.as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs;
+        // Every check that can refuse runs before the conditional update that consumes the token: a client
+        // that got an error still holds a working refresh token (RFC 6749 §5.2).
         let outcome = self
             .db
             .write_tx(move |c| -> Result<Rotation, OAuthFailure> {
@@ -240,8 +267,8 @@ impl Services {
                 if family.client_id != client_id || family.revoked_at.is_some() {
                     return Ok(Rotation::Invalid("invalid refresh token"));
                 }
-                if !RefreshToken::mark_used(c, digest.as_bytes(), now.as_secs())? {
-                    // Already used: a replay. Revoke the whole family, its access tokens through `sid`.
+                let replay = |c: &mut tessera_db::DbConnection| -> Result<Rotation, OAuthFailure> {
+                    // Already used: revoke the whole family, its access tokens through `sid`.
                     RefreshFamily::revoke(c, &family.id, now.as_secs())?;
                     RevokedAccessToken::revoke(c, &format!("sid:{}", family.id), "sid", revoke_until)?;
                     audit::record(
@@ -252,10 +279,13 @@ impl Services {
                         Some(&family.client_id),
                         Some(&family.id),
                     )?;
-                    return Ok(Rotation::Replayed {
+                    Ok(Rotation::Replayed {
                         user_id: family.user_id,
-                        family_id: family.id,
-                    });
+                        family_id: family.id.clone(),
+                    })
+                };
+                if old.used_at.is_some() {
+                    return replay(c);
                 }
                 let cap = family.expires_at.unwrap_or(i64::MAX);
                 if old.expires_at <= now.as_secs() || cap <= now.as_secs() {
@@ -265,23 +295,38 @@ impl Services {
                     return Ok(Rotation::Invalid("invalid refresh token"));
                 };
                 let rights = user_rights(c, &catalog, &user)?;
+                let family_scopes = catalog.parse(&family.scopes).unwrap_or_default();
+                let scopes = match refresh_scopes(requested, family_scopes, intersect) {
+                    // The client's scopes now: narrowing a client narrows its logins at their next refresh.
+                    Ok(s) => s.and(client_scopes).and(rights),
+                    Err(e) => return Ok(Rotation::Refused(e)),
+                };
+                if scopes.is_empty() {
+                    return Ok(Rotation::Refused(OAuthFailure::InvalidScope(
+                        "the owner no longer holds any of these scopes".into(),
+                    )));
+                }
+                // The conditional update picks one winner among racing refreshes; a loser is a replay.
+                if !RefreshToken::mark_used(c, digest.as_bytes(), now.as_secs())? {
+                    return replay(c);
+                }
                 let refresh_expires_at = (now.as_secs() + ttl).min(cap);
                 store_refresh(c, &next_stored, &family.id, now, refresh_expires_at)?;
                 Ok(Rotation::Rotated {
                     user: Box::new(user),
                     family: Box::new(family),
-                    rights,
+                    scopes,
                     refresh_expires_at,
                 })
             })
             .await?;
-        let (user, family, rights, refresh_expires_at) = match outcome {
+        let (user, family, scopes, refresh_expires_at) = match outcome {
             Rotation::Rotated {
                 user,
                 family,
-                rights,
+                scopes,
                 refresh_expires_at,
-            } => (user, family, rights, refresh_expires_at),
+            } => (user, family, scopes, refresh_expires_at),
             Rotation::Replayed { user_id, family_id } => {
                 self.evict(&[crate::cache::Eviction::Family(family_id.clone())])
                     .await?;
@@ -289,26 +334,8 @@ impl Services {
                 return Err(OAuthFailure::InvalidGrant("invalid refresh token".into()));
             }
             Rotation::Invalid(why) => return Err(OAuthFailure::InvalidGrant(why.into())),
+            Rotation::Refused(e) => return Err(e),
         };
-        let family_scopes = self.catalog.parse(&family.scopes).unwrap_or_default();
-        // A refresh may only narrow: asking for more than the family holds is invalid_scope.
-        let scopes = match requested {
-            Some(r) if !family_scopes.covers(r) => {
-                return Err(OAuthFailure::InvalidScope(
-                    "a refresh may only narrow the granted scopes".into(),
-                ))
-            }
-            Some(r) => r,
-            None => family_scopes,
-        }
-        // The client's scopes now: narrowing a client narrows its existing logins at their next refresh.
-        .and(client.scopes)
-        .and(rights);
-        if scopes.is_empty() {
-            return Err(OAuthFailure::InvalidScope(
-                "the owner no longer holds any of these scopes".into(),
-            ));
-        }
         let subject = Subject::User {
             user: &user,
             family_id: &family.id,

@@ -35,6 +35,7 @@ async fn exchange(
             req,
             &state.services.settings.server.trusted_proxies,
         )),
+        refresh_scope_intersects: flavor == Flavor::Romm,
     };
     let issued = state.services.exchange(&client, request).await?;
     let romm = flavor == Flavor::Romm;
