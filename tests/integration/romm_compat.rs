@@ -71,3 +71,49 @@ async fn a_refused_refresh_never_consumes_the_token(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(a_refused_refresh_never_consumes_the_token);
+
+/// A password grant whose requested scopes are all outside the user's rights is `invalid_scope` (API.md
+/// §3), not a token with whatever the implications left; RomM's `/api/token` answers 401 for bad
+/// credentials and bad refresh tokens, as RomM does, while `/oauth/token` keeps RFC 6749's 400.
+async fn scope_and_credential_refusals_answer_as_each_path_should(db: DbKind) {
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let password = tessera_tests::oauth::PASSWORD;
+    for path in ["/oauth/token", "/api/token"] {
+        let res = app
+            .token_form(
+                path,
+                &[
+                    ("grant_type", "password"),
+                    ("username", "ada"),
+                    ("password", password),
+                    ("scope", "users.write"),
+                ],
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_scope", "{path}: {body}");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+    }
+    let bad_password = [
+        ("grant_type", "password"),
+        ("username", "ada"),
+        ("password", "wrong password!"),
+    ];
+    let bad_refresh = [("grant_type", "refresh_token"), ("refresh_token", "tsr_rt_0000")];
+    for (path, status) in [
+        ("/oauth/token", StatusCode::BAD_REQUEST),
+        ("/api/token", StatusCode::UNAUTHORIZED),
+    ] {
+        for form in [&bad_password[..], &bad_refresh[..]] {
+            let res = app.token_form(path, form).await;
+            assert_eq!(res.status(), status, "{path} {form:?}");
+            assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+        }
+    }
+}
+
+tessera_tests::on_both_backends!(scope_and_credential_refusals_answer_as_each_path_should);

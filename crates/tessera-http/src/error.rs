@@ -245,6 +245,12 @@ impl From<OAuthFailure> for OAuthError {
                 o.romm_status = Some(StatusCode::FORBIDDEN);
                 o
             }
+            // RomM answers 401 for a bad password or refresh token on its `/api/token`.
+            OAuthFailure::InvalidGrant(_) => {
+                let mut o = OAuthError::new(f.code(), f.to_string());
+                o.romm_status = Some(StatusCode::UNAUTHORIZED);
+                o
+            }
             other => OAuthError::new(other.code(), other.to_string()),
         }
     }

@@ -128,16 +128,19 @@ impl Services {
         Ok(issued)
     }
 
-    /// Requested ∩ client-allowed ∩ rights; omitted means everything the client and user may have.
+    /// Requested ∩ client-allowed ∩ rights; omitted means everything the client and user may have. When
+    /// none of the scopes the request *names* can be granted it is `invalid_scope`, even if scopes they
+    /// imply could be (a member asking only for `users.write` must not get `me.read me.write` instead).
     fn grant_scopes(
         &self,
-        requested: Option<ScopeSet>,
+        scope: Option<&str>,
         client: &AuthedClient,
         rights: ScopeSet,
     ) -> Result<ScopeSet, OAuthFailure> {
         let ceiling = client.scopes.and(rights);
-        let granted = requested.map_or(ceiling, |r| r.and(ceiling));
-        if granted.is_empty() {
+        let named = super::parse_named_scope(&self.catalog, scope)?;
+        let granted = named.map_or(ceiling, |n| self.catalog.normalize(n).and(ceiling));
+        if granted.is_empty() || named.is_some_and(|n| n.and(ceiling).is_empty()) {
             return Err(OAuthFailure::InvalidScope(
                 "none of the requested scopes can be granted".into(),
             ));
@@ -155,7 +158,8 @@ impl Services {
         }
         let username = required(&req.username, "username")?;
         let password = required(&req.password, "password")?;
-        let requested = parse_requested_scope(&self.catalog, req.scope.as_deref())?;
+        // Unknown scope names are refused before any password work.
+        super::parse_named_scope(&self.catalog, req.scope.as_deref())?;
         let ip = req.client_ip.as_deref().unwrap_or("unknown");
         let user = match self.verify_login(username, password, "password grant", ip).await {
             Ok(u) => u,
@@ -170,7 +174,7 @@ impl Services {
             .db
             .run(move |c| Ok::<_, OAuthFailure>(user_rights(c, &catalog, &u)?))
             .await?;
-        let scopes = self.grant_scopes(requested, client, rights)?;
+        let scopes = self.grant_scopes(req.scope.as_deref(), client, rights)?;
         self.start_family(&user, client, scopes, None, None, now).await
     }
 
@@ -380,8 +384,7 @@ impl Services {
                 "client_credentials needs a confidential client".into(),
             ));
         }
-        let requested = parse_requested_scope(&self.catalog, req.scope.as_deref())?;
-        let scopes = self.grant_scopes(requested, client, self.catalog.all())?;
+        let scopes = self.grant_scopes(req.scope.as_deref(), client, self.catalog.all())?;
         let now = self.clock.now();
         let access =
             self.sign_access(self.access_claims(&Subject::Client, &client.client_id, scopes, now))?;

@@ -103,6 +103,14 @@ pub fn parse_requested_scope(
     catalog: &tessera_core::ScopeCatalog,
     scope: Option<&str>,
 ) -> Result<Option<ScopeSet>, OAuthFailure> {
+    Ok(parse_named_scope(catalog, scope)?.map(|s| catalog.normalize(s)))
+}
+
+/// The scopes a request names, before implications are added (None when it names none).
+pub fn parse_named_scope(
+    catalog: &tessera_core::ScopeCatalog,
+    scope: Option<&str>,
+) -> Result<Option<ScopeSet>, OAuthFailure> {
     let Some(text) = scope else { return Ok(None) };
     let names: Vec<&str> = text
         .split([' ', '+'])
@@ -113,6 +121,6 @@ pub fn parse_requested_scope(
     }
     catalog
         .parse_names(names)
-        .map(|s| Some(catalog.normalize(s)))
+        .map(Some)
         .map_err(|e| OAuthFailure::InvalidScope(e.to_string()))
 }
