@@ -117,3 +117,90 @@ async fn scope_and_credential_refusals_answer_as_each_path_should(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(scope_and_credential_refusals_answer_as_each_path_should);
+
+/// RomM's web app sends its CSRF token as `X-CSRFToken` from the cookie `romm_csrftoken`; one switch
+/// (`session.preset = "romm"`) makes Tessera use RomM's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_romm_preset_speaks_romms_cookie_and_csrf_names() {
+    let Some(app) = TestAppBuilder::new(DbKind::Sqlite)
+        .config("[session]\npreset = \"romm\"\n")
+        .try_spawn()
+        .await
+    else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let res = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"username": "ada", "password": tessera_tests::oauth::PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let session = tessera_tests::oauth::set_cookie(&res, "romm_session").expect("romm_session");
+    let csrf = tessera_tests::oauth::set_cookie(&res, "romm_csrftoken").expect("romm_csrftoken");
+    assert_eq!(tessera_tests::oauth::set_cookie(&res, "tessera_session"), None);
+    let write = |header: Option<&'static str>| {
+        let mut rb = app
+            .client
+            .post(app.url("/api/client-tokens"))
+            .header("cookie", format!("romm_session={session}; romm_csrftoken={csrf}"))
+            .json(&json!({"name": "tv", "scopes": ["me.read"]}));
+        if let Some(h) = header {
+            rb = rb.header(h, csrf.as_str());
+        }
+        rb.send()
+    };
+    // RomM's header name, as its web app sends it; the generic one still works too.
+    assert_eq!(
+        write(Some("X-CSRFToken")).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        write(Some("x-csrf-token")).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let refused = write(None).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.json::<Value>().await.unwrap()["code"], "csrf");
+    // The session cookie is read under RomM's name.
+    let me = app
+        .client
+        .get(app.url("/api/users/me"))
+        .header("cookie", format!("romm_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let logout = app
+        .client
+        .post(app.url("/api/logout"))
+        .header("cookie", format!("romm_session={session}"))
+        .header("x-csrftoken", csrf.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert_eq!(
+        tessera_tests::oauth::set_cookie(&logout, "romm_session").as_deref(),
+        Some("")
+    );
+}
+
+#[test]
+fn cookie_names_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |toml: &str| {
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, toml).unwrap();
+        let env = vec![("TESSERA_DATA_DIR".to_owned(), dir.path().display().to_string())];
+        tessera_server::config::load(Some(&file), &env).map(|s| s.session)
+    };
+    let err = load("[session]\ncookie_name = \"__Host-tessera_session\"\n").unwrap_err();
+    assert!(err.to_string().contains("__Host-"), "{err}");
+    let err = load("[session]\ncookie_name = \"a b\"\n").unwrap_err();
+    assert!(err.to_string().contains("session.cookie_name"), "{err}");
+    let ok = load("[server]\npublic_url = \"https://auth.example.com\"\n[session]\ncookie_name = \"__Host-tessera_session\"\n").unwrap();
+    assert_eq!(ok.cookie_name, "__Host-tessera_session");
+    assert_eq!(ok.csrf_header_names, vec!["x-csrf-token".to_owned()]);
+}

@@ -3,12 +3,24 @@
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use tessera_service::settings::SessionSettings;
 
-pub const SESSION_COOKIE: &str = "tessera_session";
-pub const CSRF_COOKIE: &str = "tessera_csrf";
-pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The request's session cookie, under this deployment's name (`session.cookie_name`).
+pub fn session_cookie(req: &actix_web::HttpRequest, s: &SessionSettings) -> Option<Cookie<'static>> {
+    req.cookie(&s.cookie_name)
+}
 
-fn base<'a>(name: &'a str, value: String, s: &SessionSettings, http_only: bool) -> Cookie<'a> {
-    let mut c = Cookie::build(name, value)
+/// The CSRF token a request carries in any of the accepted headers (`session.csrf_header_names`).
+pub fn csrf_header<'a>(
+    headers: &'a actix_web::http::header::HeaderMap,
+    s: &SessionSettings,
+) -> Option<&'a str> {
+    s.csrf_header_names
+        .iter()
+        .find_map(|name| headers.get(name.as_str()))
+        .and_then(|v| v.to_str().ok())
+}
+
+fn base(name: &str, value: String, s: &SessionSettings, http_only: bool) -> Cookie<'static> {
+    let mut c = Cookie::build(name.to_owned(), value)
         .path("/")
         .http_only(http_only)
         .secure(s.cookie_secure)
@@ -27,8 +39,8 @@ pub fn login_cookies(
     max_age_secs: i64,
     s: &SessionSettings,
 ) -> [Cookie<'static>; 2] {
-    let mut session = base(SESSION_COOKIE, secret, s, true);
-    let mut csrf = base(CSRF_COOKIE, csrf, s, false);
+    let mut session = base(&s.cookie_name, secret, s, true);
+    let mut csrf = base(&s.csrf_cookie_name, csrf, s, false);
     for c in [&mut session, &mut csrf] {
         c.set_max_age(Duration::seconds(max_age_secs));
     }
@@ -37,8 +49,8 @@ pub fn login_cookies(
 
 /// Expired copies that make the browser forget both cookies.
 pub fn logout_cookies(s: &SessionSettings) -> [Cookie<'static>; 2] {
-    let mut session = base(SESSION_COOKIE, String::new(), s, true);
-    let mut csrf = base(CSRF_COOKIE, String::new(), s, false);
+    let mut session = base(&s.cookie_name, String::new(), s, true);
+    let mut csrf = base(&s.csrf_cookie_name, String::new(), s, false);
     session.make_removal();
     csrf.make_removal();
     [session, csrf]

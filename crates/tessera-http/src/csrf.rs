@@ -7,7 +7,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 
-use crate::cookies::{CSRF_HEADER, SESSION_COOKIE};
+use crate::cookies::csrf_header;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -39,14 +39,14 @@ pub async fn csrf<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let needs_check =
-        !is_safe(req.method()) && !EXEMPT.contains(&req.path()) && req.cookie(SESSION_COOKIE).is_some();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let session = state
+        .as_ref()
+        .and_then(|st| req.cookie(&st.services.settings.session.cookie_name));
+    let needs_check = !is_safe(req.method()) && !EXEMPT.contains(&req.path()) && session.is_some();
     if needs_check {
-        let ok = match (req.app_data::<web::Data<AppState>>(), req.cookie(SESSION_COOKIE)) {
-            (Some(state), Some(cookie)) => req
-                .headers()
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
+        let ok = match (&state, &session) {
+            (Some(state), Some(cookie)) => csrf_header(req.headers(), &state.services.settings.session)
                 .is_some_and(|t| state.services.csrf_matches(cookie.value(), t)),
             _ => false,
         };
@@ -54,7 +54,7 @@ pub async fn csrf<B: MessageBody>(
             let err = ApiError::new(
                 StatusCode::FORBIDDEN,
                 "csrf",
-                "missing or wrong X-CSRF-Token for this session",
+                "missing or wrong CSRF token header for this session",
             );
             let res = err.error_response();
             return Ok(req.into_response(res).map_into_right_body());

@@ -108,7 +108,7 @@ pub const PROBLEM_CODES: &[(&str, &str, &str)] = &[
     (
         "csrf",
         "CSRF token missing or wrong",
-        "A write authenticated by the session cookie needs `X-CSRF-Token` equal to the `tessera_csrf` cookie (or the form's token). Reload the page and try again.",
+        "A write authenticated by the session cookie needs `X-CSRF-Token` equal to the `tessera_csrf` cookie (or the form's token); a RomM deployment (`session.preset = \"romm\"`) reads `X-CSRFToken` and `romm_csrftoken`. Reload the page and try again.",
     ),
     (
         "password_login_disabled",

@@ -69,7 +69,8 @@ pub struct LoginRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct LoginResponse {
     pub msg: String,
-    /// Also set as the `tessera_csrf` cookie; send it as `X-CSRF-Token` on cookie-authenticated writes.
+    /// Also set as the CSRF cookie (`tessera_csrf`; `session.csrf_cookie_name`); send it as `X-CSRF-Token`
+    /// (`session.csrf_header_names`) on cookie-authenticated writes.
     pub csrf_token: String,
 }
 

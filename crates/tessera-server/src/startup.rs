@@ -152,11 +152,15 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
     let state = AppState::new(services);
     let data = web::Data::new(state.clone());
     let origins = cors_origins(&state.services.settings);
+    let csrf_headers = state.services.settings.session.csrf_header_names.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(middleware::from_fn(tessera_http::csrf::csrf))
-            .wrap(middleware::Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(middleware::Condition::new(
+                !origins.is_empty(),
+                cors(&origins, &csrf_headers),
+            ))
             .wrap(middleware::from_fn(tessera_http::request::request_id))
             .wrap(middleware::from_fn(tessera_http::metrics::record))
             .configure(tessera_http::configure)
@@ -210,10 +214,13 @@ fn cors_origins(settings: &tessera_service::Settings) -> Vec<String> {
     origins
 }
 
-fn cors(origins: &[String]) -> actix_cors::Cors {
+fn cors(origins: &[String], csrf_headers: &[String]) -> actix_cors::Cors {
+    let headers = ["authorization", "content-type", "x-request-id"]
+        .into_iter()
+        .chain(csrf_headers.iter().map(String::as_str));
     let mut c = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
-        .allowed_headers(["authorization", "content-type", "x-csrf-token", "x-request-id"])
+        .allowed_headers(headers)
         .supports_credentials()
         .max_age(600);
     for o in origins {

@@ -177,6 +177,33 @@ pub struct SessionSettings {
     pub cookie_domain: Option<String>,
     /// Derived from `public_url`: cookies are `Secure` behind HTTPS.
     pub cookie_secure: bool,
+    /// The session cookie's name (`tessera_session`; RomM's preset `romm_session`).
+    pub cookie_name: String,
+    /// The cookie holding the CSRF token for the page's script (`tessera_csrf`; RomM: `romm_csrftoken`).
+    pub csrf_cookie_name: String,
+    /// Request headers that may carry the CSRF token, lowercase (`x-csrf-token`; RomM adds `x-csrftoken`).
+    pub csrf_header_names: Vec<String>,
+}
+
+/// Cookie and CSRF names a deployment's web app expects (`session.preset`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionPreset {
+    /// `tessera_session`, `tessera_csrf`, `X-CSRF-Token`.
+    #[default]
+    Tessera,
+    /// RomM's web app: `romm_session`, `romm_csrftoken`, `X-CSRFToken` (and `X-CSRF-Token`).
+    Romm,
+}
+
+impl SessionPreset {
+    /// (session cookie, CSRF cookie, accepted CSRF headers).
+    pub fn names(self) -> (&'static str, &'static str, &'static [&'static str]) {
+        match self {
+            SessionPreset::Tessera => ("tessera_session", "tessera_csrf", &["x-csrf-token"]),
+            SessionPreset::Romm => ("romm_session", "romm_csrftoken", &["x-csrftoken", "x-csrf-token"]),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]

@@ -11,7 +11,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use tessera_service::identity::{AuthFailure, Identity};
 use tessera_service::login::LoginFailure;
 
-use crate::cookies::SESSION_COOKIE;
+use crate::cookies::session_cookie;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -126,7 +126,7 @@ pub async fn resolve_credential(req: &HttpRequest) -> Result<Option<Identity>, A
             .ok_or_else(|| unauthorized("invalid service key"));
     }
     // 4. The session cookie.
-    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+    if let Some(cookie) = session_cookie(req, &services.settings.session) {
         return match services.resolve_session(cookie.value()).await {
             Ok(id) => Ok(Some(id)),
             Err(AuthFailure::Invalid) => Err(unauthorized("the session has ended; sign in again")),

@@ -10,7 +10,7 @@ use tessera_service::device_flow::display_user_code;
 use tessera_service::identity::Identity;
 use tessera_service::ServiceError;
 
-use crate::cookies::SESSION_COOKIE;
+use crate::cookies::session_cookie;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -55,7 +55,7 @@ fn html(page: &DevicePage<'_>, status: StatusCode) -> Result<HttpResponse, ApiEr
 /// The signed-in session and its CSRF token, or a redirect through `/login` back to this URL.
 async fn session(state: &AppState, req: &HttpRequest) -> Result<(Identity, String), HttpResponse> {
     let s = &state.services;
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    if let Some(c) = session_cookie(req, &state.services.settings.session) {
         if let Ok(id) = s.resolve_session(c.value()).await {
             return Ok((id, s.csrf_token(c.value())));
         }

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::cookies::{logout_cookies, SESSION_COOKIE};
+use crate::cookies::{logout_cookies, session_cookie};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -70,7 +70,7 @@ pub async fn page(
     q: web::Query<RdQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
-    let signed_in_as = match req.cookie(SESSION_COOKIE) {
+    let signed_in_as = match session_cookie(&req, &state.services.settings.session) {
         Some(c) => s
             .resolve_session(c.value())
             .await
@@ -78,7 +78,8 @@ pub async fn page(
             .and_then(|id| id.principal.map(|p| p.username)),
         None => None,
     };
-    let session_csrf = req.cookie(SESSION_COOKIE).map(|c| s.csrf_token(c.value()));
+    let session_csrf =
+        session_cookie(&req, &state.services.settings.session).map(|c| s.csrf_token(c.value()));
     let form_token = tessera_crypto::random::hex_secret(16);
     let rd = safe_rd(&state, q.rd.as_deref())?;
     let page = LoginPage {
@@ -152,7 +153,7 @@ pub async fn logout(
     web::Form(form): web::Form<LogoutForm>,
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    if let Some(c) = session_cookie(&req, &state.services.settings.session) {
         if !s.csrf_matches(c.value(), &form.csrf_token) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -2,7 +2,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_proto::problem::Problem;
 use tessera_proto::users::MessageResponse;
 
-use crate::cookies::{logout_cookies, SESSION_COOKIE};
+use crate::cookies::{logout_cookies, session_cookie};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -12,7 +12,7 @@ use crate::AppState;
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
     let mut oidc_logout_url = None;
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    if let Some(c) = session_cookie(&req, &state.services.settings.session) {
         if let Some(id_token) = s.end_session(c.value()).await? {
             oidc_logout_url = s.oidc_logout_url(&id_token).await;
         }
