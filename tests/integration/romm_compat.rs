@@ -204,3 +204,87 @@ fn cookie_names_are_checked_at_start() {
     assert_eq!(ok.cookie_name, "__Host-tessera_session");
     assert_eq!(ok.csrf_header_names, vec!["x-csrf-token".to_owned()]);
 }
+
+/// RomM's user schema: the official muOS app indexes `me["avatar_path"]`; RomM's web app keeps
+/// `ra_username` and `ui_settings` per user through `PUT /api/users/{id}` with `me.write`.
+async fn user_objects_carry_romms_fields(db: DbKind) {
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    let ada = app.create_user("ada", Role::User).await;
+    let admin = app.password_login("root", None).await.access_token;
+    let member = app
+        .password_login("ada", Some("me.read me.write"))
+        .await
+        .access_token;
+    let me: Value = app
+        .get_bearer("/api/users/me", &member)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for field in ["avatar_path", "ra_username", "ra_progression", "ui_settings"] {
+        assert!(me.get(field).is_some(), "{field} in {me}");
+    }
+    assert_eq!(me["avatar_path"], "");
+    let put = |token: &str, body: Value| {
+        app.client
+            .put(app.url(&format!("/api/users/{ada}")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    // RomM's form sends ui_settings as JSON text; an object is taken too.
+    let res = put(
+        &member,
+        json!({"ra_username": "ada_ra", "ui_settings": "{\"theme\":\"dark\"}"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    let me: Value = app
+        .get_bearer("/api/users/me", &member)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["ra_username"].clone(), me["ui_settings"].clone()),
+        (json!("ada_ra"), json!({"theme": "dark"}))
+    );
+    let res = put(&member, json!({"ui_settings": {"grid": 3}})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let listed: Value = app.get_bearer("/api/users", &admin).await.json().await.unwrap();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == ada)
+        .unwrap()
+        .clone();
+    assert_eq!(row["ui_settings"], json!({"grid": 3}), "{row}");
+    assert_eq!(row["ra_username"], "ada_ra");
+    // Bounded and shaped: not an object, not JSON, or over 16 KiB is a 422.
+    for bad in [
+        json!({"ui_settings": [1, 2]}),
+        json!({"ui_settings": "{not json"}),
+        json!({"ui_settings": {"x": "y".repeat(17 * 1024)}}),
+    ] {
+        let res = put(&member, bad.clone()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    // Another user's account still needs users.write.
+    let other = app.create_user("bob", Role::User).await;
+    let res = app
+        .client
+        .put(app.url(&format!("/api/users/{other}")))
+        .bearer_auth(&member)
+        .json(&json!({"ra_username": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+tessera_tests::on_both_backends!(user_objects_carry_romms_fields);

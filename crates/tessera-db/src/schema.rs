@@ -36,6 +36,9 @@ diesel::table! {
         last_active -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        avatar_path -> Text,
+        ra_username -> Nullable<Text>,
+        ui_settings -> Nullable<Text>,
     }
 }
 

@@ -29,4 +29,13 @@ pub struct UserView {
     pub last_active: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// RomM's avatar location ("" when none; the image is at `/api/users/{id}/avatar`).
+    pub avatar_path: String,
+    pub ra_username: Option<String>,
+    /// RomM computes it from RetroAchievements; Tessera has none to give.
+    #[schema(value_type = Option<Object>)]
+    pub ra_progression: Option<serde_json::Value>,
+    /// RomM's web-app settings, as stored.
+    #[schema(value_type = Option<Object>)]
+    pub ui_settings: Option<serde_json::Value>,
 }

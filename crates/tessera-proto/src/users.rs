@@ -19,6 +19,13 @@ pub struct UserMe {
     pub current_device_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// RomM's avatar location ("" when none; the image is at `/api/users/{id}/avatar`).
+    pub avatar_path: String,
+    pub ra_username: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub ra_progression: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub ui_settings: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -58,6 +65,11 @@ pub struct UserUpdateRequest {
     pub enabled: Option<bool>,
     /// An admin may vouch for the email (needed to link upstream OIDC accounts by email).
     pub email_verified: Option<bool>,
+    /// RomM's RetroAchievements user name.
+    pub ra_username: Option<String>,
+    /// RomM's web-app settings: a JSON object (or, as RomM's form sends it, its text), at most 16 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub ui_settings: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

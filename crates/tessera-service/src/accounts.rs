@@ -34,6 +34,42 @@ pub struct UserUpdate {
     pub permission_group_id: Option<Option<i64>>,
     pub enabled: Option<bool>,
     pub email_verified: Option<bool>,
+    /// RomM's RetroAchievements name ("" clears it).
+    pub ra_username: Option<String>,
+    /// RomM's web-app settings: a JSON object, or its text as RomM's form sends it.
+    pub ui_settings: Option<serde_json::Value>,
+}
+
+/// The most `ui_settings` text kept per user.
+pub const MAX_UI_SETTINGS_BYTES: usize = 16 * 1024;
+
+/// RomM's `ui_settings`: a JSON object (given as one, or as its text), stored as compact text.
+fn check_ui_settings(v: &serde_json::Value) -> Result<String, ServiceError> {
+    let object = match v {
+        serde_json::Value::String(text) => serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| ServiceError::field("ui_settings", format!("not JSON: {e}")))?,
+        other => other.clone(),
+    };
+    if !object.is_object() {
+        return Err(ServiceError::field("ui_settings", "must be a JSON object"));
+    }
+    let text = object.to_string();
+    if text.len() > MAX_UI_SETTINGS_BYTES {
+        return Err(ServiceError::field("ui_settings", "at most 16 KiB"));
+    }
+    Ok(text)
+}
+
+/// RomM's `ra_username`: at most 255 characters; an empty one clears it.
+fn check_ra_username(v: &str) -> Result<Option<String>, ServiceError> {
+    let v = v.trim();
+    if v.len() > 255 || v.chars().any(char::is_control) {
+        return Err(ServiceError::field(
+            "ra_username",
+            "at most 255 printable characters",
+        ));
+    }
+    Ok((!v.is_empty()).then(|| v.to_owned()))
 }
 
 /// `POST /api/users`.
@@ -231,6 +267,8 @@ impl Services {
             .map(|u| Username::parse(u).map_err(|e| ServiceError::account_rule("username", &e)))
             .transpose()?;
         let email = req.email.as_deref().map(|e| check_email(Some(e))).transpose()?;
+        let ra_username = req.ra_username.as_deref().map(check_ra_username).transpose()?;
+        let ui_settings = req.ui_settings.as_ref().map(check_ui_settings).transpose()?;
         let hash = match &req.password {
             Some(pw) => {
                 check_password(pw).map_err(|e| ServiceError::account_rule("password", &e))?;
@@ -272,6 +310,9 @@ impl Services {
                     email_verified: req.email_verified.or(email.as_ref().map(|_| false)),
                     email,
                     updated_at: Some(now.as_secs()),
+                    avatar_path: None,
+                    ra_username,
+                    ui_settings: ui_settings.map(Some),
                 };
                 let user = User::update(c, id, &changes)
                     .map_err(|e| {

@@ -21,6 +21,12 @@ pub struct User {
     pub last_active: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// RomM's `avatar_path` ("" when none).
+    pub avatar_path: String,
+    /// RomM's RetroAchievements user name, kept for its clients.
+    pub ra_username: Option<String>,
+    /// RomM's web-app settings: opaque JSON text, bounded by the API.
+    pub ui_settings: Option<String>,
 }
 
 #[derive(Clone, Debug, Insertable)]
@@ -110,6 +116,9 @@ pub struct UserChanges {
     pub enabled: Option<bool>,
     pub email_verified: Option<bool>,
     pub updated_at: Option<i64>,
+    pub avatar_path: Option<String>,
+    pub ra_username: Option<Option<String>>,
+    pub ui_settings: Option<Option<String>>,
 }
 
 impl User {

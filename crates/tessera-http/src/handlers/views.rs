@@ -17,7 +17,18 @@ pub fn user_view(u: &User) -> UserView {
         last_active: u.last_active.map(|t| UnixTime(t).to_rfc3339()),
         created_at: UnixTime(u.created_at).to_rfc3339(),
         updated_at: UnixTime(u.updated_at).to_rfc3339(),
+        avatar_path: u.avatar_path.clone(),
+        ra_username: u.ra_username.clone(),
+        ra_progression: None,
+        ui_settings: ui_settings(u),
     }
+}
+
+/// The stored `ui_settings` text as JSON (None when unset or, impossibly, unreadable).
+pub fn ui_settings(u: &User) -> Option<serde_json::Value> {
+    u.ui_settings
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
 }
 
 /// The user behind a credential; the service key and machine tokens have none.

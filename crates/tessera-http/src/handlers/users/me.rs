@@ -36,9 +36,14 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
             current_device_id: None,
             created_at: epoch.clone(),
             updated_at: epoch,
+            avatar_path: String::new(),
+            ra_username: None,
+            ra_progression: None,
+            ui_settings: None,
         });
     }
     let u = state.services.get_user(p.user_id).await?;
+    let ui_settings = crate::handlers::views::ui_settings(&u);
     let t = |s: i64| UnixTime(s).to_rfc3339();
     Ok(UserMe {
         id: u.id,
@@ -54,6 +59,10 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
         current_device_id: id.device_id.clone(),
         created_at: t(u.created_at),
         updated_at: t(u.updated_at),
+        ui_settings,
+        avatar_path: u.avatar_path,
+        ra_username: u.ra_username,
+        ra_progression: None,
     })
 }
 

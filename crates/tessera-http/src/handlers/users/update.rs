@@ -9,8 +9,9 @@ use crate::extract::Caller;
 use crate::handlers::views::user_view;
 use crate::AppState;
 
-/// Edits a user (`users.write` in the credential). No self-demotion or self-disable; the last enabled
-/// admin stays; only admins touch admins.
+/// Edits a user (`users.write` in the credential; one's own account with `me.write`, as RomM allows). No
+/// self-demotion or self-disable; the last enabled admin stays; only admins touch admins; nothing hands
+/// over more than the credential holds.
 #[utoipa::path(put, path = "/api/users/{id}", tag = "users", security(("oauth2" = ["users.write"])), params(("id" = i64, Path)), request_body = UserUpdateRequest,
     responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn update(
@@ -19,12 +20,22 @@ pub async fn update(
     path: web::Path<i64>,
     web::Json(req): web::Json<UserUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = caller.require(&state, &["users.write"])?;
+    let id = path.into_inner();
+    let own = caller
+        .0
+        .as_ref()
+        .and_then(|c| c.principal.as_ref())
+        .is_some_and(|p| p.user_id == id);
+    let actor = if !own {
+        caller.require(&state, &["users.write"])?
+    } else {
+        caller.require(&state, &["me.write"])?
+    };
     let user = state
         .services
         .update_user(
             actor,
-            path.into_inner(),
+            id,
             UserUpdate {
                 username: req.username,
                 email: req.email,
@@ -33,6 +44,8 @@ pub async fn update(
                 permission_group_id: req.permission_group_id,
                 enabled: req.enabled,
                 email_verified: req.email_verified,
+                ra_username: req.ra_username,
+                ui_settings: req.ui_settings,
             },
         )
         .await?;
