@@ -147,6 +147,13 @@ fn round_trip_every_model(c: &mut DbConnection) -> Result<(), DbError> {
         client_version: None,
         created_at: 5,
         last_seen: Some(6),
+        ip_address: Some("192.0.2.7".into()),
+        mac_address: Some("aa:bb:cc:dd:ee:ff".into()),
+        hostname: Some("tv".into()),
+        sync_mode: "file_transfer".into(),
+        sync_enabled: false,
+        sync_config: Some(r#"{"path":"/saves"}"#.into()),
+        updated_at: 7,
     };
     Device::insert(c, &device)?;
     assert_eq!(Device::find(c, &device.id)?, Some(device.clone()));

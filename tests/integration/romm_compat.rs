@@ -288,3 +288,171 @@ async fn user_objects_carry_romms_fields(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(user_objects_carry_romms_fields);
+
+/// RomM's device API (rommapp/romm backend/endpoints/device.py, responses/device.py): grout, decky-romm-sync,
+/// argosy and Graviton register with `POST /api/devices`; repeats follow `allow_existing` / `allow_duplicate`;
+/// `PUT` is partial; every object carries RomM's `DeviceSchema`.
+async fn romms_device_api_registers_and_edits_devices(db: DbKind) {
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let token = app
+        .password_login("ada", Some("devices.read devices.write me.read"))
+        .await
+        .access_token;
+    let post = |body: Value| {
+        app.client
+            .post(app.url("/api/devices"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // grout's registration (grout romm/devices.go): name, platform, client, version, MAC, host name.
+    let grout = json!({"name": "RG35XX", "platform": "muOS", "client": "grout", "client_version": "4.2.0",
+        "mac_address": "aa:bb:cc:dd:ee:ff", "hostname": "rg35xx"});
+    let res = post(grout.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    let id = created["device_id"].as_str().unwrap().to_owned();
+    assert_eq!(created["name"], "RG35XX");
+    assert!(created["created_at"].is_string());
+    // The same fingerprint again: 200 with the same device; refused with allow_existing false;
+    // a new device with allow_duplicate.
+    let res = post(grout.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["device_id"], id.as_str());
+    let mut refuse = grout.clone();
+    refuse["allow_existing"] = json!(false);
+    let res = post(refuse).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(
+        (problem["code"].as_str(), problem["device_id"].as_str()),
+        (Some("device_exists"), Some(id.as_str()))
+    );
+    let mut duplicate = grout.clone();
+    duplicate["allow_duplicate"] = json!(true);
+    let res = post(duplicate).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let second = res.json::<Value>().await.unwrap()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, id);
+    // Without a MAC address, host name and platform together are the fingerprint.
+    let deck =
+        json!({"name": "Deck", "platform": "SteamOS", "client": "decky-romm-sync", "hostname": "steamdeck"});
+    let first_deck = post(deck.clone()).await.unwrap();
+    assert_eq!(first_deck.status(), StatusCode::CREATED);
+    let again = post(deck).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    // An empty registration is RomM's all-null device.
+    let res = post(json!({})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<Value>().await.unwrap()["name"], Value::Null);
+
+    // Every field of RomM's DeviceSchema is there (romm-cli's decoder requires them).
+    let device: Value = app
+        .get_bearer(&format!("/api/devices/{id}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for field in [
+        "id",
+        "user_id",
+        "name",
+        "platform",
+        "client",
+        "client_version",
+        "ip_address",
+        "mac_address",
+        "hostname",
+        "sync_mode",
+        "sync_enabled",
+        "sync_config",
+        "last_seen",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(device.get(field).is_some(), "{field} in {device}");
+    }
+    assert_eq!(
+        (
+            device["sync_mode"].clone(),
+            device["sync_enabled"].clone(),
+            device["sync_config"].clone()
+        ),
+        (json!("api"), json!(true), Value::Null)
+    );
+    assert_eq!(device["hostname"], "rg35xx");
+    assert!(device["user_id"].is_i64());
+
+    // Partial updates: only client_version (was a 422), then sync fields; null clears a nullable field.
+    let put = |body: Value| {
+        app.client
+            .put(app.url(&format!("/api/devices/{id}")))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let res = put(json!({"client_version": "4.3.0"})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let edited: Value = res.json().await.unwrap();
+    assert_eq!(
+        (edited["client_version"].as_str(), edited["name"].as_str()),
+        (Some("4.3.0"), Some("RG35XX"))
+    );
+    app.clock.advance(std::time::Duration::from_secs(5));
+    let res = put(
+        json!({"sync_enabled": false, "sync_mode": "push_pull", "hostname": null,
+        "sync_config": {"ssh_password": "hunter2", "ssh_key_path": "/k", "ssh_host": "nas"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let edited: Value = res.json().await.unwrap();
+    assert_eq!(edited["sync_enabled"], false);
+    assert_eq!(edited["sync_mode"], "push_pull");
+    assert_eq!(edited["hostname"], Value::Null);
+    assert_eq!(
+        edited["sync_config"],
+        json!({"ssh_password": "********", "ssh_key_path": "********", "ssh_host": "nas"}),
+        "masked as RomM does"
+    );
+    assert_ne!(edited["updated_at"], edited["created_at"]);
+    for bad in [
+        json!({"sync_mode": "rsync"}),
+        json!({"mac_address": "aa:bb:cc:dd:ee:ff:00"}),
+        json!({"sync_config": [1]}),
+        json!({"sync_config": {"x": "y".repeat(17 * 1024)}}),
+        json!({"name": "   "}),
+    ] {
+        let res = put(bad.clone()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    // The devices of this API and of the device flow are one list; another user's device is a 404.
+    let listed: Value = app.get_bearer("/api/devices", &token).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+    app.create_user("bob", Role::User).await;
+    let bob = app
+        .password_login("bob", Some("devices.read devices.write"))
+        .await
+        .access_token;
+    let res = app.get_bearer(&format!("/api/devices/{id}"), &bob).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Registration needs devices.write.
+    let reader = app.password_login("ada", Some("devices.read")).await.access_token;
+    let res = app
+        .client
+        .post(app.url("/api/devices"))
+        .bearer_auth(&reader)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+tessera_tests::on_both_backends!(romms_device_api_registers_and_edits_devices);

@@ -79,6 +79,13 @@ diesel::table! {
         client_version -> Nullable<Text>,
         created_at -> BigInt,
         last_seen -> Nullable<BigInt>,
+        ip_address -> Nullable<Text>,
+        mac_address -> Nullable<Text>,
+        hostname -> Nullable<Text>,
+        sync_mode -> Text,
+        sync_enabled -> Bool,
+        sync_config -> Nullable<Text>,
+        updated_at -> BigInt,
     }
 }
 

@@ -29,6 +29,7 @@ pub struct ProblemExtra {
     pub required: Option<Vec<String>>,
     pub missing: Option<Vec<String>>,
     pub errors: Option<Vec<FieldError>>,
+    pub device_id: Option<String>,
     /// Seconds for `Retry-After` on a 429.
     pub retry_after: Option<i64>,
     /// The status RomM's `/api/token` answers with instead, where API.md §9 says it differs.
@@ -111,6 +112,7 @@ impl ResponseError for ApiError {
             required: self.extra.required.clone(),
             missing: self.extra.missing.clone(),
             errors: self.extra.errors.clone(),
+            device_id: self.extra.device_id.clone(),
         };
         let mut res = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
@@ -136,6 +138,11 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
             ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::DeviceExists { ref device_id } => {
+                let mut api = ApiError::new(StatusCode::CONFLICT, "device_exists", e.to_string());
+                api.extra.device_id = Some(device_id.clone());
+                api
+            }
             ServiceError::Gone(detail) => ApiError::new(StatusCode::GONE, "gone", detail),
             ServiceError::Forbidden(detail) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
             ServiceError::TokenLimit(_) => ApiError::new(StatusCode::CONFLICT, "token_limit", e.to_string()),

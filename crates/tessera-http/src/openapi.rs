@@ -75,6 +75,7 @@ use crate::handlers::{
         device::romm::deny,
         device::romm::token,
         devices::list,
+        devices::create,
         devices::get,
         devices::update,
         devices::delete,

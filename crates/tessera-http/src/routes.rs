@@ -167,7 +167,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/auth/device/approve").route(web::post().to(device::romm::approve)))
     .service(resource("/api/auth/device/deny").route(web::post().to(device::romm::deny)))
     .service(resource("/api/auth/device/token").route(web::post().to(device::romm::token)))
-    .service(resource("/api/devices").route(web::get().to(devices::list)))
+    .service(
+        resource("/api/devices")
+            .route(web::get().to(devices::list))
+            .route(web::post().to(devices::create)),
+    )
     .service(
         resource("/api/devices/{id}")
             .route(web::get().to(devices::get))

@@ -91,20 +91,94 @@ pub struct DeviceTokenResponse {
     pub expires_at: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+/// A device record in RomM's `DeviceSchema`, plus Tessera's `client_device_identifier`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct DeviceView {
     pub id: String,
     pub user_id: i64,
+    /// The identifier a device-flow client sent; a device registered through `POST /api/devices` carries its id.
     pub client_device_identifier: String,
-    pub name: String,
-    pub client: String,
+    pub name: Option<String>,
     pub platform: Option<String>,
+    pub client: Option<String>,
     pub client_version: Option<String>,
-    pub created_at: String,
+    pub ip_address: Option<String>,
+    pub mac_address: Option<String>,
+    pub hostname: Option<String>,
+    /// `api`, `file_transfer` or `push_pull`.
+    pub sync_mode: String,
+    pub sync_enabled: bool,
+    /// As given, with `ssh_password` and `ssh_key_path` masked as RomM does.
+    #[schema(value_type = Option<Object>)]
+    pub sync_config: Option<serde_json::Value>,
     pub last_seen: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+/// RomM's `POST /api/devices` payload.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct DeviceCreateRequest {
+    pub name: Option<String>,
+    pub platform: Option<String>,
+    pub client: Option<String>,
+    pub client_version: Option<String>,
+    pub ip_address: Option<String>,
+    pub mac_address: Option<String>,
+    pub hostname: Option<String>,
+    pub sync_mode: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub sync_config: Option<serde_json::Value>,
+    /// Answer 200 with a device that matches this one's fingerprint (default true).
+    #[serde(default = "yes")]
+    pub allow_existing: bool,
+    /// Always register a new device (turns `allow_existing` off).
+    #[serde(default)]
+    pub allow_duplicate: bool,
+    /// Accepted for RomM's clients; Tessera keeps no save syncs, so there is nothing to reset.
+    #[serde(default)]
+    pub reset_syncs: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// RomM's `DeviceCreateResponse`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct DeviceCreateResponse {
+    pub device_id: String,
+    pub name: Option<String>,
+    pub created_at: String,
+}
+
+/// A partial update: absent fields stay, `null` clears a nullable one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct DeviceUpdateRequest {
-    pub name: String,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub platform: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub client: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub client_version: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub ip_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub mac_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub hostname: Option<Option<String>>,
+    pub sync_enabled: Option<bool>,
+    pub sync_mode: Option<String>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub sync_config: Option<Option<serde_json::Value>>,
 }

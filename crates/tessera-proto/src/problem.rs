@@ -25,6 +25,9 @@ pub struct Problem {
     pub missing: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// `device_exists`: the caller's device that has the same fingerprint (RomM's clients read it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 /// Every problem code Tessera answers with, and its short explanation (served at `/problems/<code>`).
@@ -89,6 +92,12 @@ pub const PROBLEM_CODES: &[(&str, &str, &str)] = &[
         "setup_disabled",
         "Setup disabled",
         "First-admin setup is disabled by configuration; use `tessera users create --admin`.",
+    ),
+    (
+        "device_exists",
+        "Device exists",
+        "POST /api/devices with allow_existing false found one of your devices with the same MAC address, or host name \
+         and platform; `device_id` names it. Send allow_duplicate true to register another.",
     ),
     (
         "token_limit",

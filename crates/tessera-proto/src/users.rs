@@ -1,6 +1,6 @@
 //! Users, sessions and permissions under `/api` (RomM's field names).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// `GET /api/users/me`: `oauth_scopes` are the calling credential's effective scopes.
@@ -48,18 +48,13 @@ pub struct UserCreateRequest {
     pub enabled: Option<bool>,
 }
 
-/// Distinguishes an absent field from an explicit `null` (which clears the group).
-fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
-}
-
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct UserUpdateRequest {
     pub username: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
     pub role: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::double_option")]
     #[schema(value_type = Option<i64>)]
     pub permission_group_id: Option<Option<i64>>,
     pub enabled: Option<bool>,

@@ -45,19 +45,7 @@ pub const MAX_UI_SETTINGS_BYTES: usize = 16 * 1024;
 
 /// RomM's `ui_settings`: a JSON object (given as one, or as its text), stored as compact text.
 fn check_ui_settings(v: &serde_json::Value) -> Result<String, ServiceError> {
-    let object = match v {
-        serde_json::Value::String(text) => serde_json::from_str::<serde_json::Value>(text)
-            .map_err(|e| ServiceError::field("ui_settings", format!("not JSON: {e}")))?,
-        other => other.clone(),
-    };
-    if !object.is_object() {
-        return Err(ServiceError::field("ui_settings", "must be a JSON object"));
-    }
-    let text = object.to_string();
-    if text.len() > MAX_UI_SETTINGS_BYTES {
-        return Err(ServiceError::field("ui_settings", "at most 16 KiB"));
-    }
-    Ok(text)
+    crate::json_field::object_text("ui_settings", v, MAX_UI_SETTINGS_BYTES)
 }
 
 /// RomM's `ra_username`: at most 255 characters; an empty one clears it.

@@ -343,7 +343,7 @@ impl Services {
                 let device = match Device::find_by_identifier(c, user_id, &info.client_device_identifier)? {
                     Some(d) => {
                         revoke_device_tokens(c, &d.id, now.as_secs(), sid_until)?;
-                        Device::rename(c, &d.id, &dev_name)?;
+                        Device::rename(c, &d.id, &dev_name, now.as_secs())?;
                         d
                     }
                     None => {
@@ -357,6 +357,13 @@ impl Services {
                             client_version: info.client_version.clone(),
                             created_at: now.as_secs(),
                             last_seen: None,
+                            ip_address: None,
+                            mac_address: None,
+                            hostname: None,
+                            sync_mode: "api".to_owned(),
+                            sync_enabled: true,
+                            sync_config: None,
+                            updated_at: now.as_secs(),
                         };
                         Device::insert(c, &d)?;
                         d

@@ -14,6 +14,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    /// RomM's `POST /api/devices` with `allow_existing: false` found a device with the same fingerprint.
+    #[error("a device with this fingerprint already exists")]
+    DeviceExists { device_id: String },
     #[error("{0}")]
     Forbidden(String),
     /// A one-use link or code that was used, expired or never existed.

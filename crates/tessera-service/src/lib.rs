@@ -16,6 +16,7 @@ pub mod forward_auth;
 pub mod health;
 pub mod identity;
 pub mod invites;
+mod json_field;
 pub mod keys;
 pub mod login;
 pub mod mail;

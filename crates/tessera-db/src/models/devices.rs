@@ -16,6 +16,33 @@ pub struct Device {
     pub client_version: Option<String>,
     pub created_at: i64,
     pub last_seen: Option<i64>,
+    pub ip_address: Option<String>,
+    pub mac_address: Option<String>,
+    pub hostname: Option<String>,
+    /// RomM's `sync_mode`: `api`, `file_transfer` or `push_pull`.
+    pub sync_mode: String,
+    pub sync_enabled: bool,
+    /// A JSON object's text, kept for RomM's clients.
+    pub sync_config: Option<String>,
+    pub updated_at: i64,
+}
+
+/// A partial update: `None` leaves a column alone, `Some(None)` clears a nullable one.
+#[derive(Clone, Debug, Default, AsChangeset)]
+#[diesel(table_name = devices)]
+pub struct DeviceChanges {
+    pub name: Option<String>,
+    pub client: Option<String>,
+    pub platform: Option<Option<String>>,
+    pub client_version: Option<Option<String>>,
+    pub ip_address: Option<Option<String>>,
+    pub mac_address: Option<Option<String>>,
+    pub hostname: Option<Option<String>>,
+    pub sync_mode: Option<String>,
+    pub sync_enabled: Option<bool>,
+    pub sync_config: Option<Option<String>>,
+    pub last_seen: Option<Option<i64>>,
+    pub updated_at: Option<i64>,
 }
 
 impl Device {
@@ -52,11 +79,56 @@ impl Device {
             .load(conn)?)
     }
 
-    pub fn rename(conn: &mut DbConnection, id: &str, name: &str) -> Result<(), DbError> {
+    pub fn rename(conn: &mut DbConnection, id: &str, name: &str, now: i64) -> Result<(), DbError> {
         diesel::update(devices::table.find(id))
-            .set(devices::name.eq(name))
+            .set((devices::name.eq(name), devices::updated_at.eq(now)))
             .execute(conn)?;
         Ok(())
+    }
+
+    pub fn apply(conn: &mut DbConnection, id: &str, changes: &DeviceChanges) -> Result<(), DbError> {
+        diesel::update(devices::table.find(id))
+            .set(changes)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn count_for_user(conn: &mut DbConnection, user_id: i64) -> Result<i64, DbError> {
+        Ok(devices::table
+            .filter(devices::user_id.eq(user_id))
+            .count()
+            .get_result(conn)?)
+    }
+
+    /// RomM's fingerprint match: the MAC address first, else host name and platform together.
+    pub fn find_by_fingerprint(
+        conn: &mut DbConnection,
+        user_id: i64,
+        mac_address: Option<&str>,
+        hostname: Option<&str>,
+        platform: Option<&str>,
+    ) -> Result<Option<Device>, DbError> {
+        if let Some(mac) = mac_address {
+            let found = devices::table
+                .filter(devices::user_id.eq(user_id))
+                .filter(devices::mac_address.eq(mac))
+                .order(devices::created_at.asc())
+                .first(conn)
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        let (Some(host), Some(platform)) = (hostname, platform) else {
+            return Ok(None);
+        };
+        Ok(devices::table
+            .filter(devices::user_id.eq(user_id))
+            .filter(devices::hostname.eq(host))
+            .filter(devices::platform.eq(platform))
+            .order(devices::created_at.asc())
+            .first(conn)
+            .optional()?)
     }
 
     pub fn delete(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {

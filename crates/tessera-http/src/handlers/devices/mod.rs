@@ -1,28 +1,96 @@
-//! `/api/devices`: my devices (`devices.read` / `devices.write`).
+//! `/api/devices`: my devices (`devices.read` / `devices.write`), in RomM's device schema.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use tessera_core::UnixTime;
 use tessera_db::models::devices::Device;
-use tessera_proto::devices::{DeviceUpdateRequest, DeviceView};
+use tessera_proto::devices::{DeviceCreateRequest, DeviceCreateResponse, DeviceUpdateRequest, DeviceView};
 use tessera_proto::problem::Problem;
+use tessera_service::devices::{DeviceEdit, DeviceRegistration, Registered};
 
 use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::handlers::views::principal_of;
 use crate::AppState;
 
+/// `sync_config` keys RomM masks in every answer.
+const MASKED_SYNC_CONFIG_KEYS: &[&str] = &["ssh_password", "ssh_key_path"];
+
+fn masked_sync_config(text: Option<&str>) -> Option<serde_json::Value> {
+    let mut v: serde_json::Value = serde_json::from_str(text?).ok()?;
+    if let Some(object) = v.as_object_mut() {
+        for (k, val) in object.iter_mut() {
+            if MASKED_SYNC_CONFIG_KEYS.contains(&k.as_str()) {
+                *val = serde_json::Value::String("********".into());
+            }
+        }
+    }
+    Some(v)
+}
+
+/// "" in a NOT NULL device-flow column is RomM's null.
+fn nullable(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
 fn view(d: &Device) -> DeviceView {
     DeviceView {
         id: d.id.clone(),
         user_id: d.user_id,
         client_device_identifier: d.client_device_identifier.clone(),
-        name: d.name.clone(),
-        client: d.client.clone(),
+        name: nullable(&d.name),
         platform: d.platform.clone(),
+        client: nullable(&d.client),
         client_version: d.client_version.clone(),
-        created_at: UnixTime(d.created_at).to_rfc3339(),
+        ip_address: d.ip_address.clone(),
+        mac_address: d.mac_address.clone(),
+        hostname: d.hostname.clone(),
+        sync_mode: d.sync_mode.clone(),
+        sync_enabled: d.sync_enabled,
+        sync_config: masked_sync_config(d.sync_config.as_deref()),
         last_seen: d.last_seen.map(|t| UnixTime(t).to_rfc3339()),
+        created_at: UnixTime(d.created_at).to_rfc3339(),
+        updated_at: UnixTime(d.updated_at.max(d.created_at)).to_rfc3339(),
     }
+}
+
+/// RomM's device registration: 201 with a new device, 200 with the caller's device of the same fingerprint
+/// (MAC address, else host name and platform), 409 `device_exists` when `allow_existing` is false.
+#[utoipa::path(post, path = "/api/devices", tag = "devices", security(("oauth2" = ["devices.write"])), request_body = DeviceCreateRequest,
+    responses((status = 201, body = DeviceCreateResponse), (status = 200, body = DeviceCreateResponse),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    web::Json(body): web::Json<DeviceCreateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = caller.require(&state, &["devices.write"])?;
+    let registration = DeviceRegistration {
+        name: body.name,
+        platform: body.platform,
+        client: body.client,
+        client_version: body.client_version,
+        ip_address: body.ip_address,
+        mac_address: body.mac_address,
+        hostname: body.hostname,
+        sync_mode: body.sync_mode,
+        sync_config: body.sync_config,
+        allow_existing: body.allow_existing,
+        allow_duplicate: body.allow_duplicate,
+    };
+    let (d, how) = state
+        .services
+        .register_device(principal_of(id)?.user_id, registration)
+        .await?;
+    let status = match how {
+        Registered::Created => StatusCode::CREATED,
+        Registered::Existing => StatusCode::OK,
+    };
+    Ok(HttpResponse::build(status).json(DeviceCreateResponse {
+        device_id: d.id.clone(),
+        name: nullable(&d.name),
+        created_at: UnixTime(d.created_at).to_rfc3339(),
+    }))
 }
 
 #[utoipa::path(get, path = "/api/devices", tag = "devices", security(("oauth2" = ["devices.read"])),
@@ -48,7 +116,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view(&d)))
 }
 
-/// Renames a device.
+/// RomM's partial update: absent fields stay, `null` clears a nullable one.
 #[utoipa::path(put, path = "/api/devices/{id}", tag = "devices", security(("oauth2" = ["devices.write"])), params(("id" = String, Path)), request_body = DeviceUpdateRequest,
     responses((status = 200, body = DeviceView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
@@ -58,9 +126,21 @@ pub async fn update(
     web::Json(body): web::Json<DeviceUpdateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["devices.write"])?;
+    let edit = DeviceEdit {
+        name: body.name,
+        platform: body.platform,
+        client: body.client,
+        client_version: body.client_version,
+        ip_address: body.ip_address,
+        mac_address: body.mac_address,
+        hostname: body.hostname,
+        sync_enabled: body.sync_enabled,
+        sync_mode: body.sync_mode,
+        sync_config: body.sync_config,
+    };
     let d = state
         .services
-        .rename_device(principal_of(id)?.user_id, &path, &body.name)
+        .edit_device(principal_of(id)?.user_id, &path, edit)
         .await?;
     Ok(HttpResponse::Ok().json(view(&d)))
 }
