@@ -16,6 +16,7 @@ use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
 use tessera_db::models::sessions::Session;
 use tessera_db::models::setup_state::SetupState;
 use tessera_db::models::signing_keys::SigningKey;
+use tessera_db::models::user_avatars::UserAvatar;
 use tessera_db::models::users::{NewUser, User};
 use tessera_db::{migrate, DbConnection, DbError};
 use tessera_tests::both_backends;
@@ -156,6 +157,15 @@ fn round_trip_every_model(c: &mut DbConnection) -> Result<(), DbError> {
         updated_at: 7,
     };
     Device::insert(c, &device)?;
+    let avatar = UserAvatar {
+        user_id: user.id,
+        content_type: "image/png".into(),
+        image: vec![0x89, 0x50, 0x4E, 0x47, 0, 255],
+        updated_at: 8,
+    };
+    UserAvatar::replace(c, &avatar)?;
+    UserAvatar::replace(c, &avatar)?;
+    assert_eq!(UserAvatar::find(c, user.id)?, Some(avatar));
     assert_eq!(Device::find(c, &device.id)?, Some(device.clone()));
 
     let token = ClientToken::insert(

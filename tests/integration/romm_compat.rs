@@ -456,3 +456,137 @@ async fn romms_device_api_registers_and_edits_devices(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(romms_device_api_registers_and_edits_devices);
+
+/// A 1×1 PNG.
+const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00,
+    0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05,
+    0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42,
+    0x60, 0x82,
+];
+
+/// RomM's web app and romm-comm edit users with a multipart form (RomM's `UserForm`: username, password,
+/// email, role, enabled, ra_username, netplayid, ui_settings as text, an `avatar` file); the avatar is
+/// checked by its bytes and served at the URL `avatar_path` names.
+async fn romms_multipart_user_form_and_avatar(db: DbKind) {
+    use reqwest::multipart::{Form, Part};
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    let ada = app.create_user("ada", Role::User).await;
+    let admin = app.password_login("root", None).await.access_token;
+    let member = app
+        .password_login("ada", Some("me.read me.write assets.read"))
+        .await
+        .access_token;
+    let form = |avatar: Option<(Vec<u8>, &'static str)>| {
+        let mut f = Form::new()
+            .text("username", "")
+            .text("password", "")
+            .text("email", "")
+            .text("ra_username", "ada_ra")
+            .text("netplayid", "ignored")
+            .text("ui_settings", r#"{"theme":"dark"}"#);
+        if let Some((bytes, mime)) = avatar {
+            f = f.part(
+                "avatar",
+                Part::bytes(bytes).file_name("avatar.png").mime_str(mime).unwrap(),
+            );
+        }
+        f
+    };
+    let put_form = |token: &str, f: Form| {
+        app.client
+            .put(app.url(&format!("/api/users/{ada}")))
+            .bearer_auth(token)
+            .multipart(f)
+            .send()
+    };
+    let res = put_form(&member, form(Some((TINY_PNG.to_vec(), "image/png"))))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    let user: Value = res.json().await.unwrap();
+    assert_eq!(user["username"], "ada", "an empty field is not given");
+    assert_eq!(user["ra_username"], "ada_ra");
+    assert_eq!(user["ui_settings"], json!({"theme": "dark"}));
+    let avatar_path = user["avatar_path"].as_str().unwrap().to_owned();
+    assert!(
+        avatar_path.starts_with(&format!("/api/users/{ada}/avatar")),
+        "{avatar_path}"
+    );
+    // Served where avatar_path says, as what its bytes are, never sniffed into something else.
+    let res = app.get_bearer(&avatar_path, &member).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), TINY_PNG);
+    // Checked by content: a page named avatar.png and declared image/png is refused, and nothing changes.
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    let res = put_form(&member, form(Some((html, "image/png")))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app.get_bearer(&avatar_path, &member).await;
+    assert_eq!(res.bytes().await.unwrap().as_ref(), TINY_PNG);
+    // Bounded: an avatar over 2 MiB is a 413.
+    let mut big = TINY_PNG.to_vec();
+    big.resize(2 * 1024 * 1024 + 1, 0);
+    let res = put_form(&member, form(Some((big, "image/png")))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Reading avatars needs assets.read; a user without one is a 404.
+    let narrow = app.password_login("ada", Some("me.read")).await.access_token;
+    assert_eq!(
+        app.get_bearer(&avatar_path, &narrow).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let root_id = app
+        .get_bearer("/api/users/me", &admin)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = app
+        .get_bearer(&format!("/api/users/{root_id}/avatar"), &member)
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // An admin edits another account with RomM's urlencoded form; enabled reads as RomM's booleans.
+    let res = app
+        .client
+        .put(app.url(&format!("/api/users/{ada}")))
+        .bearer_auth(&admin)
+        .form(&[("enabled", "false"), ("role", ""), ("email", "ada@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    let user: Value = res.json().await.unwrap();
+    assert_eq!(
+        (user["enabled"].clone(), user["email"].clone()),
+        (json!(false), json!("ada@example.com"))
+    );
+    // Other bodies are a 415, a bad boolean a 422.
+    let res = app
+        .client
+        .put(app.url(&format!("/api/users/{ada}")))
+        .bearer_auth(&admin)
+        .header("content-type", "text/plain")
+        .body("enabled=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = app
+        .client
+        .put(app.url(&format!("/api/users/{ada}")))
+        .bearer_auth(&admin)
+        .form(&[("enabled", "maybe")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+tessera_tests::on_both_backends!(romms_multipart_user_form_and_avatar);

@@ -212,6 +212,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_avatars (user_id) {
+        user_id -> BigInt,
+        content_type -> Text,
+        image -> Binary,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(group_grants -> permission_groups (group_id));
 diesel::joinable!(users -> permission_groups (permission_group_id));
 diesel::joinable!(user_overrides -> users (user_id));
@@ -223,9 +232,11 @@ diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(oidc_links -> users (user_id));
+diesel::joinable!(user_avatars -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     permission_groups,
+    user_avatars,
     group_grants,
     users,
     user_overrides,

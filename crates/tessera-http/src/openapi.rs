@@ -42,6 +42,7 @@ use crate::handlers::{
         users::list::list,
         users::create::create,
         users::get::get,
+        users::avatar::get,
         users::update::update,
         users::delete::delete,
         users::invite::invite_link,

@@ -93,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(users::list::list))
             .route(web::post().to(users::create::create)),
     )
+    .service(resource("/api/users/{id}/avatar").route(web::get().to(users::avatar::get)))
     .service(
         resource("/api/users/{id}")
             .route(web::get().to(users::get::get))

@@ -7,6 +7,7 @@ use tessera_db::models::permission_groups::PermissionGroup;
 use tessera_db::models::refresh::RefreshFamily;
 use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
 use tessera_db::models::sessions::Session;
+use tessera_db::models::user_avatars::UserAvatar;
 use tessera_db::models::users::{User, UserChanges};
 use tessera_db::DbConnection;
 
@@ -38,6 +39,8 @@ pub struct UserUpdate {
     pub ra_username: Option<String>,
     /// RomM's web-app settings: a JSON object, or its text as RomM's form sends it.
     pub ui_settings: Option<serde_json::Value>,
+    /// RomM's avatar upload: the file's bytes, checked by content.
+    pub avatar: Option<Vec<u8>>,
 }
 
 /// The most `ui_settings` text kept per user.
@@ -232,7 +235,7 @@ impl Services {
         &self,
         actor: &Identity,
         id: i64,
-        req: UserUpdate,
+        mut req: UserUpdate,
     ) -> Result<User, ServiceError> {
         let target = self.get_user(id).await?;
         let self_edit = actor.principal.as_ref().is_some_and(|p| p.user_id == id);
@@ -257,6 +260,7 @@ impl Services {
         let email = req.email.as_deref().map(|e| check_email(Some(e))).transpose()?;
         let ra_username = req.ra_username.as_deref().map(check_ra_username).transpose()?;
         let ui_settings = req.ui_settings.as_ref().map(check_ui_settings).transpose()?;
+        let avatar = req.avatar.take().map(crate::avatars::check).transpose()?;
         let hash = match &req.password {
             Some(pw) => {
                 check_password(pw).map_err(|e| ServiceError::account_rule("password", &e))?;
@@ -298,7 +302,9 @@ impl Services {
                     email_verified: req.email_verified.or(email.as_ref().map(|_| false)),
                     email,
                     updated_at: Some(now.as_secs()),
-                    avatar_path: None,
+                    avatar_path: avatar
+                        .as_ref()
+                        .map(|_| crate::avatars::avatar_path(id, now.as_secs())),
                     ra_username,
                     ui_settings: ui_settings.map(Some),
                 };
@@ -311,6 +317,17 @@ impl Services {
                         }
                     })?
                     .ok_or(ServiceError::NotFound)?;
+                if let Some(a) = avatar {
+                    UserAvatar::replace(
+                        c,
+                        &UserAvatar {
+                            user_id: id,
+                            content_type: a.content_type.to_owned(),
+                            image: a.image,
+                            updated_at: now.as_secs(),
+                        },
+                    )?;
+                }
                 let after = crate::identity::user_rights(c, &catalog, &user)?;
                 let handed = if takeover { after } else { after.minus(before) };
                 // Refused inside the transaction, so the change rolls back.

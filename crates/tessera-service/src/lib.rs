@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod avatars;
 pub mod background;
 pub mod bootstrap;
 pub mod cache;

@@ -13,5 +13,6 @@ pub mod revoked_access_tokens;
 pub mod sessions;
 pub mod setup_state;
 pub mod signing_keys;
+pub mod user_avatars;
 pub mod user_overrides;
 pub mod users;

@@ -1,5 +1,6 @@
 //! `/api/users`: me, and the admin API (API.md §7).
 
+pub mod avatar;
 pub mod create;
 pub mod delete;
 pub mod get;

@@ -1,0 +1,2 @@
+-- revert user_avatars
+DROP TABLE user_avatars;
