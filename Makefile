@@ -8,6 +8,7 @@ run: ## Start on SQLite and the memory store, no config needed
 
 test: ## Run every test (PostgreSQL and Redis tests skip loudly unless CI=true, where they must pass)
 	cargo build -p tessera-server --bin tessera
+	scripts/clients.sh
 	rm -rf target/test-logs
 	TESSERA_BIN=$(CURDIR)/target/debug/tessera cargo test --workspace --no-fail-fast
 	scripts/smoke.sh target/debug/tessera

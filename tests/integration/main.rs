@@ -17,6 +17,7 @@ mod oidc_login;
 mod operations;
 mod ops;
 mod proxies;
+mod real_clients;
 mod replicas;
 mod review;
 mod romm_compat;

@@ -4,6 +4,7 @@
 //! Locally a missing PostgreSQL or Redis makes those cases say so loudly and not run; with CI=true they fail.
 
 pub mod browser;
+pub mod clients;
 pub mod forward;
 pub mod gate;
 pub mod logs;

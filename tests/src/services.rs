@@ -11,7 +11,7 @@ fn in_ci() -> bool {
 }
 
 /// Locally: say loudly that the case did not run. In CI: fail.
-fn unavailable(what: &str, err: &str) {
+pub(crate) fn unavailable(what: &str, err: &str) {
     assert!(!in_ci(), "{what} is required with CI=true but unreachable: {err}");
     eprintln!("NOT RUN: {what} is unreachable ({err}); start it or set CI=true to make this a failure");
 }

@@ -1,0 +1,171 @@
+//! RomM's real clients, pinned and unchanged, against Tessera (issue 17): mcp-romm from PyPI and romm-api
+//! (the library behind romm-cli) from crates.io. `scripts/clients.sh` builds both; see tests/clients/.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tessera_core::Role;
+use tessera_tests::clients::{mcp_romm_driver, mcp_romm_python, romm_api_harness};
+use tessera_tests::oauth::PASSWORD;
+use tessera_tests::{DbKind, TestApp, TestAppBuilder};
+
+async fn run_json(mut cmd: tokio::process::Command) -> Value {
+    let out = cmd.output().await.expect("the client runs");
+    assert!(
+        out.status.success(),
+        "client failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+async fn replays(app: &TestApp) -> usize {
+    let events = app
+        .services
+        .db
+        .run(|c| tessera_db::models::audit_events::AuditEvent::recent(c, 200))
+        .await
+        .unwrap();
+    events.iter().filter(|e| e.kind == "refresh.replayed").count()
+}
+
+/// mcp-romm (server.py): password grant with its full scope list, refresh re-sending that list when the
+/// access token nears expiry, and its 401 retry. As an admin and as a default member (for whom the list is
+/// wider than the grant): the refresh succeeds instead of falling back to the password, and the only revoked
+/// family is the one mcp-romm itself replays (it keeps the first refresh token and never stores the rotated one).
+async fn mcp_romm_keeps_its_login(db: DbKind) {
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    let Some(python) = mcp_romm_python() else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    app.create_user("ada", Role::User).await;
+    for (n, user) in ["root", "ada"].into_iter().enumerate() {
+        let mut cmd = tokio::process::Command::new(&python);
+        cmd.arg(mcp_romm_driver())
+            .env("ROMM_URL", &app.base)
+            .env("ROMM_USERNAME", user)
+            .env("ROMM_PASSWORD", PASSWORD)
+            .kill_on_drop(true);
+        let out = run_json(cmd).await;
+        let who = format!("User: {user}");
+        for step in ["whoami", "whoami_after_refresh", "whoami_after_401"] {
+            assert!(out[step].as_str().unwrap().contains(&who), "{step}: {out}");
+        }
+        assert_eq!(out["access_token_changed"], true, "{out}");
+        assert!(
+            out["devices"].as_str().unwrap().starts_with("No devices")
+                || out["devices"].as_str().unwrap().starts_with("Devices"),
+            "{out}"
+        );
+        let requests = out["token_requests"].as_array().unwrap();
+        let summary: Vec<(String, i64)> = requests
+            .iter()
+            .map(|r| {
+                (
+                    r["grant_type"].as_str().unwrap().to_owned(),
+                    r["status"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        // The refresh, re-sending the full scope list, succeeds: no fallback to the password.
+        assert_eq!(
+            summary[..2],
+            [("password".to_owned(), 200), ("refresh_token".to_owned(), 200)],
+            "{user}: {out}"
+        );
+        assert!(
+            requests[1]["scope"].as_str().unwrap().contains("tasks.run"),
+            "the full list is re-sent"
+        );
+        // The 401 retry: mcp-romm presents the refresh token it already used, its own replay, which RomM's
+        // path refuses with 401; it then signs in with the password again.
+        assert_eq!(
+            requests[2]["refresh_token"], requests[1]["refresh_token"],
+            "{out}"
+        );
+        assert_eq!(
+            summary[2..],
+            [("refresh_token".to_owned(), 401), ("password".to_owned(), 200)],
+            "{user}: {out}"
+        );
+        assert_eq!(
+            replays(&app).await,
+            n + 1,
+            "one revoked family per run, by the client's own replay"
+        );
+    }
+}
+
+tessera_tests::on_both_backends!(mcp_romm_keeps_its_login);
+
+/// romm-api 1.4.1 (romm-cli's library): Basic, a client token as Bearer and the pair-code exchange, with its
+/// own decoders for `CurrentUser`, `DeviceSchema`, `DeviceCreateResponse` and `ClientTokenCreateSchema`.
+async fn romm_api_decodes_tessera(db: DbKind) {
+    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    let Some(harness) = romm_api_harness() else {
+        return;
+    };
+    let ada = app.create_user("ada", Role::User).await;
+    let harness_run = |args: Vec<String>| {
+        let mut cmd = tokio::process::Command::new(&harness);
+        cmd.args(args).env("TESSERA_URL", &app.base).kill_on_drop(true);
+        run_json(cmd)
+    };
+    let basic = harness_run(vec!["basic".into(), "ada".into(), PASSWORD.into()]).await;
+    assert_eq!(basic["me_id"], ada, "{basic}");
+    assert_eq!(basic["same_device_again"], true, "{basic}");
+    assert_eq!(
+        (
+            basic["sync_mode"].clone(),
+            basic["hostname"].clone(),
+            basic["updated_client_version"].clone()
+        ),
+        (json!("api"), json!("harness"), json!("1.4.2"))
+    );
+    // A client token, as romm-cli keeps one, and the pair-code exchange a TV uses.
+    let login = app.password_login("ada", None).await.access_token;
+    let res = app
+        .client
+        .post(app.url("/api/client-tokens"))
+        .bearer_auth(&login)
+        .json(&json!({"name": "romm-cli", "scopes": ["me.read", "devices.read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let token: Value = res.json().await.unwrap();
+    let bearer = harness_run(vec!["bearer".into(), token["raw_token"].as_str().unwrap().into()]).await;
+    assert_eq!(
+        (bearer["me_id"].clone(), bearer["devices"].clone()),
+        (json!(ada), json!(1))
+    );
+    let pair: Value = app
+        .client
+        .post(app.url(&format!("/api/client-tokens/{}/pair", token["id"])))
+        .bearer_auth(&login)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exchanged = harness_run(vec!["exchange".into(), pair["code"].as_str().unwrap().into()]).await;
+    assert_eq!(
+        (
+            exchanged["token_name"].clone(),
+            exchanged["user_id"].clone(),
+            exchanged["me_id"].clone()
+        ),
+        (json!("romm-cli"), json!(ada), json!(ada))
+    );
+    assert_eq!(exchanged["scopes"], json!(["me.read", "devices.read"]));
+}
+
+tessera_tests::on_both_backends!(romm_api_decodes_tessera);
