@@ -21,6 +21,7 @@ mod real_clients;
 mod replicas;
 mod review;
 mod romm_compat;
+mod romm_contracts;
 mod sessions;
 mod setup;
 mod store;

@@ -47,6 +47,11 @@ pub fn login_cookies(
     [session, csrf]
 }
 
+/// The CSRF cookie alone, for a session the browser already holds.
+pub fn csrf_cookie(csrf: String, s: &SessionSettings) -> Cookie<'static> {
+    base(&s.csrf_cookie_name, csrf, s, false)
+}
+
 /// Expired copies that make the browser forget both cookies.
 pub fn logout_cookies(s: &SessionSettings) -> [Cookie<'static>; 2] {
     let mut session = base(&s.cookie_name, String::new(), s, true);

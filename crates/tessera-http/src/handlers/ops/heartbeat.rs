@@ -1,16 +1,26 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_proto::ops::{AuthInfo, Heartbeat, OidcInfo};
 use tessera_proto::setup::SetupStatus;
 
 use crate::error::ApiError;
 use crate::AppState;
 
-/// What a client needs before signing in (RomM's heartbeat shape).
+/// What a client needs before signing in (RomM's heartbeat shape). With a session cookie it also sets that
+/// session's CSRF cookie again: RomM's web app deletes the cookie and calls the heartbeat to get it back
+/// (`refetchCSRFToken`). The token is derived from the cookie presented, so it is worth nothing to anyone
+/// who does not already hold that session.
 #[utoipa::path(get, path = "/api/heartbeat", tag = "operations", responses((status = 200, body = Heartbeat)))]
-pub async fn heartbeat(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn heartbeat(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
     let needs_setup = s.needs_setup().await?;
-    Ok(HttpResponse::Ok().json(Heartbeat {
+    let mut res = HttpResponse::Ok();
+    if let Some(session) = crate::cookies::session_cookie(&req, &s.settings.session) {
+        res.cookie(crate::cookies::csrf_cookie(
+            s.csrf_token(session.value()),
+            &s.settings.session,
+        ));
+    }
+    Ok(res.json(Heartbeat {
         version: env!("CARGO_PKG_VERSION").into(),
         setup: SetupStatus { needs_setup },
         auth: AuthInfo {
