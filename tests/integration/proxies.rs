@@ -168,6 +168,57 @@ async fn through(kind: ProxyKind) {
         .unwrap();
     let v: Value = res.json().await.unwrap();
     assert_eq!(seen(&v, "x-auth-device-id"), None, "{kind:?}: {v}");
+    // RomM's authentication endpoints reach Tessera itself (README, "RomM integration").
+    let res = no_redirect
+        .get(proxy.url("/api/users/me"))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{kind:?}");
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(
+        (me["username"].as_str(), me.get("headers")),
+        (Some("ada"), None),
+        "{kind:?}: {me}"
+    );
+    let res = no_redirect
+        .post(proxy.url("/api/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ada"),
+            ("password", tessera_tests::oauth::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{kind:?}");
+    assert!(
+        res.json::<Value>().await.unwrap()["access_token"].is_string(),
+        "{kind:?}"
+    );
+    // RetroAchievements refreshes under /api/users stay RomM's, behind forward-auth.
+    let res = no_redirect
+        .post(proxy.url("/api/users/1/ra/refresh"))
+        .send()
+        .await
+        .unwrap();
+    let direct = app
+        .client
+        .post(app.url("/api/users/1/ra/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        direct.status(),
+        StatusCode::NOT_FOUND,
+        "Tessera itself has no such route"
+    );
+    assert!(
+        matches!(res.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+        "{kind:?}: forward-auth refused it ({}), so it was bound for RomM",
+        res.status()
+    );
     // Revoked: refused on the next request.
     app.token_form("/oauth/revoke", &[("token", &member)]).await;
     let res = no_redirect

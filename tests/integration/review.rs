@@ -781,6 +781,13 @@ async fn forgot_password_and_oidc_starts_are_budgeted_per_ip() {
     }
     let res = no_redirect.get(app.url("/login/oidc")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // RomM's start path is the same sign-in, under the same budget.
+    let res = no_redirect
+        .get(app.url("/api/login/openid"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// Defect 10: a cross-site form could sign a victim's browser in (login CSRF).

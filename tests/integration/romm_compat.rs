@@ -264,6 +264,14 @@ async fn user_objects_carry_romms_fields(db: DbKind) {
         .unwrap()
         .clone();
     assert_eq!(row["ui_settings"], json!({"grid": 3}), "{row}");
+    // RomM's id list, not a user called "identifiers".
+    let ids: Value = app
+        .get_bearer("/api/users/identifiers", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(ids.as_array().unwrap().contains(&json!(ada)), "{ids}");
     assert_eq!(row["ra_username"], "ada_ra");
     // Bounded and shaped: not an object, not JSON, or over 16 KiB is a 422.
     for bad in [

@@ -127,7 +127,11 @@ async fn grout_contract(db: DbKind) {
                 "platform": "muOS", "client_version": "4.5.0", "requested_scopes": ["me.read", "roms.read"]}),
         )
         .await;
-    assert!(init.status().is_success(), "grout accepts any 2xx: {}", init.status());
+    assert!(
+        init.status().is_success(),
+        "grout accepts any 2xx: {}",
+        init.status()
+    );
     let init: Value = init.json().await.unwrap();
     for field in [
         "device_code",

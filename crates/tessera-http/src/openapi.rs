@@ -40,6 +40,7 @@ use crate::handlers::{
         users::me::get,
         users::me::put,
         users::list::list,
+        users::list::identifiers,
         users::create::create,
         users::get::get,
         users::avatar::get,

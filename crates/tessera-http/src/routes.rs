@@ -93,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(users::list::list))
             .route(web::post().to(users::create::create)),
     )
+    .service(resource("/api/users/identifiers").route(web::get().to(users::list::identifiers)))
     .service(resource("/api/users/{id}/avatar").route(web::get().to(users::avatar::get)))
     .service(
         resource("/api/users/{id}")
@@ -128,6 +129,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
     .service(resource("/login/oidc").route(web::get().to(crate::pages::oidc::start)))
+    // RomM's web app starts its OIDC sign-in here.
+    .service(resource("/api/login/openid").route(web::get().to(crate::pages::oidc::start)))
     .service(resource("/login/oidc/callback").route(web::get().to(crate::pages::oidc::callback)))
     .service(
         resource("/register")
