@@ -1,15 +1,16 @@
-//! RomM's real clients, pinned and unchanged, against Tessera (issue 17): mcp-romm from PyPI and romm-api
-//! (the library behind romm-cli) from crates.io. `scripts/clients.sh` builds both; see tests/clients/.
+//! RomM's real clients, pinned and unchanged, against the real `tessera` binary on both databases (issue 17):
+//! mcp-romm from PyPI and romm-api (the library behind romm-cli) from crates.io. `scripts/clients.sh`
+//! builds both; see tests/clients/.
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tessera_core::Role;
 use tessera_tests::clients::{mcp_romm_driver, mcp_romm_python, romm_api_harness};
 use tessera_tests::oauth::PASSWORD;
-use tessera_tests::{DbKind, TestApp, TestAppBuilder};
+use tessera_tests::process::BinaryServer;
+use tessera_tests::DbKind;
 
 async fn run_json(mut cmd: tokio::process::Command) -> Value {
-    let out = cmd.output().await.expect("the client runs");
+    let out = cmd.kill_on_drop(true).output().await.expect("the client runs");
     assert!(
         out.status.success(),
         "client failed: {}\n{}",
@@ -21,14 +22,18 @@ async fn run_json(mut cmd: tokio::process::Command) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
 
-async fn replays(app: &TestApp) -> usize {
-    let events = app
-        .services
-        .db
-        .run(|c| tessera_db::models::audit_events::AuditEvent::recent(c, 200))
+/// `refresh.replayed` events in the audit log, read as an admin would.
+async fn replays(tessera: &BinaryServer, admin: &str) -> usize {
+    let events: Value = reqwest::Client::new()
+        .get(tessera.url("/api/audit?kind=refresh.replayed&limit=100"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap();
-    events.iter().filter(|e| e.kind == "refresh.replayed").count()
+    events.as_array().expect("audit events").len()
 }
 
 /// mcp-romm (server.py): password grant with its full scope list, refresh re-sending that list when the
@@ -36,30 +41,28 @@ async fn replays(app: &TestApp) -> usize {
 /// wider than the grant): the refresh succeeds instead of falling back to the password, and the only revoked
 /// family is the one mcp-romm itself replays (it keeps the first refresh token and never stores the rotated one).
 async fn mcp_romm_keeps_its_login(db: DbKind) {
-    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
-        return;
-    };
     let Some(python) = mcp_romm_python() else {
         return;
     };
-    app.create_user("root", Role::Admin).await;
-    app.create_user("ada", Role::User).await;
+    let Some(tessera) = BinaryServer::start(db, &[("root", true), ("ada", false)]).await else {
+        return;
+    };
+    let admin = tessera.access_token("root", None).await;
     for (n, user) in ["root", "ada"].into_iter().enumerate() {
         let mut cmd = tokio::process::Command::new(&python);
         cmd.arg(mcp_romm_driver())
-            .env("ROMM_URL", &app.base)
+            .env("ROMM_URL", &tessera.server.base)
             .env("ROMM_USERNAME", user)
-            .env("ROMM_PASSWORD", PASSWORD)
-            .kill_on_drop(true);
+            .env("ROMM_PASSWORD", PASSWORD);
         let out = run_json(cmd).await;
         let who = format!("User: {user}");
         for step in ["whoami", "whoami_after_refresh", "whoami_after_401"] {
             assert!(out[step].as_str().unwrap().contains(&who), "{step}: {out}");
         }
         assert_eq!(out["access_token_changed"], true, "{out}");
+        let devices = out["devices"].as_str().unwrap();
         assert!(
-            out["devices"].as_str().unwrap().starts_with("No devices")
-                || out["devices"].as_str().unwrap().starts_with("Devices"),
+            devices.starts_with("No devices") || devices.starts_with("Devices"),
             "{out}"
         );
         let requests = out["token_requests"].as_array().unwrap();
@@ -94,7 +97,7 @@ async fn mcp_romm_keeps_its_login(db: DbKind) {
             "{user}: {out}"
         );
         assert_eq!(
-            replays(&app).await,
+            replays(&tessera, &admin).await,
             n + 1,
             "one revoked family per run, by the client's own replay"
         );
@@ -106,19 +109,30 @@ tessera_tests::on_both_backends!(mcp_romm_keeps_its_login);
 /// romm-api 1.4.1 (romm-cli's library): Basic, a client token as Bearer and the pair-code exchange, with its
 /// own decoders for `CurrentUser`, `DeviceSchema`, `DeviceCreateResponse` and `ClientTokenCreateSchema`.
 async fn romm_api_decodes_tessera(db: DbKind) {
-    let Some(app) = TestAppBuilder::new(db).try_spawn().await else {
-        return;
-    };
     let Some(harness) = romm_api_harness() else {
         return;
     };
-    let ada = app.create_user("ada", Role::User).await;
-    let harness_run = |args: Vec<String>| {
+    let Some(tessera) = BinaryServer::start(db, &[("ada", false)]).await else {
+        return;
+    };
+    let run = |args: &[&str]| {
         let mut cmd = tokio::process::Command::new(&harness);
-        cmd.args(args).env("TESSERA_URL", &app.base).kill_on_drop(true);
+        cmd.args(args).env("TESSERA_URL", &tessera.server.base);
         run_json(cmd)
     };
-    let basic = harness_run(vec!["basic".into(), "ada".into(), PASSWORD.into()]).await;
+    let login = tessera.access_token("ada", None).await;
+    let http = reqwest::Client::new();
+    let me: Value = http
+        .get(tessera.url("/api/users/me"))
+        .bearer_auth(&login)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ada = me["id"].clone();
+    let basic = run(&["basic", "ada", PASSWORD]).await;
     assert_eq!(basic["me_id"], ada, "{basic}");
     assert_eq!(basic["same_device_again"], true, "{basic}");
     assert_eq!(
@@ -130,10 +144,8 @@ async fn romm_api_decodes_tessera(db: DbKind) {
         (json!("api"), json!("harness"), json!("1.4.2"))
     );
     // A client token, as romm-cli keeps one, and the pair-code exchange a TV uses.
-    let login = app.password_login("ada", None).await.access_token;
-    let res = app
-        .client
-        .post(app.url("/api/client-tokens"))
+    let res = http
+        .post(tessera.url("/api/client-tokens"))
         .bearer_auth(&login)
         .json(&json!({"name": "romm-cli", "scopes": ["me.read", "devices.read"]}))
         .send()
@@ -141,14 +153,13 @@ async fn romm_api_decodes_tessera(db: DbKind) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let token: Value = res.json().await.unwrap();
-    let bearer = harness_run(vec!["bearer".into(), token["raw_token"].as_str().unwrap().into()]).await;
+    let bearer = run(&["bearer", token["raw_token"].as_str().unwrap()]).await;
     assert_eq!(
         (bearer["me_id"].clone(), bearer["devices"].clone()),
-        (json!(ada), json!(1))
+        (ada.clone(), json!(1))
     );
-    let pair: Value = app
-        .client
-        .post(app.url(&format!("/api/client-tokens/{}/pair", token["id"])))
+    let pair: Value = http
+        .post(tessera.url(&format!("/api/client-tokens/{}/pair", token["id"])))
         .bearer_auth(&login)
         .send()
         .await
@@ -156,14 +167,14 @@ async fn romm_api_decodes_tessera(db: DbKind) {
         .json()
         .await
         .unwrap();
-    let exchanged = harness_run(vec!["exchange".into(), pair["code"].as_str().unwrap().into()]).await;
+    let exchanged = run(&["exchange", pair["code"].as_str().unwrap()]).await;
     assert_eq!(
         (
             exchanged["token_name"].clone(),
             exchanged["user_id"].clone(),
             exchanged["me_id"].clone()
         ),
-        (json!("romm-cli"), json!(ada), json!(ada))
+        (json!("romm-cli"), ada.clone(), ada)
     );
     assert_eq!(exchanged["scopes"], json!(["me.read", "devices.read"]));
 }

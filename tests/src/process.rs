@@ -66,3 +66,73 @@ impl Drop for ServerProcess {
         let _ = self.process.wait();
     }
 }
+
+/// The real binary on a fresh database of `db`, with users made by `tessera users create` (password
+/// `oauth::PASSWORD`; `true` makes an admin). None when PostgreSQL is unreachable (a failure in CI) or the
+/// binary is missing.
+pub struct BinaryServer {
+    pub server: ServerProcess,
+    _dir: tempfile::TempDir,
+    _schema: Option<crate::PgSchema>,
+}
+
+impl BinaryServer {
+    pub async fn start(db: crate::DbKind, users: &[(&str, bool)]) -> Option<BinaryServer> {
+        use std::io::Write;
+        let bin = crate::tessera_bin()?;
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, schema) = crate::child_database(db, dir.path())?;
+        let mut env = crate::child_env(dir.path(), database_url);
+        env.push(("TESSERA_SECURITY__BCRYPT_COST".into(), "4".into()));
+        for (name, admin) in users {
+            let mut cmd = std::process::Command::new(&bin);
+            cmd.args(["users", "create", name]);
+            if *admin {
+                cmd.arg("--admin");
+            }
+            let mut child = cmd
+                .envs(env.iter().cloned())
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            writeln!(child.stdin.take().unwrap(), "{}", crate::oauth::PASSWORD).unwrap();
+            assert!(child.wait().unwrap().success(), "users create {name}");
+        }
+        std::fs::create_dir_all(crate::logs::dir()).unwrap();
+        let log = crate::logs::dir().join(format!("binary-{}.log", uuid::Uuid::new_v4().simple()));
+        let server = ServerProcess::start(&bin, &env, &log).await;
+        Some(BinaryServer {
+            server,
+            _dir: dir,
+            _schema: schema,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.server.base, path)
+    }
+
+    /// A password grant through `/oauth/token`; panics unless it succeeds.
+    pub async fn access_token(&self, user: &str, scope: Option<&str>) -> String {
+        let mut form = vec![
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", crate::oauth::PASSWORD),
+        ];
+        if let Some(s) = scope {
+            form.push(("scope", s));
+        }
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/oauth/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+}
