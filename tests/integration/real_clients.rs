@@ -112,7 +112,14 @@ async fn romm_api_decodes_tessera(db: DbKind) {
     let Some(harness) = romm_api_harness() else {
         return;
     };
-    let Some(tessera) = BinaryServer::start(db, &[("ada", false)]).await else {
+    // An authenticating proxy in front owns Authorization: client tokens travel in X-Api-Key.
+    let Some(tessera) = BinaryServer::start_with(
+        db,
+        &[("ada", false)],
+        &[("TESSERA_AUTH__API_KEY_HEADER", "X-Api-Key")],
+    )
+    .await
+    else {
         return;
     };
     let run = |args: &[&str]| {

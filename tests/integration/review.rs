@@ -1021,3 +1021,80 @@ async fn a_revocation_that_cannot_reach_the_replicas_is_an_error_then_arrives() 
     );
     assert!(refused, "B dropped the revoked login once A could publish");
 }
+
+/// Issue 18: behind an authenticating proxy that owns `Authorization`, a client token travels in the
+/// configured API-key header, which counts before `Authorization`; a bad key is refused, never a
+/// fall-through; only client tokens are taken there; without the setting the header means nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_token_in_the_api_key_header_wins_over_the_proxys_authorization() {
+    let Some(app) = TestAppBuilder::new(DbKind::Sqlite)
+        .config(&format!("[auth]\napi_key_header = \"X-Api-Key\"\n{RULES}"))
+        .try_spawn()
+        .await
+    else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let login = app.password_login("ada", None).await.access_token;
+    let token: serde_json::Value = app
+        .client
+        .post(app.url("/api/client-tokens"))
+        .bearer_auth(&login)
+        .json(&serde_json::json!({"name": "behind-cf", "scopes": ["me.read"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let raw = token["raw_token"].as_str().unwrap();
+    let me = |key: &str| {
+        app.client
+            .get(app.url("/api/users/me"))
+            .basic_auth("proxy-user", Some("proxy-password"))
+            .header("x-api-key", key.to_owned())
+            .send()
+    };
+    let res = me(raw).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["username"], "ada");
+    assert_eq!(
+        me("tsr_garbage").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&login).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "only client tokens travel in the API-key header"
+    );
+    // Forward-auth reads it the same way.
+    let res = app
+        .client
+        .get(app.url("/auth/forward"))
+        .header("x-forwarded-uri", "/me/profile")
+        .header("x-api-key", raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-auth-user"], "ada");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_setting_an_api_key_header_means_nothing() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    let res = app
+        .client
+        .get(app.url("/api/users/me"))
+        .header("x-api-key", "tsr_whatever")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["detail"],
+        "a credential is required"
+    );
+}

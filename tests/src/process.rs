@@ -78,12 +78,22 @@ pub struct BinaryServer {
 
 impl BinaryServer {
     pub async fn start(db: crate::DbKind, users: &[(&str, bool)]) -> Option<BinaryServer> {
+        Self::start_with(db, users, &[]).await
+    }
+
+    /// As `start`, with more environment (`TESSERA_…` settings).
+    pub async fn start_with(
+        db: crate::DbKind,
+        users: &[(&str, bool)],
+        extra_env: &[(&str, &str)],
+    ) -> Option<BinaryServer> {
         use std::io::Write;
         let bin = crate::tessera_bin()?;
         let dir = tempfile::tempdir().unwrap();
         let (database_url, schema) = crate::child_database(db, dir.path())?;
         let mut env = crate::child_env(dir.path(), database_url);
         env.push(("TESSERA_SECURITY__BCRYPT_COST".into(), "4".into()));
+        env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         for (name, admin) in users {
             let mut cmd = std::process::Command::new(&bin);
             cmd.args(["users", "create", name]);

@@ -165,6 +165,23 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+impl From<tessera_service::authn::AuthnError> for ApiError {
+    fn from(e: tessera_service::authn::AuthnError) -> Self {
+        use tessera_service::authn::AuthnError;
+        match e {
+            AuthnError::Unauthorized(detail) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+            }
+            AuthnError::TooLarge => ApiError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "header_too_large",
+                e.to_string(),
+            ),
+            AuthnError::Service(e) => e.into(),
+        }
+    }
+}
+
 /// An OAuth endpoint error (RFC 6749 §5.2, RFC 8628 §3.5, RFC 7662).
 #[derive(Debug)]
 pub struct OAuthError {

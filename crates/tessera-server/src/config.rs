@@ -243,6 +243,7 @@ struct AuthFile {
     kiosk_scopes: Option<Vec<String>>,
     service_key: Option<String>,
     service_key_header: Option<String>,
+    api_key_header: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -417,6 +418,30 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
             "must be a header name of letters, digits and '-'",
         ));
     }
+    let api_key_header = match f.auth.api_key_header {
+        Some(h) => {
+            let lower = h.to_ascii_lowercase();
+            let reserved = [
+                "authorization",
+                "cookie",
+                "host",
+                "content-type",
+                "content-length",
+            ];
+            if lower.is_empty()
+                || !lower.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                || reserved.contains(&lower.as_str())
+                || lower == header.to_ascii_lowercase()
+            {
+                return Err(err(
+                    "auth.api_key_header",
+                    "must be a header name of letters, digits and '-', not Authorization, Cookie or the service key's",
+                ));
+            }
+            Some(lower)
+        }
+        None => None,
+    };
     if let Some(catalog) = &f.scopes.catalog {
         ScopeCatalog::new(catalog).map_err(|e| err("scopes.catalog", e.to_string()))?;
     }
@@ -523,6 +548,7 @@ fn validate(f: FileConfig) -> Result<Settings, ConfigError> {
             no_auth: false,
             service_key,
             service_key_header: header.to_ascii_lowercase(),
+            api_key_header,
         },
         setup: SetupSettings {
             disabled: f.setup.disabled.unwrap_or(false),
@@ -813,6 +839,13 @@ pub fn redacted_view(s: &Settings) -> String {
     line(
         "auth.service_key_header",
         format!("{:?}", s.auth.service_key_header),
+    );
+    line(
+        "auth.api_key_header",
+        s.auth
+            .api_key_header
+            .as_ref()
+            .map_or_else(|| "(none)".to_owned(), |h| format!("{h:?}")),
     );
     line("setup.disabled", s.setup.disabled.to_string());
     line("security.bcrypt_cost", s.security.bcrypt_cost.to_string());

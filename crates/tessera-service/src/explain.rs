@@ -2,36 +2,38 @@
 
 use tessera_core::token_format::{has_shape, TokenKind};
 
+use crate::authn::{AuthnError, Presented};
 use crate::forward_auth::{decide, Decision, Step};
-use crate::identity::{AuthFailure, Identity};
-use crate::login::LoginFailure;
+use crate::identity::Identity;
 use crate::{ServiceError, Services};
 
 impl Services {
-    /// Resolves a credential as presented on a request: a JWT, a client token, the service key, or
-    /// `user:password`.
+    /// Resolves a credential as an operator pastes it: a JWT, a client token, the service key, or
+    /// `user:password`. It is put in the header it would travel in and goes through `authenticate`, the
+    /// one path every request takes.
     pub async fn resolve_any(&self, credential: &str) -> Result<Option<Identity>, ServiceError> {
         let c = credential.trim();
         let prefix = &self.settings.tokens.prefix;
-        let resolved = if has_shape(TokenKind::Client, prefix, c) {
-            self.resolve_client_token(c).await
-        } else if c.split('.').count() == 3 {
-            self.resolve_access_token(c).await
-        } else if let Some(id) = self.service_key_identity(c) {
-            Ok(id)
-        } else if let Some((u, p)) = c.split_once(':') {
-            return match self.resolve_basic(u, p, "cli").await {
-                Ok(id) => Ok(Some(id)),
-                Err(LoginFailure::Service(e)) => Err(e),
-                Err(_) => Ok(None),
-            };
+        let is_token = has_shape(TokenKind::Client, prefix, c) || c.split('.').count() == 3;
+        let header = if !is_token && self.service_key_identity(c).is_none() && c.contains(':') {
+            use base64::Engine;
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(c))
         } else {
-            Err(AuthFailure::Invalid)
+            format!("Bearer {c}")
         };
-        match resolved {
-            Ok(id) => Ok(Some(id)),
-            Err(AuthFailure::Invalid) => Ok(None),
-            Err(AuthFailure::Service(e)) => Err(e),
+        let mut presented = Presented {
+            client_ip: Some("cli".to_owned()),
+            ..Presented::default()
+        };
+        if !is_token && self.service_key_identity(c).is_some() {
+            presented.service_key = Some(c.as_bytes());
+        } else {
+            presented.authorization = Some(header.as_bytes());
+        }
+        match self.authenticate(&presented).await {
+            Ok(id) => Ok(id),
+            Err(AuthnError::Unauthorized(_) | AuthnError::TooLarge) => Ok(None),
+            Err(AuthnError::Service(e)) => Err(e),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod authn;
 pub mod avatars;
 pub mod background;
 pub mod bootstrap;

@@ -82,6 +82,9 @@ pub struct AuthSettings {
     /// Shared by replicas; when unset a key is generated into `<data_dir>/service-key`.
     pub service_key: Option<SecretString>,
     pub service_key_header: String,
+    /// A header that carries a client token for apps behind an authenticating proxy that owns
+    /// `Authorization` (Cloudflare Access and the like); lowercase, off when None.
+    pub api_key_header: Option<String>,
 }
 
 /// Upstream OIDC (API.md §8): authorization code + PKCE + state + nonce against `issuer`.

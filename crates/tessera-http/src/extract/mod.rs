@@ -4,6 +4,7 @@ pub mod body;
 pub mod caller;
 pub mod client_auth;
 pub mod oauth_params;
+pub mod presented;
 pub mod user_form;
 
 pub use caller::Caller;

@@ -2,15 +2,14 @@
 //! Caddy `forward_auth` and nginx `auth_request`. Never reads a body.
 
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use tessera_service::forward_auth::{
-    canonical_host, choose_origin, decide, redirect_host_allowed, CanonicalHost, Decision, OriginHeaders,
-    Step,
+    canonical_host, choose_origin, redirect_host_allowed, CanonicalHost, Decision, OriginHeaders,
 };
 use tessera_service::identity::Identity;
 
-use crate::extract::caller::resolve_credential;
+use crate::error::ApiError;
+use crate::extract::presented::presented;
 use crate::AppState;
 
 /// The request the proxy is asking about.
@@ -186,18 +185,12 @@ pub async fn forward(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
         Ok(o) => o,
         Err(reason) => return bad_request(reason),
     };
-    let rules = state.services.rules.clone();
-    let (step, _) = rules.first_step(&o.host.name, &o.uri, &o.method);
-    match step {
-        Step::Done(d) => respond(&state, &req, &o, d, None),
-        Step::NeedsIdentity { rule, policy } => {
-            let identity = match resolve_credential(&req).await {
-                Ok(id) => id,
-                Err(e) if e.status == StatusCode::UNAUTHORIZED => None,
-                Err(e) => return actix_web::ResponseError::error_response(&e),
-            };
-            let d = decide(&state.services.catalog, rule, policy, identity.as_ref());
-            respond(&state, &req, &o, d, identity.as_ref())
-        }
+    let services = &state.services;
+    match services
+        .forward(&o.host.name, &o.uri, &o.method, &presented(&req, services))
+        .await
+    {
+        Ok((decision, identity)) => respond(&state, &req, &o, decision, identity.as_ref()),
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::from(e)),
     }
 }

@@ -23,8 +23,38 @@ pub struct ActiveToken {
     pub jti: Option<String>,
 }
 
+/// Who asks `POST /oauth/introspect`.
+pub enum Introspector<'a> {
+    /// The service key header's raw value.
+    ServiceKey(&'a [u8]),
+    /// The client's credentials as the request carried them.
+    Client(&'a super::ClientAuth),
+}
+
 impl Services {
     /// Returns None for anything inactive; errors only for faults of ours.
+    /// RFC 7662 as asked by `who`: the service key, or a confidential client with `can_introspect`; anyone
+    /// else is `invalid_client` (a public client or one without the right learns nothing about tokens).
+    pub async fn introspect_as(
+        &self,
+        who: Introspector<'_>,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Result<Option<ActiveToken>, super::OAuthFailure> {
+        let allowed = match who {
+            Introspector::ServiceKey(raw) => self.service_key.matches(std::str::from_utf8(raw).unwrap_or("")),
+            Introspector::Client(auth) if auth.client_id.is_some() => {
+                let client = self.authenticate_client(auth).await?;
+                client.confidential && client.can_introspect
+            }
+            Introspector::Client(_) => false,
+        };
+        if !allowed {
+            return Err(super::OAuthFailure::InvalidClient);
+        }
+        Ok(self.introspect(token, hint).await?)
+    }
+
     pub async fn introspect(
         &self,
         token: &str,

@@ -3,7 +3,7 @@
 //!
 //! `basic USER PASSWORD`: Basic auth (romm-cli's default); `/api/users/me` as `CurrentUser`, device
 //! registration as `DeviceCreateResponse`, `/api/devices*` as `DeviceSchema`, a partial device update.
-//! `bearer TOKEN`: the same reads with a client token. `exchange CODE`: the pair-code exchange as
+//! `bearer TOKEN`: the same reads with a client token; `apikey HEADER TOKEN`: with romm-api's API-key mode. `exchange CODE`: the pair-code exchange as
 //! `ClientTokenCreateSchema`, then `/api/users/me` with the token it returned.
 
 use romm_api::client::RommClient;
@@ -73,6 +73,9 @@ async fn run(args: &[String]) -> Result<Value, String> {
             Ok(out)
         }
         [mode, token] if mode == "bearer" => reads(&client(json!({"Bearer": {"token": token}}))).await,
+        [mode, header, key] if mode == "apikey" => {
+            reads(&client(json!({"ApiKey": {"header": header, "key": key}}))).await
+        }
         [mode, code] if mode == "exchange" => {
             let anonymous = client(Value::Null);
             let token = anonymous
@@ -88,7 +91,7 @@ async fn run(args: &[String]) -> Result<Value, String> {
                 "me_id": me.id}),
             )
         }
-        _ => Err("usage: romm-api-harness basic USER PASSWORD | bearer TOKEN | exchange CODE".into()),
+        _ => Err("usage: romm-api-harness basic USER PASSWORD | bearer TOKEN | apikey HEADER TOKEN | exchange CODE".into()),
     }
 }
 

@@ -7,9 +7,9 @@ use tessera_proto::users::{LoginRequest, LoginResponse};
 use super::sign_in;
 use crate::error::ApiError;
 use crate::extract::body::read_limited;
-use crate::extract::caller::decode_basic;
 use crate::routes::{FORM_LIMIT, JSON_LIMIT};
 use crate::AppState;
+use tessera_service::authn::decode_basic;
 
 /// RomM's login: HTTP Basic credentials → session cookie.
 #[utoipa::path(post, path = "/api/login", tag = "sessions", security(("basic" = [])),

@@ -6,6 +6,7 @@ use crate::error::OAuthError;
 use crate::extract::client_auth::client_auth;
 use crate::extract::OAuthParams;
 use crate::AppState;
+use tessera_service::oauth::introspect::Introspector;
 
 /// RFC 7662. The caller is a confidential client allowed to introspect, or the service key.
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
@@ -18,28 +19,17 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthError> {
     let s = &state.services;
     let params = OAuthParams::read(&req, payload).await?;
-    let key_header = req.headers().get(s.settings.auth.service_key_header.as_str());
-    let allowed = match key_header {
-        Some(v) => s.service_key.matches(v.to_str().unwrap_or("")),
-        None => {
-            let auth = client_auth(&req, &params)?;
-            if auth.client_id.is_none() {
-                false
-            } else {
-                let client = s.authenticate_client(&auth).await?;
-                client.confidential && client.can_introspect
-            }
-        }
-    };
-    if !allowed {
-        return Err(OAuthError::new(
-            "invalid_client",
-            "introspection needs a client allowed to introspect, or the service key",
-        ));
-    }
     let token = params.require("token")?;
     let hint = params.get("token_type_hint");
-    let body = match s.introspect(&token, hint.as_deref()).await? {
+    let client;
+    let who = match req.headers().get(s.settings.auth.service_key_header.as_str()) {
+        Some(v) => Introspector::ServiceKey(v.as_bytes()),
+        None => {
+            client = client_auth(&req, &params)?;
+            Introspector::Client(&client)
+        }
+    };
+    let body = match s.introspect_as(who, &token, hint.as_deref()).await? {
         None => IntrospectionResponse::default(),
         Some(a) => IntrospectionResponse {
             active: true,

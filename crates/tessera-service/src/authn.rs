@@ -1,0 +1,201 @@
+//! Authentication: which credentials a request presents, in which order they count, and who the caller is.
+//! The HTTP layer only collects the raw values ([`Presented`]); everything else is decided here, once, for
+//! the `Caller` extractor, forward-auth, `tessera explain` and every other path.
+//!
+//! The first credential *present* decides; a present but invalid one is refused, never a fall-through:
+//!
+//! | # | credential | hit (steady state) | miss |
+//! |---|------------|--------------------|------|
+//! | 1 | client token in `auth.api_key_header` (an authenticating proxy owns `Authorization`) | identity cache | one indexed query by digest |
+//! | 2 | `Authorization: Bearer` access JWT | identity cache (no signature check) | signature + claims, owner's rights |
+//! | 2 | `Authorization: Bearer` client token | identity cache | one indexed query by digest |
+//! | 3 | `Authorization: Basic` | none yet: a bcrypt per request | bcrypt on the bounded pool, login budget |
+//! | 4 | the service key header | constant-time compare | — |
+//! | 5 | the session cookie | none yet: database | session row, owner's rights |
+//! | 6 | nothing | the kiosk identity (kiosk mode), the anonymous admin (`--no-auth`), else anonymous | — |
+
+use base64::Engine;
+
+use crate::forward_auth::{decide, Decision, Step};
+use crate::identity::{AuthFailure, Identity};
+use crate::login::LoginFailure;
+use crate::{ServiceError, Services};
+
+/// The credentials a request carries, raw, as the HTTP layer found them.
+#[derive(Clone, Debug, Default)]
+pub struct Presented<'a> {
+    /// The `auth.api_key_header` value, when that header is configured and present.
+    pub api_key: Option<&'a [u8]>,
+    pub authorization: Option<&'a [u8]>,
+    /// The `auth.service_key_header` value.
+    pub service_key: Option<&'a [u8]>,
+    /// The session cookie's value.
+    pub session: Option<String>,
+    /// The client address (trusted-proxy aware), charged for a Basic credential's login budget.
+    pub client_ip: Option<String>,
+}
+
+/// Why a presented credential was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthnError {
+    /// Present but not valid (401); the text says which, without saying why a secret was wrong.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A credential over [`tessera_crypto::jwt::MAX_TOKEN_LEN`] (431).
+    #[error("the credential exceeds 8 KiB")]
+    TooLarge,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+fn invalid(f: AuthFailure, detail: &'static str) -> AuthnError {
+    match f {
+        AuthFailure::Invalid => AuthnError::Unauthorized(detail),
+        AuthFailure::Service(e) => AuthnError::Service(e),
+    }
+}
+
+/// A header value as text: UTF-8, trimmed, non-empty, at most 8 KiB.
+fn credential_text<'a>(raw: &'a [u8], malformed: &'static str) -> Result<&'a str, AuthnError> {
+    if raw.len() > tessera_crypto::jwt::MAX_TOKEN_LEN + 16 {
+        return Err(AuthnError::TooLarge);
+    }
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| AuthnError::Unauthorized(malformed))?
+        .trim();
+    if text.is_empty() {
+        return Err(AuthnError::Unauthorized(malformed));
+    }
+    Ok(text)
+}
+
+/// `user:password` from a Basic credential (RFC 7617, UTF-8).
+pub fn decode_basic(b64: &str) -> Option<(String, String)> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_owned(), p.to_owned()))
+}
+
+impl Services {
+    /// Who presents these credentials: None when there are none (and no kiosk identity applies).
+    pub async fn authenticate(&self, p: &Presented<'_>) -> Result<Option<Identity>, AuthnError> {
+        const EXPIRED: &str = "invalid, expired or revoked credential";
+        if let Some(raw) = p.api_key {
+            let token = credential_text(raw, "malformed API key header")?;
+            if token.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
+                return Err(AuthnError::TooLarge);
+            }
+            return self
+                .resolve_client_token(token)
+                .await
+                .map(Some)
+                .map_err(|f| invalid(f, EXPIRED));
+        }
+        if let Some(raw) = p.authorization {
+            const MALFORMED: &str = "malformed Authorization header";
+            let text = credential_text(raw, MALFORMED)?;
+            let (scheme, credential) = text.split_once(' ').unwrap_or((text, ""));
+            let credential = credential.trim();
+            if credential.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
+                return Err(AuthnError::TooLarge);
+            }
+            if credential.is_empty() {
+                return Err(AuthnError::Unauthorized(MALFORMED));
+            }
+            if scheme.eq_ignore_ascii_case("bearer") {
+                return self
+                    .resolve_bearer(credential)
+                    .await
+                    .map(Some)
+                    .map_err(|f| invalid(f, EXPIRED));
+            }
+            if scheme.eq_ignore_ascii_case("basic") {
+                let (user, password) = decode_basic(credential)
+                    .ok_or(AuthnError::Unauthorized("malformed Basic credentials"))?;
+                let ip = p.client_ip.as_deref().unwrap_or("unknown");
+                return match self.resolve_basic(&user, &password, ip).await {
+                    Ok(id) => Ok(Some(id)),
+                    Err(LoginFailure::Service(e)) => Err(AuthnError::Service(e)),
+                    Err(LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled) => {
+                        Err(AuthnError::Unauthorized(EXPIRED))
+                    }
+                };
+            }
+            return Err(AuthnError::Unauthorized("unsupported authorization scheme"));
+        }
+        if let Some(raw) = p.service_key {
+            let key = std::str::from_utf8(raw).unwrap_or("");
+            return self
+                .service_key_identity(key)
+                .map(Some)
+                .ok_or(AuthnError::Unauthorized("invalid service key"));
+        }
+        if let Some(secret) = p.session.as_deref() {
+            return self
+                .resolve_session(secret)
+                .await
+                .map(Some)
+                .map_err(|f| invalid(f, "the session has ended; sign in again"));
+        }
+        Ok(self.anonymous_identity())
+    }
+
+    /// Forward-auth's whole question: the rule for (host, uri, method) and, when it needs one, who the
+    /// caller is. A refused credential is "no identity" here (the rule decides between 401 and a login
+    /// redirect); only an oversized credential or our own failure is an error.
+    pub async fn forward(
+        &self,
+        host: &str,
+        uri: &str,
+        method: &str,
+        p: &Presented<'_>,
+    ) -> Result<(Decision, Option<Identity>), AuthnError> {
+        let (step, _) = self.rules.first_step(host, uri, method);
+        match step {
+            Step::Done(d) => Ok((d, None)),
+            Step::NeedsIdentity { rule, policy } => {
+                let id = match self.authenticate(p).await {
+                    Ok(id) => id,
+                    Err(AuthnError::Unauthorized(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                Ok((decide(&self.catalog, rule, policy, id.as_ref()), id))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode_as_rfc_7617_says() {
+        assert_eq!(
+            decode_basic("YWRhOnNlY3JldDpwYXJ0"),
+            Some(("ada".into(), "secret:part".into()))
+        );
+        assert_eq!(decode_basic("not base64!"), None);
+        assert_eq!(decode_basic("bm9jb2xvbg=="), None, "no colon");
+    }
+
+    #[test]
+    fn header_values_are_bounded_and_text() {
+        assert!(matches!(
+            credential_text(&[0xff, 0xfe], "m"),
+            Err(AuthnError::Unauthorized("m"))
+        ));
+        assert!(matches!(
+            credential_text(b"   ", "m"),
+            Err(AuthnError::Unauthorized("m"))
+        ));
+        assert!(matches!(
+            credential_text(&vec![b'a'; 9 * 1024], "m"),
+            Err(AuthnError::TooLarge)
+        ));
+        assert_eq!(credential_text(b" Bearer x ", "m").unwrap(), "Bearer x");
+    }
+}
