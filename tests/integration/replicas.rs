@@ -349,3 +349,109 @@ async fn a_rolling_restart_behind_a_proxy_fails_no_request() {
         reqwest::StatusCode::OK
     );
 }
+
+async fn basic_me(app: &TestApp, password: &str) -> reqwest::StatusCode {
+    app.client
+        .get(app.url("/api/users/me"))
+        .basic_auth("ada", Some(password))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Issue 18: HTTP Basic costs one bcrypt, then is an identity-cache hit; a password change or a disable on
+/// another replica ends it there within a second, and the new password works at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_is_cached_and_dropped_on_every_replica() {
+    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let a = TestAppBuilder::new(DbKind::Postgres)
+        .store(StoreKind::Redis)
+        .try_spawn()
+        .await
+        .unwrap();
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .try_spawn()
+        .await
+        .unwrap();
+    let ready = within(Duration::from_secs(5), || async {
+        a.services.caches.usable() && b.services.caches.usable()
+    })
+    .await;
+    assert!(ready.is_some(), "both replicas subscribe to evictions");
+    a.create_user("root", Role::Admin).await;
+    let ada = a.create_user("ada", Role::User).await;
+    let before = b.services.hasher.verifications();
+    for _ in 0..5 {
+        assert_eq!(
+            basic_me(&b, tessera_tests::oauth::PASSWORD).await,
+            reqwest::StatusCode::OK
+        );
+    }
+    assert_eq!(
+        b.services.hasher.verifications() - before,
+        1,
+        "five Basic requests, one bcrypt"
+    );
+    let admin = a.password_login("root", None).await.access_token;
+    let set = |body: Value| {
+        a.client
+            .put(a.url(&format!("/api/users/{ada}")))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    let fresh = "another long passphrase";
+    assert_eq!(
+        set(json!({"password": fresh})).await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    let took = within(Duration::from_secs(1), || async {
+        basic_me(&b, tessera_tests::oauth::PASSWORD).await == reqwest::StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(took.is_some(), "B refused the old password within 1 s");
+    assert_eq!(basic_me(&b, fresh).await, reqwest::StatusCode::OK);
+    assert_eq!(
+        set(json!({"enabled": false})).await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    let took = within(Duration::from_secs(1), || async {
+        basic_me(&b, fresh).await == reqwest::StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(
+        took.is_some(),
+        "B refused a disabled user's cached Basic within 1 s"
+    );
+}
+
+/// Issue 18: a lockout drops the user's cached Basic credential, so a guessing storm on an account also
+/// stops the right password that was cached before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_drops_a_cached_basic_credential() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    assert_eq!(
+        basic_me(&app, tessera_tests::oauth::PASSWORD).await,
+        reqwest::StatusCode::OK
+    );
+    let mut locked = false;
+    for i in 0..20 {
+        if basic_me(&app, &format!("wrong guess {i}")).await == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            locked = true;
+            break;
+        }
+    }
+    assert!(locked, "the per-account budget runs out");
+    assert_ne!(
+        basic_me(&app, tessera_tests::oauth::PASSWORD).await,
+        reqwest::StatusCode::OK,
+        "the cached right password is not honoured during the lockout"
+    );
+}

@@ -9,7 +9,7 @@
 //! | 1 | client token in `auth.api_key_header` (an authenticating proxy owns `Authorization`) | identity cache | one indexed query by digest |
 //! | 2 | `Authorization: Bearer` access JWT | identity cache (no signature check) | signature + claims, owner's rights |
 //! | 2 | `Authorization: Bearer` client token | identity cache | one indexed query by digest |
-//! | 3 | `Authorization: Basic` | none yet: a bcrypt per request | bcrypt on the bounded pool, login budget |
+//! | 3 | `Authorization: Basic` | identity cache by HMAC of the header (no bcrypt) | bcrypt on the bounded pool, login budget |
 //! | 4 | the service key header | constant-time compare | — |
 //! | 5 | the session cookie | none yet: database | session row, owner's rights |
 //! | 6 | nothing | the kiosk identity (kiosk mode), the anonymous admin (`--no-auth`), else anonymous | — |
@@ -17,7 +17,9 @@
 use base64::Engine;
 
 use crate::forward_auth::{decide, Decision, Step};
-use crate::identity::{AuthFailure, Identity};
+use tessera_core::token_format::TokenDigest;
+
+use crate::identity::{AuthFailure, CredentialKind, Identity};
 use crate::login::LoginFailure;
 use crate::{ServiceError, Services};
 
@@ -69,6 +71,21 @@ fn credential_text<'a>(raw: &'a [u8], malformed: &'static str) -> Result<&'a str
     Ok(text)
 }
 
+/// The identity cache's key for a Basic credential: an HMAC of the header's credential under a secret
+/// made at start and never stored, so neither the cache nor a memory dump holds anything a password could
+/// be checked against offline without it. A hit skips the bcrypt; a password change (generation), a
+/// disable, a lockout or the positive TTL ends it; a miss verifies and charges the login budget as before.
+///
+/// The client address is part of the key: a hit never asks the login budget, so an entry made from one
+/// address must not serve another that is locked out (a lockout drops the user's entries; the locked-out
+/// address can only make a new one through a miss, which the budget refuses).
+fn basic_cache_key(client_ip: &str, credential: &str) -> TokenDigest {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let secret = SECRET.get_or_init(tessera_crypto::random::bytes::<32>);
+    let keyed = format!("{client_ip}\n{credential}");
+    TokenDigest(tessera_crypto::hmac_sha256(secret, keyed.as_bytes()))
+}
+
 /// `user:password` from a Basic credential (RFC 7617, UTF-8).
 pub fn decode_basic(b64: &str) -> Option<(String, String)> {
     let raw = base64::engine::general_purpose::STANDARD
@@ -116,13 +133,19 @@ impl Services {
                 let (user, password) = decode_basic(credential)
                     .ok_or(AuthnError::Unauthorized("malformed Basic credentials"))?;
                 let ip = p.client_ip.as_deref().unwrap_or("unknown");
-                return match self.resolve_basic(&user, &password, ip).await {
-                    Ok(id) => Ok(Some(id)),
-                    Err(LoginFailure::Service(e)) => Err(AuthnError::Service(e)),
-                    Err(LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled) => {
-                        Err(AuthnError::Unauthorized(EXPIRED))
-                    }
-                };
+                return self
+                    .resolve_cached(CredentialKind::Basic, basic_cache_key(ip, credential), || async {
+                        match self.verify_basic(&user, &password, ip).await {
+                            Ok((id, generation)) => Ok((id, Some(generation))),
+                            Err(LoginFailure::Service(e)) => Err(AuthFailure::Service(e)),
+                            Err(LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled) => {
+                                Err(AuthFailure::Invalid)
+                            }
+                        }
+                    })
+                    .await
+                    .map(Some)
+                    .map_err(|f| invalid(f, EXPIRED));
             }
             return Err(AuthnError::Unauthorized("unsupported authorization scheme"));
         }

@@ -588,6 +588,8 @@ impl Services {
                 self.note_use(&id);
                 Ok(id)
             }
+            // A wrong Basic password is never remembered: each one is charged to the login budget.
+            Err(AuthFailure::Invalid) if kind == CredentialKind::Basic => Err(AuthFailure::Invalid),
             Err(AuthFailure::Invalid) => {
                 self.caches.remember_bad(key);
                 Err(AuthFailure::Invalid)

@@ -36,12 +36,14 @@ impl Services {
         let now = self.clock.now();
         let user_key = format!("{client_ip}|{}", username.to_ascii_lowercase());
         if let Err(e) = self.limits.charge(LimitedAction::LoginIp, client_ip, now).await {
-            self.audit_lockout(LimitedAction::LoginIp, client_ip, via).await;
+            let _ = self.audit_lockout(LimitedAction::LoginIp, client_ip, via).await;
             return Err(e.into());
         }
         if let Err(e) = self.limits.charge(LimitedAction::LoginUser, &user_key, now).await {
             self.limits.refund(LimitedAction::LoginIp, client_ip, now).await;
-            self.audit_lockout(LimitedAction::LoginUser, &user_key, via).await;
+            if self.audit_lockout(LimitedAction::LoginUser, &user_key, via).await {
+                self.drop_cached_credentials_of(username).await;
+            }
             return Err(e.into());
         }
         let result = self.check_password_login(username, password, via).await;
@@ -55,7 +57,8 @@ impl Services {
 
     /// A lockout is a security event; it is audited once per budget period and subject, so a flood of
     /// refused guesses cannot flood the audit table. The subject (IP, username) goes to the row's detail.
-    async fn audit_lockout(&self, action: LimitedAction, subject: &str, via: &str) {
+    /// True for the first refusal of the period.
+    async fn audit_lockout(&self, action: LimitedAction, subject: &str, via: &str) -> bool {
         let now = self.clock.now();
         let period = self.limits.budget(action).period_secs;
         let marker = format!("lockout:{}:{subject}", action.key());
@@ -70,7 +73,7 @@ impl Services {
             .await
             .unwrap_or(true);
         if !first {
-            return;
+            return false;
         }
         let detail = format!("{} {subject} via {via}", action.key());
         let result = self
@@ -79,6 +82,27 @@ impl Services {
             .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "the lockout could not be audited");
+        }
+        true
+    }
+
+    /// A locked-out account keeps no cached Basic credential, here or on any replica: every credential of
+    /// the user is re-checked on its next use (tokens come back from the database, Basic pays its bcrypt,
+    /// and from the locked-out address is refused by the budget). Once per lockout period: entries are
+    /// keyed by client address, so the locked-out address cannot make a new one, and a flood of refused
+    /// guesses never reaches the database.
+    async fn drop_cached_credentials_of(&self, username: &str) {
+        let Ok(name) = Username::parse(username) else {
+            return;
+        };
+        let found = self
+            .db
+            .run(move |c| Ok::<_, ServiceError>(User::find_by_username(c, name.as_str())?))
+            .await;
+        if let Ok(Some(u)) = found {
+            if let Err(e) = self.evict(&[crate::cache::Eviction::User(u.id)]).await {
+                tracing::warn!(error = %e, "cached credentials of a locked-out user not dropped everywhere");
+            }
         }
     }
 
@@ -125,6 +149,18 @@ impl Services {
         password: &str,
         client_ip: &str,
     ) -> Result<crate::identity::Identity, LoginFailure> {
+        self.verify_basic(username, password, client_ip)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// A verified Basic credential and its user's generation (a password change moves it).
+    pub(crate) async fn verify_basic(
+        &self,
+        username: &str,
+        password: &str,
+        client_ip: &str,
+    ) -> Result<(crate::identity::Identity, i64), LoginFailure> {
         let user = self.verify_login(username, password, "basic", client_ip).await?;
         let catalog = self.catalog.clone();
         let u = user.clone();
@@ -136,10 +172,7 @@ impl Services {
                 Ok::<_, ServiceError>(crate::identity::user_rights(c, &catalog, &u)?)
             })
             .await?;
-        Ok(crate::identity::Identity::of_user(
-            crate::identity::CredentialKind::Basic,
-            &user,
-            rights,
-        ))
+        let id = crate::identity::Identity::of_user(crate::identity::CredentialKind::Basic, &user, rights);
+        Ok((id, user.generation))
     }
 }
