@@ -455,3 +455,57 @@ async fn a_lockout_drops_a_cached_basic_credential() {
         "the cached right password is not honoured during the lockout"
     );
 }
+
+/// Issue 18: a session cookie is served from the identity cache once warm (no database query), and signing
+/// out on one replica ends it on the other within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_session_ends_on_every_replica_at_sign_out() {
+    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let a = TestAppBuilder::new(DbKind::Postgres)
+        .store(StoreKind::Redis)
+        .try_spawn()
+        .await
+        .unwrap();
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .try_spawn()
+        .await
+        .unwrap();
+    let ready = within(Duration::from_secs(5), || async {
+        a.services.caches.usable() && b.services.caches.usable()
+    })
+    .await;
+    assert!(ready.is_some(), "both replicas subscribe to evictions");
+    a.create_user("ada", Role::User).await;
+    let session = a.session_login("ada").await;
+    let me = |app: &TestApp| {
+        app.client
+            .get(app.url("/api/users/me"))
+            .header("cookie", format!("tessera_session={}", session.cookie))
+            .send()
+    };
+    assert_eq!(me(&b).await.unwrap().status(), reqwest::StatusCode::OK);
+    let hits = b.services.metrics.identity_hits.get();
+    assert_eq!(me(&b).await.unwrap().status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        b.services.metrics.identity_hits.get(),
+        hits + 1,
+        "the second request is a cache hit"
+    );
+    let out = a
+        .client
+        .post(a.url("/api/logout"))
+        .header("cookie", format!("tessera_session={}", session.cookie))
+        .header("x-csrf-token", session.csrf.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), reqwest::StatusCode::OK);
+    let took = within(Duration::from_secs(1), || async {
+        me(&b).await.unwrap().status() == reqwest::StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(took.is_some(), "B ended the signed-out session within 1 s");
+}

@@ -36,6 +36,8 @@ pub enum Eviction {
     Device(String),
     /// Every credential issued to an OAuth client (its scopes narrowed, or the client deleted).
     Client(String),
+    /// One browser session, by id (signed out or ended from the session list).
+    Session(String),
     /// Every user's rights (a permission group changed); identities stay and re-intersect.
     AllRights,
     /// Everything (an unreadable message, or a gap in the subscription).
@@ -52,6 +54,7 @@ impl Eviction {
             Eviction::ClientToken(id) => format!("ctok:{id}"),
             Eviction::Device(d) => format!("device:{d}"),
             Eviction::Client(c) => format!("client:{c}"),
+            Eviction::Session(s) => format!("session:{s}"),
             Eviction::AllRights => "rights:*".into(),
             Eviction::All => "all".into(),
         }
@@ -67,6 +70,7 @@ impl Eviction {
             ("ctok", v) => v.parse().map_or(Eviction::All, Eviction::ClientToken),
             ("device", v) if !v.is_empty() => Eviction::Device(v.to_owned()),
             ("client", v) if !v.is_empty() => Eviction::Client(v.to_owned()),
+            ("session", v) if !v.is_empty() => Eviction::Session(v.to_owned()),
             ("rights", "*") => Eviction::AllRights,
             _ => Eviction::All,
         }
@@ -88,6 +92,9 @@ impl Eviction {
             Eviction::Device(d) => id.device_id.as_deref() == Some(d.as_str()),
             Eviction::Client(c) => {
                 id.client_id.as_deref() == Some(c.as_str()) || id.subject == format!("client:{c}")
+            }
+            Eviction::Session(sid) => {
+                id.kind == CredentialKind::Session && id.session_id.as_deref() == Some(sid.as_str())
             }
             Eviction::AllRights => false,
             Eviction::All => true,

@@ -342,6 +342,7 @@ impl Services {
                 can_introspect: false,
                 session_id: None,
                 family_id: None,
+                cache_until: None,
             },
             None,
         ))

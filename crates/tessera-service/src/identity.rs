@@ -78,6 +78,9 @@ pub struct Identity {
     pub session_id: Option<String>,
     /// The refresh family an access token belongs to (its `sid`), for precise eviction.
     pub family_id: Option<String>,
+    /// Injected-clock second after which a cached copy must be reloaded even though the credential is
+    /// still valid (a session's next activity write).
+    pub cache_until: Option<i64>,
 }
 
 impl Identity {
@@ -97,6 +100,7 @@ impl Identity {
             can_introspect: false,
             session_id: None,
             family_id: None,
+            cache_until: None,
         }
     }
 
@@ -303,6 +307,7 @@ impl Services {
                 can_introspect: false,
                 session_id: None,
                 family_id,
+                cache_until: None,
             },
             generation,
         ))
@@ -352,6 +357,7 @@ impl Services {
             can_introspect: false,
             session_id: None,
             family_id: None,
+            cache_until: None,
         })
     }
 
@@ -382,6 +388,7 @@ impl Services {
             can_introspect: true,
             session_id: None,
             family_id: None,
+            cache_until: None,
         })
     }
 }
@@ -581,7 +588,10 @@ impl Services {
                     crate::cache::CachedIdentity {
                         identity: id.clone(),
                         generation,
-                        valid_until: id.expires_at.map(|e| e + leeway),
+                        valid_until: match (id.expires_at.map(|e| e + leeway), id.cache_until) {
+                            (Some(e), Some(c)) => Some(e.min(c)),
+                            (e, c) => e.or(c),
+                        },
                     },
                     epoch,
                 );

@@ -6,6 +6,7 @@ use tessera_core::token_format::TokenDigest;
 use tessera_db::models::sessions::Session;
 use tessera_db::models::users::User;
 
+use crate::cache::Eviction;
 use crate::identity::{user_rights, AuthFailure, CredentialKind, Identity};
 use crate::{audit, ServiceError, Services};
 
@@ -95,11 +96,20 @@ impl Services {
     }
 
     /// Resolves a session cookie: within both lifetimes, owner enabled; scopes are the owner's rights.
+    /// Served from the identity cache when warm: an entry lives until the earlier of the session's
+    /// absolute end, its idle end as of the load, and the positive TTL; sign-out, ending it from the
+    /// session list and every user change evict it on every replica. Activity is written on loads, at most
+    /// every `ACTIVITY_WRITE_SECS`, which the TTL makes at least that often for an active session.
     pub async fn resolve_session(&self, secret: &str) -> Result<Identity, AuthFailure> {
         if secret.len() != 64 {
             return Err(AuthFailure::Invalid);
         }
         let digest = TokenDigest::of(secret);
+        self.resolve_cached(CredentialKind::Session, digest, || self.load_session(digest))
+            .await
+    }
+
+    async fn load_session(&self, digest: TokenDigest) -> Result<(Identity, Option<i64>), AuthFailure> {
         let now = self.clock.now().as_secs();
         let idle = self.settings.session.idle_timeout_secs;
         let catalog = self.catalog.clone();
@@ -114,34 +124,48 @@ impl Services {
                 let user = User::find(c, s.user_id)?
                     .filter(|u| u.enabled)
                     .ok_or(AuthFailure::Invalid)?;
+                let mut s = s;
                 if now - s.last_seen_at >= ACTIVITY_WRITE_SECS {
                     Session::touch(c, &s.id, now)?;
                     User::touch_active(c, user.id, now)?;
+                    s.last_seen_at = now;
                 }
                 let rights = user_rights(c, &catalog, &user)?;
                 Ok((s, user, rights))
             })
             .await?;
         let idle_end = session.last_seen_at + idle;
-        Ok(Identity {
+        let id = Identity {
             expires_at: Some(session.expires_at.min(idle_end)),
             issued_at: Some(session.created_at),
             session_id: Some(session.id),
+            cache_until: Some(session.last_seen_at + ACTIVITY_WRITE_SECS),
             ..Identity::of_user(CredentialKind::Session, &user, rights)
-        })
+        };
+        // No generation: a session outlives a password change it was kept through (its own); the others
+        // are deleted and evicted with the user.
+        Ok((id, None))
     }
 
     /// Ends the session whose cookie is `secret` (unknown ones are already gone).
     /// Ends a session; returns the upstream ID token it was signed in with, for RP-initiated logout.
     pub async fn end_session(&self, secret: &str) -> Result<Option<String>, ServiceError> {
         let digest = TokenDigest::of(secret);
-        self.db
+        let ended = self
+            .db
             .run(move |c| {
-                let id_token = Session::find_by_digest(c, digest.as_bytes())?.and_then(|s| s.oidc_id_token);
+                let row = Session::find_by_digest(c, digest.as_bytes())?;
                 Session::delete_by_digest(c, digest.as_bytes())?;
-                Ok::<_, ServiceError>(id_token)
+                Ok::<_, ServiceError>(row.map(|s| (s.id, s.oidc_id_token)))
             })
-            .await
+            .await?;
+        match ended {
+            Some((id, id_token)) => {
+                self.evict(&[Eviction::Session(id)]).await?;
+                Ok(id_token)
+            }
+            None => Ok(None),
+        }
     }
 
     pub async fn list_sessions(
@@ -175,15 +199,18 @@ impl Services {
 
     pub async fn delete_session(&self, user_id: i64, id: &str) -> Result<(), ServiceError> {
         let id = id.to_owned();
+        let evicted = id.clone();
         let now = self.clock.now();
-        self.db
-            .write_tx(move |c| {
+        self.revoking(
+            self.db.write_tx(move |c| {
                 if !Session::delete_for_user(c, &id, user_id)? {
                     return Err(ServiceError::NotFound);
                 }
                 audit::record(c, now, "session.ended", Some(user_id), None, Some(&id))?;
                 Ok(())
-            })
-            .await
+            }),
+            |_| vec![Eviction::Session(evicted)],
+        )
+        .await
     }
 }
