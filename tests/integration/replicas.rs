@@ -509,3 +509,43 @@ async fn a_cached_session_ends_on_every_replica_at_sign_out() {
     .await;
     assert!(took.is_some(), "B ended the signed-out session within 1 s");
 }
+
+/// Issue 18: misses are single-flight: many requests presenting one uncached credential at once make one
+/// load, counted in /metrics; the rest answer from the cache it filled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_of_one_credential_make_one_load() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    let ready = within(Duration::from_secs(5), || async { app.services.caches.usable() }).await;
+    assert!(ready.is_some(), "the caches are in use");
+    app.create_user("ada", Role::User).await;
+    let login = app.password_login("ada", None).await.access_token;
+    let token: Value = app
+        .client
+        .post(app.url("/api/client-tokens"))
+        .bearer_auth(&login)
+        .json(&json!({"name": "flood", "scopes": ["me.read"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let raw = token["raw_token"].as_str().unwrap().to_owned();
+    let before = app.services.metrics.identity_loads.get();
+    let requests = (0..32).map(|_| app.client.get(app.url("/api/users/me")).bearer_auth(&raw).send());
+    for res in futures::future::join_all(requests).await {
+        assert_eq!(res.unwrap().status(), reqwest::StatusCode::OK);
+    }
+    assert_eq!(
+        app.services.metrics.identity_loads.get() - before,
+        1,
+        "32 concurrent misses, one load"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("tessera_cache_lookups_total{cache=\"identity\",result=\"load\"}"),
+        "loads are counted in /metrics"
+    );
+}

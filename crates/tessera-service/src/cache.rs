@@ -135,7 +135,15 @@ pub struct Caches {
     epoch: AtomicU64,
     /// False while the eviction subscription is down: then every request goes to the database.
     healthy: AtomicBool,
+    /// One lock per key being loaded: concurrent misses of one credential make one load (single-flight).
+    loading: Cache<CacheKey, Arc<tokio::sync::Mutex<()>>>,
+    /// Bounds the loads running at once, whatever their keys: a burst of distinct misses queues here
+    /// instead of exhausting the database pool.
+    pub load_slots: tokio::sync::Semaphore,
 }
+
+/// Loads of distinct credentials that may run at once.
+pub const LOAD_SLOTS: usize = 64;
 
 impl Default for Caches {
     fn default() -> Self {
@@ -155,6 +163,11 @@ impl Default for Caches {
                 .build(),
             epoch: AtomicU64::new(0),
             healthy: AtomicBool::new(false),
+            loading: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(10))
+                .build(),
+            load_slots: tokio::sync::Semaphore::new(LOAD_SLOTS),
         }
     }
 }
@@ -242,6 +255,12 @@ impl Caches {
         if self.usable() && self.epoch() == epoch {
             self.rights.insert(user_id, Arc::new(v));
         }
+    }
+
+    /// The lock that serialises loads of one key (made at most once per key, by moka's own single-flight).
+    pub fn loading_lock(&self, k: &CacheKey) -> Arc<tokio::sync::Mutex<()>> {
+        self.loading
+            .get_with(*k, || Arc::new(tokio::sync::Mutex::new(())))
     }
 
     pub fn entry_count(&self) -> u64 {

@@ -533,6 +533,40 @@ impl Services {
         }))
     }
 
+    /// The cache's answer for `key` at `now`: a refusal remembered, or a live entry re-checked against the
+    /// owner's current rights; None when the credential must be loaded.
+    async fn cached_answer(
+        &self,
+        key: &crate::cache::CacheKey,
+        now: i64,
+    ) -> Option<Result<Identity, AuthFailure>> {
+        if self.caches.is_known_bad(key) {
+            self.metrics.negative_hits.inc();
+            return Some(Err(AuthFailure::Invalid));
+        }
+        if let Some(hit) = self.caches.identity(key) {
+            if hit.valid_until.is_none_or(|t| t > now) {
+                self.metrics.identity_hits.inc();
+                let mut id = hit.identity.clone();
+                if let Some(p) = &id.principal {
+                    let r = match self.cached_rights(p.user_id).await {
+                        Ok(Some(r)) => r,
+                        Ok(None) => return Some(Err(AuthFailure::Invalid)),
+                        Err(e) => return Some(Err(e)),
+                    };
+                    if !r.enabled || hit.generation.is_some_and(|g| g != r.generation) {
+                        return Some(Err(AuthFailure::Invalid));
+                    }
+                    id.principal = Some(r.principal.clone());
+                    id.scopes = id.granted.and(r.rights);
+                }
+                self.note_use(&id);
+                return Some(Ok(id));
+            }
+        }
+        None
+    }
+
     /// The cache in front of a credential loader. A hit re-checks expiry against the clock and the owner
     /// (enabled, generation) against the rights cache, then intersects bitsets; a miss loads, and a load
     /// that raced an eviction is not cached. Invalid credentials are remembered briefly.
@@ -548,28 +582,26 @@ impl Services {
     {
         let now = self.clock.now().as_secs();
         let key = (kind, digest);
-        if self.caches.is_known_bad(&key) {
-            self.metrics.negative_hits.inc();
-            return Err(AuthFailure::Invalid);
+        if let Some(answer) = self.cached_answer(&key, now).await {
+            return answer;
         }
-        if let Some(hit) = self.caches.identity(&key) {
-            if hit.valid_until.is_none_or(|t| t > now) {
-                self.metrics.identity_hits.inc();
-                let mut id = hit.identity.clone();
-                if let Some(p) = &id.principal {
-                    let Some(r) = self.cached_rights(p.user_id).await? else {
-                        return Err(AuthFailure::Invalid);
-                    };
-                    if !r.enabled || hit.generation.is_some_and(|g| g != r.generation) {
-                        return Err(AuthFailure::Invalid);
-                    }
-                    id.principal = Some(r.principal.clone());
-                    id.scopes = id.granted.and(r.rights);
-                }
-                self.note_use(&id);
-                return Ok(id);
+        // Single-flight: one load per key however many requests miss it at once; the others wait for it
+        // and then answer from the cache (or, when the caches are off, load in turn).
+        let lock = self.caches.usable().then(|| self.caches.loading_lock(&key));
+        let _turn = match &lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
+        if lock.is_some() {
+            if let Some(answer) = self.cached_answer(&key, now).await {
+                return answer;
             }
         }
+        let _slot =
+            self.caches.load_slots.acquire().await.map_err(|_| {
+                AuthFailure::Service(crate::ServiceError::Unavailable("shutting down".into()))
+            })?;
+        self.metrics.identity_loads.inc();
         self.metrics.identity_misses.inc();
         let epoch = self.caches.epoch();
         match load().await {

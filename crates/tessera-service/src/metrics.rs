@@ -17,6 +17,9 @@ pub struct Metrics {
     pub rights_hits: IntCounter,
     pub rights_misses: IntCounter,
     pub negative_hits: IntCounter,
+    /// Identity loads actually run (a miss that waited for another request's load of the same key
+    /// does not count).
+    pub identity_loads: IntCounter,
     rate_limited: IntCounterVec,
     tokens: IntCounterVec,
     server_errors: IntCounterVec,
@@ -99,6 +102,7 @@ impl Metrics {
             rights_hits: cache.with_label_values(&["rights", "hit"]),
             rights_misses: cache.with_label_values(&["rights", "miss"]),
             negative_hits: cache.with_label_values(&["negative", "hit"]),
+            identity_loads: cache.with_label_values(&["identity", "load"]),
             bcrypt_queue: gauge(
                 &r,
                 "tessera_bcrypt_queue_depth",
