@@ -549,3 +549,88 @@ async fn concurrent_misses_of_one_credential_make_one_load() {
         "loads are counted in /metrics"
     );
 }
+
+/// Issue 18: an introspecting OAuth client is authenticated once and then served from the cache; losing
+/// `can_introspect` on one replica stops it on the other within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_introspecting_client_is_cached_and_dropped_on_every_replica() {
+    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+        return;
+    };
+    let a = TestAppBuilder::new(DbKind::Postgres)
+        .store(StoreKind::Redis)
+        .try_spawn()
+        .await
+        .unwrap();
+    let b = TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .try_spawn()
+        .await
+        .unwrap();
+    let ready = within(Duration::from_secs(5), || async {
+        a.services.caches.usable() && b.services.caches.usable()
+    })
+    .await;
+    assert!(ready.is_some(), "both replicas subscribe to evictions");
+    a.create_user("root", Role::Admin).await;
+    let admin = a.password_login("root", None).await.access_token;
+    let spec = |can: bool| {
+        json!({"name": "Main app", "confidential": true, "grant_types": ["client_credentials"],
+            "scopes": ["roms.read"], "can_introspect": can})
+    };
+    let c: Value = a
+        .client
+        .post(a.url("/api/oauth-clients"))
+        .bearer_auth(&admin)
+        .json(
+            &json!({"client_id": "main-app", "name": "Main app", "confidential": true,
+            "grant_types": ["client_credentials"], "scopes": ["roms.read"], "can_introspect": true}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = c["client_secret"].as_str().unwrap().to_owned();
+    let introspect = |app: &TestApp| {
+        app.client
+            .post(app.url("/oauth/introspect"))
+            .basic_auth("main-app", Some(secret.clone()))
+            .form(&[("token", admin.as_str())])
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(introspect(&b).await.unwrap().status(), reqwest::StatusCode::OK);
+    }
+    let wrong = b
+        .client
+        .post(b.url("/oauth/introspect"))
+        .basic_auth("main-app", Some("not the secret"))
+        .form(&[("token", admin.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the cache is keyed by the secret too"
+    );
+    let upd = a
+        .client
+        .put(a.url("/api/oauth-clients/main-app"))
+        .bearer_auth(&admin)
+        .json(&spec(false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upd.status(), reqwest::StatusCode::OK);
+    let took = within(Duration::from_secs(1), || async {
+        introspect(&b).await.unwrap().status() == reqwest::StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(
+        took.is_some(),
+        "B refused the client within 1 s of losing can_introspect"
+    );
+}

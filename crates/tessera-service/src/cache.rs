@@ -135,6 +135,9 @@ pub struct Caches {
     epoch: AtomicU64,
     /// False while the eviction subscription is down: then every request goes to the database.
     healthy: AtomicBool,
+    /// OAuth clients that authenticated as allowed introspectors, by (client_id, secret digest): a
+    /// main app introspecting on every request pays no query after its first.
+    introspectors: Cache<(String, TokenDigest), ()>,
     /// One lock per key being loaded: concurrent misses of one credential make one load (single-flight).
     loading: Cache<CacheKey, Arc<tokio::sync::Mutex<()>>>,
     /// Bounds the loads running at once, whatever their keys: a burst of distinct misses queues here
@@ -163,6 +166,11 @@ impl Default for Caches {
                 .build(),
             epoch: AtomicU64::new(0),
             healthy: AtomicBool::new(false),
+            introspectors: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(POSITIVE_TTL)
+                .support_invalidation_closures()
+                .build(),
             loading: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(10))
@@ -194,6 +202,7 @@ impl Caches {
         self.identities.invalidate_all();
         self.negative.invalidate_all();
         self.rights.invalidate_all();
+        self.introspectors.invalidate_all();
     }
 
     /// Drops exactly what `e` makes stale. A load already under way when this runs does not insert
@@ -204,6 +213,16 @@ impl Caches {
             Eviction::All => return self.clear(),
             Eviction::AllRights => self.rights.invalidate_all(),
             Eviction::User(u) => self.rights.invalidate(u),
+            Eviction::Client(c) => {
+                let c = c.clone();
+                if self
+                    .introspectors
+                    .invalidate_entries_if(move |k, _| k.0 == c)
+                    .is_err()
+                {
+                    self.introspectors.invalidate_all();
+                }
+            }
             _ => {}
         }
         if !matches!(e, Eviction::AllRights) {
@@ -254,6 +273,16 @@ impl Caches {
     pub fn remember_rights(&self, user_id: i64, v: CachedRights, epoch: u64) {
         if self.usable() && self.epoch() == epoch {
             self.rights.insert(user_id, Arc::new(v));
+        }
+    }
+
+    pub fn is_introspector(&self, client_id: &str, secret: &TokenDigest) -> bool {
+        self.usable() && self.introspectors.contains_key(&(client_id.to_owned(), *secret))
+    }
+
+    pub fn remember_introspector(&self, client_id: String, secret: TokenDigest, epoch: u64) {
+        if self.usable() && self.epoch() == epoch {
+            self.introspectors.insert((client_id, secret), ());
         }
     }
 
