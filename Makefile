@@ -18,10 +18,11 @@ lint: boundaries ## cargo fmt --check, clippy with warnings as errors, crate bou
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-boundaries: ## Prove the layering: proto has no actix/diesel/tokio, core no actix/diesel, service no actix
+boundaries: ## Prove the layering: proto has no actix/diesel/tokio, core no actix/diesel, service no actix, http no diesel/db
 	@for p in actix-web diesel tokio; do ! cargo tree -p tessera-proto -e normal -i $$p >/dev/null 2>&1 || { echo "tessera-proto depends on $$p"; exit 1; }; done
 	@for p in actix-web diesel; do ! cargo tree -p tessera-core -e normal -i $$p >/dev/null 2>&1 || { echo "tessera-core depends on $$p"; exit 1; }; done
 	@! cargo tree -p tessera-service -e normal -i actix-web >/dev/null 2>&1 || { echo "tessera-service depends on actix-web"; exit 1; }
+	@! cargo tree -p tessera-http -e normal --depth 1 --prefix none | grep -Eq '^(diesel|tessera-db) ' || { echo "tessera-http depends on diesel or tessera-db: the service answers in wire types"; exit 1; }
 	@echo "crate boundaries hold"
 
 fmt: ## Format the code

@@ -34,6 +34,7 @@ pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod users;
+pub mod wire;
 
 use std::sync::Arc;
 

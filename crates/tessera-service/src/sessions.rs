@@ -58,7 +58,7 @@ impl Services {
     /// Starts a session; a fresh id and secret at every login (no fixation).
     pub async fn create_session(
         &self,
-        user: &User,
+        user_id: i64,
         user_agent: Option<String>,
         ip: Option<String>,
         oidc_id_token: Option<String>,
@@ -70,7 +70,7 @@ impl Services {
         let row = Session {
             id: id.clone(),
             digest: TokenDigest::of(&secret).as_bytes().to_vec(),
-            user_id: user.id,
+            user_id,
             created_at: now.as_secs(),
             last_seen_at: now.as_secs(),
             expires_at: now.as_secs() + life,
@@ -78,7 +78,7 @@ impl Services {
             ip,
             oidc_id_token,
         };
-        let uid = user.id;
+        let uid = user_id;
         self.db
             .write_tx(move |c| {
                 Session::insert(c, &row)?;

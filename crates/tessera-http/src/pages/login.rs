@@ -121,7 +121,7 @@ pub async fn submit(
     {
         Ok(user) => {
             let mut res = HttpResponse::SeeOther();
-            crate::handlers::auth::start_session(&state, &req, &user, &mut res, None).await?;
+            crate::handlers::auth::start_session(&state, &req, user.id, &mut res, None).await?;
             let target = if rd.is_empty() { "/login".to_owned() } else { rd };
             Ok(res.insert_header((header::LOCATION, target)).finish())
         }

@@ -107,8 +107,14 @@ pub async fn callback(
         Err(e) => return failure(&state, e),
     };
     let mut res = HttpResponse::SeeOther();
-    crate::handlers::auth::start_session(&state, &req, &signed_in.user, &mut res, Some(signed_in.id_token))
-        .await?;
+    crate::handlers::auth::start_session(
+        &state,
+        &req,
+        signed_in.user.id,
+        &mut res,
+        Some(signed_in.id_token),
+    )
+    .await?;
     let target = if signed_in.rd.is_empty() {
         "/login".to_owned()
     } else {

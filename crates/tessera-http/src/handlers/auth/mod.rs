@@ -18,7 +18,7 @@ use crate::AppState;
 pub async fn start_session(
     state: &AppState,
     req: &HttpRequest,
-    user: &tessera_db::models::users::User,
+    user_id: i64,
     res: &mut HttpResponseBuilder,
     oidc_id_token: Option<String>,
 ) -> Result<String, ApiError> {
@@ -32,7 +32,7 @@ pub async fn start_session(
         req,
         &s.settings.server.trusted_proxies,
     ));
-    let session = s.create_session(user, ua, ip, oidc_id_token).await?;
+    let session = s.create_session(user_id, ua, ip, oidc_id_token).await?;
     let csrf = session.csrf.clone();
     for c in login_cookies(
         session.secret,
@@ -63,7 +63,7 @@ pub async fn sign_in(
         .await
         .map_err(login_error)?;
     let mut res = HttpResponse::Ok();
-    let csrf = start_session(state, req, &user, &mut res, None).await?;
+    let csrf = start_session(state, req, user.id, &mut res, None).await?;
     Ok(res.json(LoginResponse {
         msg: "Successfully logged in".into(),
         csrf_token: csrf,

@@ -6,32 +6,9 @@ pub mod get;
 pub mod list;
 pub mod update;
 
-use tessera_core::UnixTime;
-use tessera_db::models::oauth_clients::OAuthClient;
-use tessera_proto::oauth::{OAuthClientRequest, OAuthClientView};
+use tessera_proto::oauth::OAuthClientRequest;
 use tessera_service::oauth::clients::ClientSpec;
-
-pub fn view(row: &OAuthClient, secret: Option<String>) -> OAuthClientView {
-    let split = |s: &str| {
-        s.split(' ')
-            .filter(|x| !x.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    OAuthClientView {
-        id: row.id,
-        client_id: row.client_id.clone(),
-        name: row.name.clone(),
-        confidential: row.confidential,
-        grant_types: split(&row.grant_types),
-        scopes: split(&row.scopes),
-        can_introspect: row.can_introspect,
-        builtin: row.builtin,
-        created_at: UnixTime(row.created_at).to_rfc3339(),
-        updated_at: UnixTime(row.updated_at).to_rfc3339(),
-        client_secret: secret,
-    }
-}
+pub use tessera_service::wire::client_view as view;
 
 pub fn spec(req: OAuthClientRequest) -> ClientSpec {
     ClientSpec {

@@ -3,56 +3,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use tessera_core::UnixTime;
-use tessera_db::models::devices::Device;
 use tessera_proto::devices::{DeviceCreateRequest, DeviceCreateResponse, DeviceUpdateRequest, DeviceView};
 use tessera_proto::problem::Problem;
 use tessera_service::devices::{DeviceEdit, DeviceRegistration, Registered};
+use tessera_service::wire::{device_view as view, nullable};
 
 use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::handlers::views::principal_of;
 use crate::AppState;
-
-/// `sync_config` keys RomM masks in every answer.
-const MASKED_SYNC_CONFIG_KEYS: &[&str] = &["ssh_password", "ssh_key_path"];
-
-fn masked_sync_config(text: Option<&str>) -> Option<serde_json::Value> {
-    let mut v: serde_json::Value = serde_json::from_str(text?).ok()?;
-    if let Some(object) = v.as_object_mut() {
-        for (k, val) in object.iter_mut() {
-            if MASKED_SYNC_CONFIG_KEYS.contains(&k.as_str()) {
-                *val = serde_json::Value::String("********".into());
-            }
-        }
-    }
-    Some(v)
-}
-
-/// "" in a NOT NULL device-flow column is RomM's null.
-fn nullable(v: &str) -> Option<String> {
-    (!v.is_empty()).then(|| v.to_owned())
-}
-
-fn view(d: &Device) -> DeviceView {
-    DeviceView {
-        id: d.id.clone(),
-        user_id: d.user_id,
-        client_device_identifier: d.client_device_identifier.clone(),
-        name: nullable(&d.name),
-        platform: d.platform.clone(),
-        client: nullable(&d.client),
-        client_version: d.client_version.clone(),
-        ip_address: d.ip_address.clone(),
-        mac_address: d.mac_address.clone(),
-        hostname: d.hostname.clone(),
-        sync_mode: d.sync_mode.clone(),
-        sync_enabled: d.sync_enabled,
-        sync_config: masked_sync_config(d.sync_config.as_deref()),
-        last_seen: d.last_seen.map(|t| UnixTime(t).to_rfc3339()),
-        created_at: UnixTime(d.created_at).to_rfc3339(),
-        updated_at: UnixTime(d.updated_at.max(d.created_at)).to_rfc3339(),
-    }
-}
 
 /// RomM's device registration: 201 with a new device, 200 with the caller's device of the same fingerprint
 /// (MAC address, else host name and platform), 409 `device_exists` when `allow_existing` is false.
