@@ -40,6 +40,11 @@ JWT=$(curl -fs "http://127.0.0.1:$TESSERA/oauth/token" -d grant_type=password -d
 CT=$(cd "$work" && "$OLDPWD/target/release/tessera" --config tessera.toml tokens create --user bench --name bench --scope me.read 2>/dev/null \
   | sed -n 's/^token: \([^ ]*\).*/\1/p')
 KEY=$(cat "$work/data/service-key")
+SESSION=$(curl -fs -D - -o /dev/null "http://127.0.0.1:$TESSERA/api/auth/login" -H 'content-type: application/json' \
+  -d "{\"username\":\"bench\",\"password\":\"$PASSWORD\"}" | sed -n 's/^[Ss]et-[Cc]ookie: tessera_session=\([^;]*\).*/\1/p')
+BASIC_BENCH=$(printf 'bench:%s' "$PASSWORD" | base64 -w0)
+RP_SECRET=$(cd "$work" && "$OLDPWD/target/release/tessera" --config tessera.toml clients create "Bench app" --client-id bench-rp \
+  --confidential --grant client_credentials --scope me.read --introspect 2>/dev/null | sed -n 's/^client_secret: \([^ ]*\).*/\1/p')
 BAD="tsr_$(printf '0%.0s' $(seq 1 56))00000000"
 
 # req/s of one wrk run: $1 connections, rest = wrk args.
@@ -59,7 +64,13 @@ hello=$(measure hello 64 "http://127.0.0.1:$HELLO/")
 fa_jwt=$(measure fa_jwt 64 "${H[@]}" -H "Authorization: Bearer $JWT" "$FA")
 fa_ct=$(measure fa_ct 64 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")
 fa_bad=$(measure fa_bad 64 "${H[@]}" -H "Authorization: Bearer $BAD" "$FA")
+fa_session=$(measure fa_session 64 "${H[@]}" -H "Cookie: tessera_session=$SESSION" "$FA")
+fa_basic=$(measure fa_basic 64 "${H[@]}" -H "Authorization: Basic $BASIC_BENCH" "$FA")
+fa_apikey=$(measure fa_apikey 64 "${H[@]}" -H "X-Api-Key: $CT" "$FA")
+healthz=$(measure healthz 64 "http://127.0.0.1:$TESSERA/healthz")
 intro=$(KEY=$KEY TOKEN=$JWT measure intro 64 -s bench/introspect.lua "http://127.0.0.1:$TESSERA/oauth/introspect")
+# Introspection by a confidential client with can_introspect, called exactly as the oidc-provider peer is.
+intro_client=$(BASIC=$(printf 'bench-rp:%s' "$RP_SECRET" | base64 -w0) TOKEN=$JWT measure intro_client 64 -s bench/oidc_introspect.lua "http://127.0.0.1:$TESSERA/oauth/introspect")
 OIDC_SECRET=bench-secret-bench-secret-bench-secret
 OIDC_TOKEN=$(curl -fs -u "bench:$OIDC_SECRET" "http://127.0.0.1:$OIDC/token" -d grant_type=client_credentials \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
@@ -93,8 +104,13 @@ mode on SQLite and the memory store with one worker; each figure is the median o
 | forward-auth, valid JWT, 64 connections | $fa_jwt req/s | $(ratio "$fa_jwt" "$hello") × hello | ≥ 0.5 × hello |
 | forward-auth, valid client token, 64 connections | $fa_ct req/s | $(ratio "$fa_ct" "$hello") × hello | ≥ 0.5 × hello |
 | forward-auth, invalid token, 64 connections | $fa_bad req/s | $(ratio "$fa_bad" "$hello") × hello | (negative cache) |
+| forward-auth, session cookie, 64 connections | $fa_session req/s | $(ratio "$fa_session" "$hello") × hello | ≥ 0.5 × hello |
+| forward-auth, HTTP Basic (cached after the first), 64 connections | $fa_basic req/s | $(ratio "$fa_basic" "$hello") × hello | ≥ 0.5 × hello |
+| forward-auth, client token in X-Api-Key, 64 connections | $fa_apikey req/s | $(ratio "$fa_apikey" "$hello") × hello | ≥ 0.5 × hello |
+| /healthz, 64 connections | $healthz req/s | $(ratio "$healthz" "$hello") × hello | ≥ 0.8 × hello |
 | oidc-provider introspection, 64 connections | $oidc req/s | | peer |
-| introspection of a JWT, 64 connections | $intro req/s | $(ratio "$intro" "$oidc") × oidc-provider | ≥ 10 × oidc-provider |
+| introspection of a JWT (service key), 64 connections | $intro req/s | $(ratio "$intro" "$oidc") × oidc-provider, $(ratio "$intro" "$hello") × hello | ≥ 0.4 × hello |
+| introspection by a confidential client, 64 connections | $intro_client req/s | $(ratio "$intro_client" "$oidc") × oidc-provider, $(ratio "$intro_client" "$hello") × hello | ≥ 0.4 × hello |
 | forward-auth p99, 2 connections | $p99_idle ms | | < 1 ms |
 | forward-auth with 100,000 live tokens | $fa_100k req/s | $(ratio "$fa_100k" "$fa_ct") × before | ≥ 0.9 × |
 | forward-auth p99, 2 connections, during a login storm | $p99_storm ms | $(ratio "$p99_storm" "$p99_idle") × idle | ≤ 2 × |
