@@ -1098,3 +1098,93 @@ async fn without_the_setting_an_api_key_header_means_nothing() {
         "a credential is required"
     );
 }
+
+/// Minting never widens, for permission groups and per-user overrides too: a narrow admin credential
+/// cannot hand a group or a member rights beyond its own scopes (403 `scope_excess`, nothing written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_overrides_never_hand_over_more_than_the_credential_holds() {
+    let Some(app) = TestApp::try_spawn(DbKind::Sqlite).await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    let ada = app.create_user("ada", Role::User).await;
+    let narrow = app
+        .password_login("root", Some("users.read users.write"))
+        .await
+        .access_token;
+    let full = app.password_login("root", None).await.access_token;
+    let send = |method: reqwest::Method, path: String, token: &str, body: serde_json::Value| {
+        app.client
+            .request(method, app.url(&path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let wide = serde_json::json!({"name": "Editors", "grants": [{"entity": "roms", "action": "write"}]});
+    let res = send(
+        reqwest::Method::POST,
+        "/api/permissions/groups".into(),
+        &narrow,
+        wide.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["code"],
+        "scope_excess"
+    );
+    let within = serde_json::json!({"name": "Readers", "grants": [{"entity": "users", "action": "read"}]});
+    let res = send(
+        reqwest::Method::POST,
+        "/api/permissions/groups".into(),
+        &narrow,
+        within,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let g: serde_json::Value = res.json().await.unwrap();
+    let gid = g["id"].as_i64().unwrap();
+    let res = send(
+        reqwest::Method::PUT,
+        format!("/api/permissions/groups/{gid}"),
+        &narrow,
+        wide.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "nor by editing a group");
+    // An override granting roms.write to a member: refused for the narrow token, and nothing changed.
+    let over = serde_json::json!({"permission_group_id": null,
+        "overrides": [{"entity": "roms", "action": "write", "own_only": false, "effect": "grant"}]});
+    let res = send(
+        reqwest::Method::PUT,
+        format!("/api/permissions/users/{ada}"),
+        &narrow,
+        over.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let now: serde_json::Value = app
+        .get_bearer(&format!("/api/permissions/users/{ada}"), &full)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["overrides"], serde_json::json!([]), "rolled back: {now}");
+    let res = send(
+        reqwest::Method::PUT,
+        format!("/api/permissions/users/{ada}"),
+        &full,
+        over,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "an admin credential holding the scope may"
+    );
+}

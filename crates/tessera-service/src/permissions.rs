@@ -96,8 +96,16 @@ impl Services {
             .await
     }
 
-    pub async fn create_group(&self, spec: GroupSpec, actor: &str) -> Result<GroupView, ServiceError> {
+    /// Minting never widens: what a group's grants give a member must lie within the acting credential.
+    fn grants_within(&self, grants: &[Grant], actor: &Identity) -> Result<(), ServiceError> {
+        let given = tessera_core::rights::rights(&self.catalog, Role::User, grants);
+        ServiceError::unless_within(&self.catalog, given, actor.scopes)
+    }
+
+    pub async fn create_group(&self, spec: GroupSpec, actor: &Identity) -> Result<GroupView, ServiceError> {
         check_grants(&spec.grants, "grants")?;
+        self.grants_within(&spec.grants, actor)?;
+        let actor = actor.subject.as_str();
         if spec.name.trim().is_empty() || spec.name.len() > 255 {
             return Err(ServiceError::field("name", "must be 1-255 characters"));
         }
@@ -137,9 +145,11 @@ impl Services {
         &self,
         id: i64,
         spec: GroupSpec,
-        actor: &str,
+        actor: &Identity,
     ) -> Result<GroupView, ServiceError> {
         check_grants(&spec.grants, "grants")?;
+        self.grants_within(&spec.grants, actor)?;
+        let actor = actor.subject.as_str();
         let now = self.clock.now();
         let actor = actor.to_owned();
         self.revoking(
@@ -219,15 +229,17 @@ impl Services {
         &self,
         user_id: i64,
         p: UserPermissions,
-        actor: &str,
+        actor: &Identity,
     ) -> Result<(), ServiceError> {
         let grants: Vec<Grant> = p.overrides.iter().map(|(g, _)| g.clone()).collect();
         check_grants(&grants, "overrides")?;
         let now = self.clock.now();
-        let actor = actor.to_owned();
+        let (catalog, ceiling) = (self.catalog.clone(), actor.scopes);
+        let actor = actor.subject.clone();
         self.revoking(
             self.db.write_tx(move |c| {
-                User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
+                let before = User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
+                let before = crate::identity::user_rights(c, &catalog, &before)?;
                 if let Some(g) = p.permission_group_id {
                     PermissionGroup::find(c, g)?
                         .ok_or_else(|| ServiceError::field("permission_group_id", "no such group"))?;
@@ -250,6 +262,11 @@ impl Services {
                     })
                     .collect();
                 UserOverride::replace_for_user(c, user_id, &rows)?;
+                // What the change hands over must lie within the acting credential; refused inside the
+                // transaction, so nothing of it stays.
+                let user = User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
+                let after = crate::identity::user_rights(c, &catalog, &user)?;
+                ServiceError::unless_within(&catalog, after.minus(before), ceiling)?;
                 audit::record(
                     c,
                     now,

@@ -34,7 +34,7 @@ pub async fn create(
     web::Json(req): web::Json<GroupRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require_admin(&state, &["users.write"])?;
-    let g = state.services.create_group(spec(req), &id.subject).await?;
+    let g = state.services.create_group(spec(req), id).await?;
     Ok(HttpResponse::Created().json(group_view(&g)))
 }
 
@@ -50,7 +50,7 @@ pub async fn update(
     let id = caller.require_admin(&state, &["users.write"])?;
     let g = state
         .services
-        .update_group(path.into_inner(), spec(req), &id.subject)
+        .update_group(path.into_inner(), spec(req), id)
         .await?;
     Ok(HttpResponse::Ok().json(group_view(&g)))
 }

@@ -65,7 +65,7 @@ pub async fn put(
             permission_group_id: req.permission_group_id,
             overrides,
         },
-        &id.subject,
+        id,
     )
     .await?;
     let p = s.user_permissions(user_id).await?;
