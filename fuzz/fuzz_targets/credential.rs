@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let (scheme, credential) = text.split_once(' ').unwrap_or((text, ""));
     let credential = credential.trim();
     if scheme.eq_ignore_ascii_case("basic") {
-        if let Some((user, password)) = tessera_http::extract::caller::decode_basic(credential) {
+        if let Some((user, password)) = tessera_service::authn::decode_basic(credential) {
             assert!(!user.contains(':'), "the username ends at the first colon");
             let _ = password;
         }
