@@ -350,6 +350,17 @@ async fn a_rolling_restart_behind_a_proxy_fails_no_request() {
     );
 }
 
+/// `replica_pair`, once both replicas listen for evictions.
+async fn subscribed_pair() -> Option<(TestApp, TestApp)> {
+    let (a, b) = tessera_tests::replica_pair().await?;
+    let ready = within(Duration::from_secs(5), || async {
+        a.services.caches.usable() && b.services.caches.usable()
+    })
+    .await;
+    assert!(ready.is_some(), "both replicas subscribe to evictions");
+    Some((a, b))
+}
+
 async fn basic_me(app: &TestApp, password: &str) -> reqwest::StatusCode {
     app.client
         .get(app.url("/api/users/me"))
@@ -364,24 +375,9 @@ async fn basic_me(app: &TestApp, password: &str) -> reqwest::StatusCode {
 /// another replica ends it there within a second, and the new password works at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_is_cached_and_dropped_on_every_replica() {
-    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+    let Some((a, b)) = subscribed_pair().await else {
         return;
     };
-    let a = TestAppBuilder::new(DbKind::Postgres)
-        .store(StoreKind::Redis)
-        .try_spawn()
-        .await
-        .unwrap();
-    let b = TestAppBuilder::new(DbKind::Postgres)
-        .replica_of(&a)
-        .try_spawn()
-        .await
-        .unwrap();
-    let ready = within(Duration::from_secs(5), || async {
-        a.services.caches.usable() && b.services.caches.usable()
-    })
-    .await;
-    assert!(ready.is_some(), "both replicas subscribe to evictions");
     a.create_user("root", Role::Admin).await;
     let ada = a.create_user("ada", Role::User).await;
     let before = b.services.hasher.verifications();
@@ -460,24 +456,9 @@ async fn a_lockout_drops_a_cached_basic_credential() {
 /// out on one replica ends it on the other within a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_session_ends_on_every_replica_at_sign_out() {
-    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+    let Some((a, b)) = subscribed_pair().await else {
         return;
     };
-    let a = TestAppBuilder::new(DbKind::Postgres)
-        .store(StoreKind::Redis)
-        .try_spawn()
-        .await
-        .unwrap();
-    let b = TestAppBuilder::new(DbKind::Postgres)
-        .replica_of(&a)
-        .try_spawn()
-        .await
-        .unwrap();
-    let ready = within(Duration::from_secs(5), || async {
-        a.services.caches.usable() && b.services.caches.usable()
-    })
-    .await;
-    assert!(ready.is_some(), "both replicas subscribe to evictions");
     a.create_user("ada", Role::User).await;
     let session = a.session_login("ada").await;
     let me = |app: &TestApp| {
@@ -554,24 +535,9 @@ async fn concurrent_misses_of_one_credential_make_one_load() {
 /// `can_introspect` on one replica stops it on the other within a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_introspecting_client_is_cached_and_dropped_on_every_replica() {
-    let (Some(_), Some(_)) = (postgres_url(), redis_url()) else {
+    let Some((a, b)) = subscribed_pair().await else {
         return;
     };
-    let a = TestAppBuilder::new(DbKind::Postgres)
-        .store(StoreKind::Redis)
-        .try_spawn()
-        .await
-        .unwrap();
-    let b = TestAppBuilder::new(DbKind::Postgres)
-        .replica_of(&a)
-        .try_spawn()
-        .await
-        .unwrap();
-    let ready = within(Duration::from_secs(5), || async {
-        a.services.caches.usable() && b.services.caches.usable()
-    })
-    .await;
-    assert!(ready.is_some(), "both replicas subscribe to evictions");
     a.create_user("root", Role::Admin).await;
     let admin = a.password_login("root", None).await.access_token;
     let spec = |can: bool| {

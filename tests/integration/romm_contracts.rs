@@ -254,6 +254,7 @@ async fn romm_web_app_contract(db: DbKind) {
         set_cookie(&heartbeat, "romm_csrftoken").as_deref(),
         Some(csrf.as_str())
     );
+    assert_eq!(heartbeat.headers()["cache-control"], "private, no-store");
     let anonymous = app.get("/api/heartbeat").await;
     assert_eq!(
         set_cookie(&anonymous, "romm_csrftoken"),

@@ -11,14 +11,13 @@
 //! | 2 | `Authorization: Bearer` client token | identity cache | one indexed query by digest |
 //! | 3 | `Authorization: Basic` | identity cache by HMAC of the header (no bcrypt) | bcrypt on the bounded pool, login budget |
 //! | 4 | the service key header | constant-time compare | — |
-//! | 5 | the session cookie | none yet: database | session row, owner's rights |
+//! | 5 | the session cookie | identity cache (reloaded when the next activity write is due) | session row, owner's rights |
 //! | 6 | nothing | the kiosk identity (kiosk mode), the anonymous admin (`--no-auth`), else anonymous | — |
 
 use base64::Engine;
-
-use crate::forward_auth::{decide, Decision, Step};
 use tessera_core::token_format::TokenDigest;
 
+use crate::forward_auth::{decide, Decision, Step};
 use crate::identity::{AuthFailure, CredentialKind, Identity};
 use crate::login::LoginFailure;
 use crate::{ServiceError, Services};
@@ -168,19 +167,20 @@ impl Services {
 
     /// Forward-auth's whole question: the rule for (host, uri, method) and, when it needs one, who the
     /// caller is. A refused credential is "no identity" here (the rule decides between 401 and a login
-    /// redirect); only an oversized credential or our own failure is an error.
-    pub async fn forward(
+    /// redirect); only an oversized credential or our own failure is an error. `presented` runs only when
+    /// the rule needs an identity: a bypassed or refused-by-path request reads no header or cookie.
+    pub async fn forward<'p>(
         &self,
         host: &str,
         uri: &str,
         method: &str,
-        p: &Presented<'_>,
+        presented: impl FnOnce() -> Presented<'p>,
     ) -> Result<(Decision, Option<Identity>), AuthnError> {
         let (step, _) = self.rules.first_step(host, uri, method);
         match step {
             Step::Done(d) => Ok((d, None)),
             Step::NeedsIdentity { rule, policy } => {
-                let id = match self.authenticate(p).await {
+                let id = match self.authenticate(&presented()).await {
                     Ok(id) => id,
                     Err(AuthnError::Unauthorized(_)) => None,
                     Err(e) => return Err(e),

@@ -14,6 +14,7 @@ pub fn presented<'a>(req: &'a HttpRequest, services: &Services) -> Presented<'a>
     let authorization = h.get(AUTHORIZATION).map(|v| v.as_bytes());
     // The client address matters only for Basic (its login budget); not worked out for anything else.
     let client_ip = authorization
+        .map(<[u8]>::trim_ascii_start)
         .filter(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case(b"basic "))
         .map(|_| crate::client_ip::client_ip(req, &services.settings.server.trusted_proxies));
     Presented {

@@ -187,7 +187,7 @@ pub async fn forward(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
     };
     let services = &state.services;
     match services
-        .forward(&o.host.name, &o.uri, &o.method, &presented(&req, services))
+        .forward(&o.host.name, &o.uri, &o.method, || presented(&req, services))
         .await
     {
         Ok((decision, identity)) => respond(&state, &req, &o, decision, identity.as_ref()),

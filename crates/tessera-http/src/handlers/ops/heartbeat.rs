@@ -18,7 +18,9 @@ pub async fn heartbeat(state: web::Data<AppState>, req: HttpRequest) -> Result<H
         res.cookie(crate::cookies::csrf_cookie(
             s.csrf_token(session.value()),
             &s.settings.session,
-        ));
+        ))
+        // A per-session Set-Cookie must never be stored by a shared cache and handed to someone else.
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"));
     }
     Ok(res.json(Heartbeat {
         version: env!("CARGO_PKG_VERSION").into(),
