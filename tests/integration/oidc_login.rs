@@ -161,7 +161,39 @@ async fn without_registration_unknown_people_are_refused(db: DbKind) {
     assert!(users.is_empty(), "nobody was created");
 }
 
+/// Issue 18: discovery is kept for an hour of the service's clock, then fetched again: with the
+/// provider gone, a sign-in still starts from the kept document, and no longer once the clock passes
+/// the hour (the refetch fails: 503, never a redirect to a provider that may have rotated its keys).
+async fn discovery_is_refetched_by_the_clock(db: DbKind) {
+    let Some((app, provider)) = with_provider(db, false).await else {
+        return;
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = || async {
+        client
+            .get(app.url("/login/oidc?rd=/"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(start().await, StatusCode::SEE_OTHER, "discovery fetched");
+    drop(provider);
+    app.clock.advance(std::time::Duration::from_secs(3599));
+    assert_eq!(start().await, StatusCode::SEE_OTHER, "the kept document serves");
+    app.clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(
+        start().await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "past the hour discovery is fetched again"
+    );
+}
+
 on_both_backends!(
     upstream_login_creates_links_and_refuses_accounts,
-    without_registration_unknown_people_are_refused
+    without_registration_unknown_people_are_refused,
+    discovery_is_refetched_by_the_clock
 );

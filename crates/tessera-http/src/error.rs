@@ -165,6 +165,25 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+impl From<tessera_service::login::LoginFailure> for ApiError {
+    fn from(e: tessera_service::login::LoginFailure) -> Self {
+        use tessera_service::login::LoginFailure;
+        match e {
+            LoginFailure::BadCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "invalid username or password",
+            ),
+            LoginFailure::PasswordLoginDisabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_login_disabled",
+                "password login is disabled",
+            ),
+            LoginFailure::Service(e) => e.into(),
+        }
+    }
+}
+
 impl From<tessera_service::authn::AuthnError> for ApiError {
     fn from(e: tessera_service::authn::AuthnError) -> Self {
         use tessera_service::authn::AuthnError;

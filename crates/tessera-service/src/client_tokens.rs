@@ -9,6 +9,7 @@ use tessera_db::DbConnection;
 
 use crate::cache::Eviction;
 use crate::identity::{principal_of, user_rights, AuthFailure, CredentialKind, Identity};
+use crate::ratelimit::LimitedAction;
 use crate::{audit, ServiceError, Services};
 
 pub const MAX_LIVE_TOKENS: i64 = 25;
@@ -427,8 +428,36 @@ impl Services {
         )))
     }
 
-    /// Whether a pair code is still waiting to be exchanged.
-    pub async fn pair_code_pending(&self, code: &str) -> Result<bool, ServiceError> {
+    /// Guessing pair codes is what the client address's `pair_exchange` budget limits: every lookup is
+    /// charged and a found code refunded, so only misses count.
+    async fn pair_code_guess<T>(
+        &self,
+        client_ip: &str,
+        work: impl std::future::Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        self.limits
+            .charge(LimitedAction::PairExchange, client_ip, self.clock.now())
+            .await?;
+        let out = work.await?;
+        self.limits
+            .refund(LimitedAction::PairExchange, client_ip, self.clock.now())
+            .await;
+        Ok(out)
+    }
+
+    /// Whether a pair code is still waiting to be exchanged (404 when not; charged as a guess).
+    pub async fn pair_code_pending(&self, code: &str, client_ip: &str) -> Result<(), ServiceError> {
+        self.pair_code_guess(client_ip, async {
+            if self.pair_code_live(code).await? {
+                Ok(())
+            } else {
+                Err(ServiceError::NotFound)
+            }
+        })
+        .await
+    }
+
+    async fn pair_code_live(&self, code: &str) -> Result<bool, ServiceError> {
         let Some(code) = normalise_code(code) else {
             return Ok(false);
         };
@@ -440,8 +469,17 @@ impl Services {
         Ok(v.is_some())
     }
 
-    /// Takes the code atomically (one winner) and regenerates its token's secret for the new holder.
-    pub async fn exchange_pair_code(&self, code: &str) -> Result<CreatedToken, ServiceError> {
+    /// Takes the code atomically (one winner) and regenerates its token's secret for the new holder
+    /// (charged as a guess).
+    pub async fn exchange_pair_code(
+        &self,
+        code: &str,
+        client_ip: &str,
+    ) -> Result<CreatedToken, ServiceError> {
+        self.pair_code_guess(client_ip, self.take_pair_code(code)).await
+    }
+
+    async fn take_pair_code(&self, code: &str) -> Result<CreatedToken, ServiceError> {
         let code = normalise_code(code).ok_or(ServiceError::NotFound)?;
         let taken = self
             .store

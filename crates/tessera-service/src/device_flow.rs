@@ -17,7 +17,10 @@ use crate::cache::Eviction;
 use crate::client_tokens::{insert_within_limit, parse_expiry, random_code};
 use crate::devices::revoke_device_tokens;
 use crate::identity::Identity;
-use crate::oauth::{AuthedClient, IssuedTokens};
+use crate::oauth::{
+    parse_requested_scope, AuthedClient, ClientAuth, ClientAuthMethod, IssuedTokens, OAuthFailure,
+    CLI_CLIENT_ID, GRANT_DEVICE_CODE,
+};
 use crate::ratelimit::LimitedAction;
 use crate::{audit, ServiceError, Services};
 
@@ -186,8 +189,72 @@ impl Services {
         Ok(raw.and_then(|r| String::from_utf8(r).ok()))
     }
 
+    /// RFC 8628 §3.1: a flow for an authenticated client that may use the grant, charged to the client
+    /// address's `device_init` budget; `scope` (none: the client's) is narrowed to the client's scopes,
+    /// and naming only scopes it lacks is `invalid_scope`.
+    pub async fn start_rfc_device_flow(
+        &self,
+        client: &AuthedClient,
+        scope: Option<&str>,
+        client_ip: &str,
+    ) -> Result<Started, OAuthFailure> {
+        if !client.allows(GRANT_DEVICE_CODE) {
+            return Err(OAuthFailure::UnauthorizedClient(
+                "this client may not use the device flow".into(),
+            ));
+        }
+        self.limits
+            .charge(LimitedAction::DeviceInit, client_ip, self.clock.now())
+            .await?;
+        let requested = parse_requested_scope(&self.catalog, scope)?
+            .unwrap_or(client.scopes)
+            .and(client.scopes);
+        if requested.is_empty() {
+            return Err(OAuthFailure::InvalidScope(
+                "none of the requested scopes is allowed for this client".into(),
+            ));
+        }
+        let info = DeviceInfo {
+            client_device_identifier: format!("rfc8628:{}", tessera_crypto::random::hex_secret(8)),
+            name: client.client_id.clone(),
+            client: client.client_id.clone(),
+            platform: None,
+            client_version: None,
+        };
+        Ok(self.start_flow(Flavor::Rfc, client, info, requested).await?)
+    }
+
+    /// RomM's `/api/auth/device/init`: no credential, so charged to the client address's `device_init`
+    /// budget before anything else; no scope names means every scope (the approver narrows it to theirs).
+    pub async fn start_romm_device_flow(
+        &self,
+        info: DeviceInfo,
+        scope_names: &[String],
+        client_ip: &str,
+    ) -> Result<Started, ServiceError> {
+        self.limits
+            .charge(LimitedAction::DeviceInit, client_ip, self.clock.now())
+            .await?;
+        let client = self
+            .authenticate_client(&ClientAuth {
+                client_id: Some(CLI_CLIENT_ID.into()),
+                secret: None,
+                method: ClientAuthMethod::None,
+            })
+            .await
+            .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("the built-in CLI client: {e}")))?;
+        let requested = if scope_names.is_empty() {
+            self.catalog.all()
+        } else {
+            self.catalog
+                .parse_names(scope_names.iter().map(String::as_str))
+                .map_err(|e| ServiceError::field("requested_scopes", e.to_string()))?
+        };
+        self.start_flow(Flavor::Romm, &client, info, requested).await
+    }
+
     /// Starts a flow. `requested` is normalised; the user code is unique among live codes.
-    pub async fn start_device_flow(
+    async fn start_flow(
         &self,
         flavor: Flavor,
         client: &AuthedClient,

@@ -95,11 +95,12 @@ pub struct Provider {
     metadata: CoreProviderMetadata,
     raw: Value,
     /// Discovery (and with it the provider's signing keys) is fetched again after an hour, and at once
-    /// after an ID token failed to verify, so a key rotation upstream needs no restart here.
-    fetched: std::time::Instant,
+    /// after an ID token failed to verify, so a key rotation upstream needs no restart here. Timed by
+    /// the service's clock, like every other expiry.
+    fetched: tessera_core::UnixTime,
 }
 
-const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+const DISCOVERY_TTL_SECS: i64 = 3600;
 
 impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,7 +132,7 @@ impl Services {
             .read()
             .await
             .as_ref()
-            .filter(|p| p.fetched.elapsed() < DISCOVERY_TTL)
+            .filter(|p| self.clock.now().as_secs() - p.fetched.as_secs() < DISCOVERY_TTL_SECS)
         {
             return Ok(p.clone());
         }
@@ -154,7 +155,7 @@ impl Services {
         let provider = Provider {
             metadata,
             raw,
-            fetched: std::time::Instant::now(),
+            fetched: self.clock.now(),
         };
         *self.oidc.write().await = Some(provider.clone());
         Ok(provider)

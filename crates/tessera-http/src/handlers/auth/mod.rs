@@ -5,10 +5,8 @@ pub mod logout;
 pub mod reset;
 pub mod sessions;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use tessera_proto::users::LoginResponse;
-use tessera_service::login::LoginFailure;
 
 use crate::cookies::login_cookies;
 use crate::error::ApiError;
@@ -60,28 +58,11 @@ pub async fn sign_in(
             "session",
             &crate::client_ip::client_ip(req, &state.services.settings.server.trusted_proxies),
         )
-        .await
-        .map_err(login_error)?;
+        .await?;
     let mut res = HttpResponse::Ok();
     let csrf = start_session(state, req, user.id, &mut res, None).await?;
     Ok(res.json(LoginResponse {
         msg: "Successfully logged in".into(),
         csrf_token: csrf,
     }))
-}
-
-pub fn login_error(e: LoginFailure) -> ApiError {
-    match e {
-        LoginFailure::BadCredentials => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "invalid username or password",
-        ),
-        LoginFailure::PasswordLoginDisabled => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "password_login_disabled",
-            "password login is disabled",
-        ),
-        LoginFailure::Service(e) => e.into(),
-    }
 }

@@ -4,7 +4,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_proto::client_tokens::{ClientTokenCreate, ExchangeRequest, PairCode};
 use tessera_proto::problem::Problem;
 use tessera_service::client_tokens::PAIR_CODE_TTL_SECS;
-use tessera_service::ratelimit::LimitedAction;
 
 use super::created;
 use crate::client_ip::client_ip;
@@ -28,24 +27,6 @@ pub async fn create(
     }))
 }
 
-/// Guessing codes is what the `pair_exchange` budget limits: a miss costs, a hit is refunded.
-async fn limited<T>(
-    state: &AppState,
-    req: &HttpRequest,
-    work: impl std::future::Future<Output = Result<T, tessera_service::ServiceError>>,
-) -> Result<T, ApiError> {
-    let s = &state.services;
-    let ip = client_ip(req, &s.settings.server.trusted_proxies);
-    s.limits
-        .charge(LimitedAction::PairExchange, &ip, s.clock.now())
-        .await?;
-    let out = work.await?;
-    s.limits
-        .refund(LimitedAction::PairExchange, &ip, s.clock.now())
-        .await;
-    Ok(out)
-}
-
 /// 204 while the code waits, 404 once used or expired (counts against `pair_exchange`).
 #[utoipa::path(get, path = "/api/client-tokens/pair/{code}/status", tag = "client-tokens", params(("code" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 429, body = Problem)))]
@@ -55,14 +36,8 @@ pub async fn status(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
-    limited(&state, &req, async {
-        if s.pair_code_pending(&path).await? {
-            Ok(())
-        } else {
-            Err(tessera_service::ServiceError::NotFound)
-        }
-    })
-    .await?;
+    let ip = client_ip(&req, &s.settings.server.trusted_proxies);
+    s.pair_code_pending(&path, &ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -75,7 +50,8 @@ pub async fn exchange(
     web::Json(body): web::Json<ExchangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
-    let c = limited(&state, &req, s.exchange_pair_code(&body.code)).await?;
+    let ip = client_ip(&req, &s.settings.server.trusted_proxies);
+    let c = s.exchange_pair_code(&body.code, &ip).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(created(c, &s.catalog)))

@@ -1,6 +1,5 @@
 //! RomM's device endpoints: the same state as RFC 8628, JSON bodies, errors with `detail`.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_core::UnixTime;
 use tessera_proto::devices::{
@@ -10,8 +9,6 @@ use tessera_proto::devices::{
 use tessera_proto::oauth::OAuthErrorBody;
 use tessera_proto::problem::Problem;
 use tessera_service::device_flow::{display_user_code, DeviceInfo, Flavor, Poll};
-use tessera_service::oauth::{ClientAuth, ClientAuthMethod, CLI_CLIENT_ID};
-use tessera_service::ratelimit::LimitedAction;
 
 use super::verification;
 use crate::client_ip::client_ip;
@@ -42,25 +39,6 @@ pub async fn init(
     check_len("client_device_identifier", &body.client_device_identifier, 255)?;
     check_len("name", &body.name, 255)?;
     check_len("client", &body.client, 255)?;
-    let ip = client_ip(&req, &s.settings.server.trusted_proxies);
-    s.limits
-        .charge(LimitedAction::DeviceInit, &ip, s.clock.now())
-        .await?;
-    let client = s
-        .authenticate_client(&ClientAuth {
-            client_id: Some(CLI_CLIENT_ID.into()),
-            secret: None,
-            method: ClientAuthMethod::None,
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let requested = if body.requested_scopes.is_empty() {
-        s.catalog.all()
-    } else {
-        s.catalog
-            .parse_names(body.requested_scopes.iter().map(String::as_str))
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", e.to_string()))?
-    };
     let info = DeviceInfo {
         client_device_identifier: body.client_device_identifier,
         name: body.name,
@@ -68,8 +46,9 @@ pub async fn init(
         platform: body.platform,
         client_version: body.client_version,
     };
+    let ip = client_ip(&req, &s.settings.server.trusted_proxies);
     let started = s
-        .start_device_flow(Flavor::Romm, &client, info, requested)
+        .start_romm_device_flow(info, &body.requested_scopes, &ip)
         .await?;
     let (uri, complete) = verification(&state, &started.user_code);
     Ok(HttpResponse::Created()

@@ -1,0 +1,26 @@
+//! `[security]`: bcrypt cost and the bounded pool it runs on.
+
+use serde::{Deserialize, Serialize};
+use tessera_service::settings::SecuritySettings;
+
+use super::{err, ConfigError};
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct SecurityFile {
+    bcrypt_cost: Option<u32>,
+    bcrypt_concurrency: Option<usize>,
+}
+
+impl SecurityFile {
+    pub(super) fn settings(self) -> Result<SecuritySettings, ConfigError> {
+        let bcrypt_cost = self.bcrypt_cost.unwrap_or(12);
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(err("security.bcrypt_cost", "must be between 4 and 31"));
+        }
+        Ok(SecuritySettings {
+            bcrypt_cost,
+            bcrypt_concurrency: self.bcrypt_concurrency.unwrap_or(2).max(1),
+        })
+    }
+}
