@@ -67,6 +67,8 @@ check(dep["spec"].get("strategy", {}).get("type") == "Recreate", "SQLite: Recrea
 check(spec["enableServiceLinks"] is False, "enableServiceLinks: false")
 check(c["livenessProbe"]["httpGet"]["path"] == "/healthz", "liveness on /healthz")
 check(c["readinessProbe"]["httpGet"]["path"] == "/readyz", "readiness on /readyz")
+check(env_of(c).get("TESSERA_SERVER__SHUTDOWN_DELAY_SECS", {}).get("value") == "5", "a shutdown delay with readiness off")
+check(spec["terminationGracePeriodSeconds"] == 45, "grace covers the delay and the drain")
 check(c["securityContext"]["readOnlyRootFilesystem"] is True, "read-only root fs")
 check(spec["securityContext"]["runAsNonRoot"] is True, "non-root")
 check(kind(docs, "PersistentVolumeClaim"), "a PVC for SQLite")

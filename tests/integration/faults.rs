@@ -113,8 +113,11 @@ async fn a_cut_database_fails_cleanly_under_load_and_recovers() {
     assert_eq!(me.headers()["content-type"], "application/problem+json");
     // Back, without a restart.
     gate.reopen();
+    // Bounded by time, not by a count: while the breaker is open each probe answers at once, and only
+    // one probe per cool-down (500 ms) tries the database.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut recovered = false;
-    for _ in 0..1000 {
+    while std::time::Instant::now() < deadline {
         if readiness(&app).await == StatusCode::OK {
             recovered = true;
             break;
@@ -142,6 +145,68 @@ async fn a_cut_database_fails_cleanly_under_load_and_recovers() {
     assert!(
         by_status.contains_key(&503),
         "the load saw the cut: {by_status:?}"
+    );
+}
+
+/// Issue 19, point 1: once one request has found PostgreSQL refusing connections, the rest are answered
+/// 503 at once by the open breaker instead of each waiting out the connect timeout (30 s here); one probe
+/// per cool-down finds the database back, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_database_is_answered_at_once_and_probed_back() {
+    let Some(_) = postgres_url() else { return };
+    let gate = TcpGate::start("127.0.0.1:5432".parse().unwrap()).await;
+    let app = TestAppBuilder::new(DbKind::Postgres)
+        .database_via(gate.addr)
+        .env("TESSERA_DATABASE__CONNECT_TIMEOUT_SECS", "30")
+        .try_spawn()
+        .await
+        .expect("app");
+    app.create_user("ada", Role::User).await;
+    let t = app.password_login("ada", None).await;
+    gate.close();
+    let first = app.refresh(&t.refresh_token).await;
+    assert_eq!(
+        first.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the outage is found"
+    );
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        let res = app.refresh(&t.refresh_token).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"],
+            "temporarily_unavailable"
+        );
+    }
+    // Without the breaker each of these waits the 30 s connect timeout (10 minutes in all).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "answered at once: {:?} for 20",
+        started.elapsed()
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("tessera_database_breaker_open 1"), "{metrics}");
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tessera_database_refused_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(refused >= 10, "refused without trying: {refused}");
+    gate.reopen();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut back = false;
+    while std::time::Instant::now() < deadline {
+        if app.refresh(&t.refresh_token).await.status() == StatusCode::OK {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "a probe finds the database back and the breaker closes");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("tessera_database_breaker_open 0"),
+        "closed again"
     );
 }
 
@@ -177,6 +242,36 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
     assert_eq!(forward(kept.clone()).await, StatusCode::OK);
     assert_eq!(forward(revoked.clone()).await, StatusCode::OK);
     gate.close();
+
+    // Issue 19: /readyz reports the revocation listener; the replica is degraded (still 200) while it is
+    // down, and ok again once it resubscribes (checked after the gate reopens, below).
+    let mut degraded = None;
+    for _ in 0..2000 {
+        let res = app.get("/readyz").await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        if body["revocation_listener"] == "degraded" {
+            degraded = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = degraded.expect("the listener's loss shows in /readyz");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "degraded", "{body}");
+    // Point 2: once the outage is found, store calls answer at once (the store's breaker), not after a
+    // deadline each: twenty device polls in well under the 400 ms deadline each would cost.
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        let poll = app
+            .post_json("/api/auth/device/token", &json!({"device_code": "0".repeat(64)}))
+            .await;
+        assert_eq!(poll.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "answered at once: {:?} for 20",
+        started.elapsed()
+    );
 
     // Device and pair flows live in the store: they fail closed, with the right error shape.
     let init = app
@@ -238,8 +333,12 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
 
     // Redis returns: the flows work again, without a restart.
     gate.reopen();
+    // Bounded by time: the store's breaker lets one probe through per cool-down (500 ms). Meanwhile the
+    // fast refusals are charged to device_init in this replica's memory (limits fall back there), so a
+    // 429 may come before Redis answers again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut back = false;
-    for _ in 0..1000 {
+    while std::time::Instant::now() < deadline {
         let init = app
             .post_json("/api/auth/device/init", &json!({"client_device_identifier": "tv", "name": "TV", "client": "argosy", "platform": "android", "requested_scopes": ["me.read"]}))
             .await;
@@ -247,9 +346,25 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
             back = true;
             break;
         }
-        assert_eq!(init.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            matches!(
+                init.status(),
+                StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+            ),
+            "{}",
+            init.status()
+        );
     }
     assert!(back, "device init works again once Redis is back");
+    let mut listening = false;
+    for _ in 0..2000 {
+        let body: Value = app.get("/readyz").await.json().await.unwrap();
+        if body["revocation_listener"] == "ok" && body["status"] == "ok" {
+            listening = true;
+            break;
+        }
+    }
+    assert!(listening, "the listener resubscribes and /readyz says so");
     assert_eq!(forward(revoked).await, StatusCode::UNAUTHORIZED);
     assert_eq!(forward(kept).await, StatusCode::OK);
 }
@@ -399,3 +514,64 @@ async fn a_killed_server_loses_no_committed_refresh_token(db: DbKind) {
 }
 
 tessera_tests::on_both_backends!(a_killed_server_loses_no_committed_refresh_token);
+
+/// Issue 19: with `server.shutdown_delay_secs`, SIGTERM turns `/readyz` to 503 at once while the replica
+/// keeps serving (so a balancer stops routing to it before its listener closes); a second signal ends the
+/// wait and the process drains and exits.
+async fn a_shutdown_delay_keeps_serving_with_readiness_off(db: DbKind) {
+    let Some(mut tessera) = tessera_tests::process::BinaryServer::start_with(
+        db,
+        &[("ada", false)],
+        &[("TESSERA_SERVER__SHUTDOWN_DELAY_SECS", "120")],
+    )
+    .await
+    else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let ready = client.get(tessera.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    tessera.server.terminate();
+    let mut off = None;
+    for _ in 0..2000 {
+        let res = client.get(tessera.url("/readyz")).send().await.unwrap();
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            off = Some(res.json::<Value>().await.unwrap());
+            break;
+        }
+    }
+    let body = off.expect("readiness turns off after SIGTERM");
+    assert_eq!(body["shutting_down"], true, "{body}");
+    // Still serving: health, and real work on new connections.
+    let fresh = reqwest::Client::new();
+    assert_eq!(
+        fresh.get(tessera.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let token = fresh
+        .post(tessera.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ada"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token.status(),
+        StatusCode::OK,
+        "new requests are served during the delay"
+    );
+    assert!(tessera.server.alive(), "the delay holds");
+    tessera.server.terminate();
+    assert!(
+        tessera
+            .server
+            .exits_within(std::time::Duration::from_secs(30))
+            .await,
+        "a second signal skips the rest of the delay"
+    );
+}
+
+tessera_tests::on_both_backends!(a_shutdown_delay_keeps_serving_with_readiness_off);

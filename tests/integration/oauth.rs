@@ -98,7 +98,8 @@ both_backends! {
         assert_eq!(jwt_parts(&second.access_token).1["sid"], jwt_parts(&first.access_token).1["sid"], "same family");
         assert_eq!(app.introspect(&second.access_token).await["active"], true);
 
-        // Replaying the used token revokes everything from that login.
+        // Replaying the used token after the reuse grace (10 s) revokes everything from that login.
+        app.clock.advance(Duration::from_secs(11));
         let replay = app.refresh(&first.refresh_token).await;
         assert_oauth_error(replay, StatusCode::BAD_REQUEST, "invalid_grant").await;
         let after = app.refresh(&second.refresh_token).await;
@@ -110,13 +111,22 @@ both_backends! {
         assert!(events.iter().any(|e| e.kind == "refresh.replayed"), "a security event is recorded");
     }
 
-    async fn concurrent_refreshes_have_one_winner(app: TestApp) {
+    // Two refreshes of one token at once (two tabs, a retry racing the original): within the reuse grace
+    // both are answered, and the chain stays one: of the two new tokens, one lives on after the grace.
+    async fn concurrent_refreshes_keep_one_live_chain(app: TestApp) {
         app.create_user("ada", Role::User).await;
         let t = app.password_login("ada", None).await;
         let (a, b) = tokio::join!(app.refresh(&t.refresh_token), app.refresh(&t.refresh_token));
-        let mut statuses = [a.status(), b.status()];
-        statuses.sort();
-        assert_eq!(statuses, [StatusCode::OK, StatusCode::BAD_REQUEST]);
+        assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+        let a = Tokens::from_body(a.json().await.unwrap());
+        let b = Tokens::from_body(b.json().await.unwrap());
+        app.clock.advance(Duration::from_secs(11));
+        let mut answers = Vec::new();
+        for t in [&a, &b] {
+            answers.push(app.introspect(&t.refresh_token).await["active"].as_bool());
+        }
+        answers.sort();
+        assert_eq!(answers, [Some(false), Some(true)], "exactly one live refresh token");
     }
 
     async fn refresh_narrows_expires_and_stays_with_its_client(app: TestApp) {
@@ -517,7 +527,124 @@ async fn a_wrong_key_encryption_key_stops_the_start(db: tessera_tests::DbKind) {
     assert!(format!("{err:#}").contains("jwt.key_encryption_key"), "{err:#}");
 }
 
+/// Issue 19: a refresh whose answer was lost is retried with the same token. Within
+/// `oauth.refresh_reuse_grace_secs` the retry rotates again (the lost successor is retired, audited as
+/// `refresh.retried`); after it, reuse is theft and revokes the login; with the grace at 0 it always is.
+async fn a_retried_refresh_within_the_grace_keeps_the_login(db: tessera_tests::DbKind) {
+    let Some(app) = tessera_tests::TestAppBuilder::new(db).try_spawn().await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let first = app.password_login("ada", None).await;
+    let lost = app.refresh(&first.refresh_token).await;
+    assert_eq!(lost.status(), StatusCode::OK);
+    let lost = Tokens::from_body(lost.json().await.unwrap());
+    app.clock.advance(Duration::from_secs(9));
+    let retry = app.refresh(&first.refresh_token).await;
+    assert_eq!(
+        retry.status(),
+        StatusCode::OK,
+        "a retry within the grace is answered"
+    );
+    let kept = Tokens::from_body(retry.json().await.unwrap());
+    assert_eq!(
+        jwt_parts(&kept.access_token).1["sid"],
+        jwt_parts(&first.access_token).1["sid"],
+        "same login"
+    );
+    assert_eq!(
+        app.introspect(&lost.refresh_token).await,
+        json!({"active": false}),
+        "the lost successor is retired"
+    );
+    assert_eq!(app.introspect(&kept.refresh_token).await["active"], true);
+    let events = app
+        .services
+        .db
+        .run(|c| tessera_db::models::audit_events::AuditEvent::recent(c, 50))
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "refresh.retried"),
+        "audited as its own event"
+    );
+    assert!(
+        !events.iter().any(|e| e.kind == "refresh.replayed"),
+        "no theft alarm"
+    );
+
+    // The chain goes on from the kept token; reusing the first one after the grace is theft.
+    app.clock.advance(Duration::from_secs(11));
+    let next = app.refresh(&kept.refresh_token).await;
+    assert_eq!(next.status(), StatusCode::OK);
+    let next = Tokens::from_body(next.json().await.unwrap());
+    app.clock.advance(Duration::from_secs(11));
+    let late = app.refresh(&first.refresh_token).await;
+    assert_oauth_error(late, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(
+        app.introspect(&next.refresh_token).await,
+        json!({"active": false}),
+        "the login is revoked"
+    );
+    assert_eq!(app.introspect(&next.access_token).await, json!({"active": false}));
+
+    // Another client presenting the token within the grace is refused as before (tokens stay with their client).
+    let admin = admin_token(&app).await;
+    create_client(
+        &app,
+        &admin,
+        json!({"client_id": "launcher", "name": "Launcher", "confidential": false,
+        "grant_types": ["password", "refresh_token"], "scopes": ["me.read"]}),
+    )
+    .await;
+    let t = app.password_login("ada", None).await;
+    assert_eq!(app.refresh(&t.refresh_token).await.status(), StatusCode::OK);
+    let foreign = app
+        .token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t.refresh_token),
+                ("client_id", "launcher"),
+            ],
+        )
+        .await;
+    assert_oauth_error(foreign, StatusCode::BAD_REQUEST, "invalid_grant").await;
+}
+
+/// With `oauth.refresh_reuse_grace_secs = 0` any reuse revokes at once, and of two racing refreshes one
+/// loses.
+async fn without_a_grace_any_reuse_revokes(db: tessera_tests::DbKind) {
+    let Some(app) = tessera_tests::TestAppBuilder::new(db)
+        .env("TESSERA_OAUTH__REFRESH_REUSE_GRACE_SECS", "0")
+        .try_spawn()
+        .await
+    else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let first = app.password_login("ada", None).await;
+    let second = app.refresh(&first.refresh_token).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    let second = Tokens::from_body(second.json().await.unwrap());
+    let retry = app.refresh(&first.refresh_token).await;
+    assert_oauth_error(retry, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(
+        app.introspect(&second.refresh_token).await,
+        json!({"active": false}),
+        "revoked at once"
+    );
+
+    let t = app.password_login("ada", None).await;
+    let (a, b) = tokio::join!(app.refresh(&t.refresh_token), app.refresh(&t.refresh_token));
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::BAD_REQUEST]);
+}
+
 tessera_tests::on_both_backends!(
     other_algorithms_and_audiences_work,
-    a_wrong_key_encryption_key_stops_the_start
+    a_wrong_key_encryption_key_stops_the_start,
+    a_retried_refresh_within_the_grace_keeps_the_login,
+    without_a_grace_any_reuse_revokes
 );

@@ -297,7 +297,7 @@ async fn trace_context_reaches_the_logs() {
         "{:032x}",
         u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes()) | 1
     );
-    // Eleven wrong guesses: the refusal is logged (warn, tessera::security) inside the request's span.
+    // Eleven wrong guesses: the refusal is logged (warn, tessera::security) with the request it refused.
     for _ in 0..11 {
         app.client
             .post(app.url("/oauth/token"))

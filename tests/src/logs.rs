@@ -35,11 +35,13 @@ pub fn capture() {
         if std::env::var_os("TEST_LOG").is_none() {
             let writer = file.clone();
             let _ = tracing_subscriber::fmt()
-                // Warnings and up, inside the request span (its ids and trace context) that frames them.
-                .with_env_filter(tracing_subscriber::EnvFilter::new(
-                    "warn,tessera_http::request=info",
-                ))
+                // Warnings and up, with the request (its ids and trace context) they were written in.
+                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
                 .with_ansi(false)
+                .event_format(tessera_http::request::WithRequest::new(
+                    tracing_subscriber::fmt::format().with_ansi(false),
+                    false,
+                ))
                 .with_writer(move || SharedFile(writer.clone()))
                 .try_init();
         }

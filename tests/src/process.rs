@@ -53,6 +53,27 @@ impl ServerProcess {
         matches!(self.process.try_wait(), Ok(None))
     }
 
+    /// Sends SIGTERM, as an orchestrator stopping the pod does.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "SIGTERM delivered");
+    }
+
+    /// Whether the process exits within `limit` (bounded waiting for a child, not a test of timing).
+    pub async fn exits_within(&mut self, limit: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if !self.alive() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     pub fn kill_9(mut self) {
         self.process.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
         self.process.wait().expect("reaped");

@@ -2,6 +2,7 @@
 //! No actix, no diesel: every rule here is testable on its own.
 
 pub mod account;
+pub mod breaker;
 pub mod clock;
 pub mod ids;
 pub mod rights;

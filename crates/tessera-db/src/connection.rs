@@ -8,6 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::error::DbError;
+use tessera_core::breaker::{Admission, Breaker};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -69,6 +70,8 @@ pub struct Manager {
     /// Connections being established right now, possibly on r2d2's own threads for a caller that has
     /// since been served by another connection (see `Db::settle`).
     connecting: Arc<AtomicUsize>,
+    /// A failed connection opens it at once (a refused connection is the first sign of an outage).
+    breaker: Arc<Breaker>,
 }
 
 /// Counts one establishment for as long as it lives.
@@ -123,6 +126,24 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, DbError> {
         let _connecting = Connecting::start(&self.connecting);
+        let connected = self.establish();
+        if matches!(connected, Err(DbError::Connect(_))) {
+            trip(&self.breaker);
+        }
+        connected
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+impl Manager {
+    fn establish(&self) -> Result<DbConnection, DbError> {
         match self.backend {
             Backend::Postgres => {
                 let mut c =
@@ -147,14 +168,6 @@ impl r2d2::ManageConnection for Manager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        conn.batch_execute("SELECT 1").map_err(DbError::from)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 /// The database handle: a bounded pool whose work runs on tokio's blocking threads.
@@ -163,7 +176,13 @@ pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     connecting: Arc<AtomicUsize>,
+    breaker: Arc<Breaker>,
+    connect_timeout: Duration,
 }
+
+/// How often a caller waiting for a connection looks whether another has meanwhile found the database
+/// unreachable (then it gives up rather than wait out its own timeout).
+const CHECKOUT_SLICE: Duration = Duration::from_millis(50);
 
 impl Db {
     /// Builds the pool without connecting; the first query (or `migrate`) connects.
@@ -172,11 +191,13 @@ impl Db {
         let connect_timeout = options.connect_timeout;
         let pool_size = options.pool_size.max(1);
         let connecting = Arc::new(AtomicUsize::new(0));
+        let breaker = Arc::new(Breaker::default());
         let manager = Manager {
             url: url.to_owned(),
             backend,
             options,
             connecting: connecting.clone(),
+            breaker: breaker.clone(),
         };
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
@@ -187,6 +208,8 @@ impl Db {
             pool,
             backend,
             connecting,
+            breaker,
+            connect_timeout,
         })
     }
 
@@ -214,15 +237,26 @@ impl Db {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
+        let admission = self.breaker.admit();
+        if admission == Admission::Refused {
+            return Err(DbError::Unreachable.into());
+        }
         let pool = self.pool.clone();
+        let breaker = self.breaker.clone();
+        let timeout = self.connect_timeout;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _g = span.enter();
-            let mut conn = pool.get().map_err(DbError::from)?;
+            let mut conn = checkout(&pool, &breaker, admission, timeout)?;
             f(&mut conn)
         })
         .await
         .map_err(DbError::from)?
+    }
+
+    /// Whether the breaker is open (the database was found unreachable), and how many requests it refused.
+    pub fn breaker_state(&self) -> (bool, u64) {
+        (self.breaker.is_open(), self.breaker.refused())
     }
 
     /// A transaction that, on SQLite, starts IMMEDIATE so two writers queue instead of failing on upgrade.
@@ -236,11 +270,17 @@ impl Db {
             .await
     }
 
-    /// True when a connection can be had and answers, within `timeout`.
+    /// True when a connection can be had and answers, within `timeout`; false at once while the breaker
+    /// is open (a readiness probe may be the breaker's probe, like any request).
     pub async fn ping(&self, timeout: Duration) -> bool {
+        let admission = self.breaker.admit();
+        if admission == Admission::Refused {
+            return false;
+        }
         let pool = self.pool.clone();
+        let breaker = self.breaker.clone();
         tokio::task::spawn_blocking(move || {
-            pool.get_timeout(timeout)
+            checkout(&pool, &breaker, admission, timeout)
                 .map(|mut c| c.batch_execute("SELECT 1").is_ok())
                 .unwrap_or(false)
         })
@@ -251,5 +291,46 @@ impl Db {
     /// A connection outside the async runtime (CLI, migrations).
     pub fn get_blocking(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
         Ok(self.pool.get()?)
+    }
+}
+
+/// A connection within `timeout`, looked for in short slices: a caller that is not the breaker's probe
+/// gives up as soon as the breaker opens. A connection had closes the breaker; a checkout that timed out
+/// opens it (a database that holds packets is found by the timeout, not by a refusal).
+fn checkout(
+    pool: &r2d2::Pool<Manager>,
+    breaker: &Breaker,
+    admission: Admission,
+    timeout: Duration,
+) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match pool.get_timeout(left.min(CHECKOUT_SLICE).max(Duration::from_millis(1))) {
+            Ok(c) => {
+                if breaker.close() {
+                    tracing::info!("database reachable again");
+                }
+                return Ok(c);
+            }
+            Err(e) => {
+                if std::time::Instant::now() >= deadline {
+                    trip(breaker);
+                    return Err(e.into());
+                }
+                if admission != Admission::Probe && breaker.is_open() {
+                    return Err(DbError::Unreachable);
+                }
+            }
+        }
+    }
+}
+
+fn trip(breaker: &Breaker) {
+    if breaker.trip() {
+        tracing::warn!(
+            "database unreachable: answering 503 at once, one probe every {} ms",
+            tessera_core::breaker::COOLDOWN.as_millis()
+        );
     }
 }

@@ -8,6 +8,9 @@ pub enum DbError {
     Connect(String),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// Refused without trying: the breaker is open (see `breaker`).
+    #[error("the database is unreachable (answering at once until a probe gets through)")]
+    Unreachable,
     #[error("database query failed: {0}")]
     Query(#[from] DieselError),
     #[error("migration failed: {0}")]
@@ -28,7 +31,7 @@ impl DbError {
     /// never a 500, and the pool replaces the connection on its next checkout.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            DbError::Connect(_) | DbError::Pool(_) => true,
+            DbError::Connect(_) | DbError::Pool(_) | DbError::Unreachable => true,
             DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
             DbError::Query(DieselError::BrokenTransactionManager) => true,
             // libpq reports a cut socket with these texts when it cannot classify it.

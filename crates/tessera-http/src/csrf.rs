@@ -39,12 +39,15 @@ pub async fn csrf<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    // Safe methods and exempt paths (most of the hot path) pay a comparison here, never a cookie parse.
+    if is_safe(req.method()) || EXEMPT.contains(&req.path()) {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let session = state
         .as_ref()
         .and_then(|st| req.cookie(&st.services.settings.session.cookie_name));
-    let needs_check = !is_safe(req.method()) && !EXEMPT.contains(&req.path()) && session.is_some();
-    if needs_check {
+    if session.is_some() {
         let ok = match (&state, &session) {
             (Some(state), Some(cookie)) => csrf_header(req.headers(), &state.services.settings.session)
                 .is_some_and(|t| state.services.csrf_matches(cookie.value(), t)),

@@ -11,11 +11,15 @@ pub struct Health {
 /// `/readyz`: the database decides the status code; the store and listener are reported.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct Readiness {
-    /// `ok`, or `unavailable` when the database cannot be reached or the process is shutting down.
+    /// `ok`; `degraded` (still 200) when the store or the revocation listener is down; `unavailable` (503)
+    /// when the database cannot be reached or the process is shutting down.
     pub status: String,
     pub database: String,
     /// `ok` or `degraded`.
     pub store: String,
+    /// `ok`, or `degraded` while this replica cannot hear other replicas' revocations (its caches are
+    /// bypassed meanwhile).
+    pub revocation_listener: String,
     pub store_kind: String,
     pub shutting_down: bool,
 }

@@ -471,7 +471,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let server = spawn_server(services)?;
     tracing::info!(listen = %server.addr, public_url = %server.state.services.settings.server.public_url, "tessera is serving");
     wait_for_signal().await?;
-    tracing::info!("shutting down: readiness off, draining requests");
+    // Readiness turns off at once; with a shutdown delay the replica keeps serving meanwhile, so the
+    // balancer (a Kubernetes Service) sees the 503 and stops sending new connections before the listener
+    // closes. A second signal skips the wait.
+    server.state.begin_shutdown();
+    let delay = server.state.services.settings.server.shutdown_delay_secs;
+    if delay > 0 {
+        tracing::info!(delay_secs = delay, "shutting down: readiness off, still serving");
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(delay)) => {},
+            r = wait_for_signal() => r?,
+        }
+    }
+    tracing::info!("shutting down: draining requests");
     server.stop().await;
     tracing::info!("stopped");
     Ok(())

@@ -161,8 +161,7 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
                 !origins.is_empty(),
                 cors(&origins, &csrf_headers),
             ))
-            .wrap(middleware::from_fn(tessera_http::request::request_id))
-            .wrap(middleware::from_fn(tessera_http::metrics::record))
+            .wrap(middleware::from_fn(tessera_http::request::edge))
             .configure(tessera_http::configure)
     })
     .workers(workers)

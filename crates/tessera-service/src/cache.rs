@@ -120,7 +120,7 @@ pub struct CachedIdentity {
 
 #[derive(Clone, Debug)]
 pub struct CachedRights {
-    pub principal: Principal,
+    pub principal: std::sync::Arc<Principal>,
     pub rights: ScopeSet,
     pub generation: i64,
     pub enabled: bool,

@@ -8,6 +8,9 @@ use crate::Services;
 pub struct Readiness {
     pub database_ok: bool,
     pub store_ok: bool,
+    /// The revocation listener is subscribed: while it is not, this replica cannot hear other replicas'
+    /// revocations, so its caches are bypassed (correct, slower) and it reports itself degraded.
+    pub listener_ok: bool,
 }
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -23,6 +26,7 @@ impl Services {
         Readiness {
             database_ok,
             store_ok,
+            listener_ok: self.caches.usable(),
         }
     }
 }

@@ -61,7 +61,7 @@ pub struct Principal {
 pub struct Identity {
     pub kind: CredentialKind,
     /// None for the service key and client-credentials tokens.
-    pub principal: Option<Principal>,
+    pub principal: Option<std::sync::Arc<Principal>>,
     /// `sub` as tokens carry it: the user id, `client:<id>`, or `service`.
     pub subject: String,
     pub client_id: Option<String>,
@@ -186,15 +186,16 @@ pub(crate) fn touch_active_throttled(
     Ok(())
 }
 
-pub fn principal_of(user: &User) -> Principal {
-    Principal {
+/// Shared, so a cache hit hands the same principal to every request instead of copying its strings.
+pub fn principal_of(user: &User) -> std::sync::Arc<Principal> {
+    std::sync::Arc::new(Principal {
         user_id: user.id,
         username: user.username.clone(),
         role: user.role.parse().unwrap_or(Role::User),
         email: user.email.clone(),
         email_verified: user.email_verified,
         permission_group_id: user.permission_group_id,
-    }
+    })
 }
 
 fn str_claim<'a>(c: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
@@ -260,7 +261,7 @@ impl Services {
         let (principal, rights, client_cap) = self
             .db
             .run(
-                move |c| -> Result<(Option<Principal>, ScopeSet, ScopeSet), AuthFailure> {
+                move |c| -> Result<(Option<std::sync::Arc<Principal>>, ScopeSet, ScopeSet), AuthFailure> {
                     if RevokedAccessToken::is_revoked(c, &jti, sid.as_deref())? {
                         return Err(AuthFailure::Invalid);
                     }
@@ -338,14 +339,14 @@ impl Services {
         let scopes = self.catalog.normalize(scopes);
         Some(Identity {
             kind,
-            principal: Some(Principal {
+            principal: Some(std::sync::Arc::new(Principal {
                 user_id,
                 username: username.into(),
                 role,
                 email: None,
                 email_verified: false,
                 permission_group_id: None,
-            }),
+            })),
             subject: user_id.to_string(),
             client_id: None,
             device_id: None,

@@ -28,6 +28,8 @@ pub struct Metrics {
     bcrypt_wait_ms: IntGauge,
     active_sessions: IntGauge,
     listener_up: IntGauge,
+    db_breaker_open: IntGauge,
+    db_refused: IntGauge,
     eviction_failures: IntCounter,
 }
 
@@ -128,6 +130,16 @@ impl Metrics {
                 "tessera_revocation_listener_up",
                 "1 while the cross-replica eviction subscription is live (caches in use)",
             )?,
+            db_breaker_open: gauge(
+                &r,
+                "tessera_database_breaker_open",
+                "1 while the database was found unreachable and requests are answered 503 at once",
+            )?,
+            db_refused: gauge(
+                &r,
+                "tessera_database_refused_total",
+                "Requests answered unavailable at once by the open breaker, since start",
+            )?,
             eviction_failures: {
                 let c = IntCounter::new(
                     "tessera_eviction_publish_failures_total",
@@ -212,6 +224,9 @@ impl Services {
         m.bcrypt_wait_ms
             .set(i64::try_from(self.hasher.wait_millis()).unwrap_or(i64::MAX));
         m.listener_up.set(i64::from(self.caches.usable()));
+        let (open, refused) = self.db.breaker_state();
+        m.db_breaker_open.set(i64::from(open));
+        m.db_refused.set(i64::try_from(refused).unwrap_or(i64::MAX));
         let now = self.clock.now().as_secs();
         let idle = self.settings.session.idle_timeout_secs;
         let live = self
@@ -223,8 +238,11 @@ impl Services {
                     now - idle,
                 )?)
             })
-            .await?;
-        m.active_sessions.set(live);
+            .await;
+        // During a database outage the other metrics still answer; the session count keeps its last value.
+        if let Ok(live) = live {
+            m.active_sessions.set(live);
+        }
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&m.registry.gather(), &mut out)

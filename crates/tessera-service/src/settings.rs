@@ -49,6 +49,8 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// Seconds between SIGTERM and closing the listener, with `/readyz` answering 503 meanwhile.
+    pub shutdown_delay_secs: u64,
     /// A client must send a request's head, and an OAuth body, within this time (slow-client guard).
     pub request_timeout_ms: u64,
     /// Peers whose X-Forwarded-* headers are believed (default: loopback only).
@@ -177,6 +179,9 @@ pub struct OAuthSettings {
     pub require_client_id: bool,
     pub refresh_ttl_secs: i64,
     pub refresh_family_cap_secs: i64,
+    /// Seconds after a rotation during which the rotated token, presented again by its client, rotates
+    /// again instead of revoking the family (a lost response is not theft); 0 turns the grace off.
+    pub refresh_reuse_grace_secs: i64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]

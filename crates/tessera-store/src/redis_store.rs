@@ -6,11 +6,14 @@ use async_trait::async_trait;
 use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 use futures::StreamExt;
+use tessera_core::breaker::{Admission, Breaker};
 use tessera_core::UnixTime;
 
 use crate::{decode, encode, Store, StoreError, Subscription};
 
-const OP_TIMEOUT: Duration = Duration::from_secs(2);
+/// Every Redis call's deadline: well under a second, so a Redis that holds packets costs a request at most
+/// this once, and then nothing while the breaker is open.
+const OP_TIMEOUT: Duration = Duration::from_millis(400);
 
 /// Sets unless a value exists whose embedded expiry (first 8 bytes) is still ahead of `now`.
 const SET_IF_ABSENT: &str = r"
@@ -54,6 +57,9 @@ pub struct RedisStore {
     pool: Pool,
     client: redis::Client,
     prefix: String,
+    /// Opened by a call that found Redis unreachable or slow: later calls answer unavailable at once
+    /// (rate limits then fall back to memory, store-only flows answer 503) until a probe gets through.
+    breaker: Breaker,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -92,6 +98,7 @@ impl RedisStore {
             pool,
             client,
             prefix: prefix.to_owned(),
+            breaker: Breaker::default(),
         })
     }
 
@@ -100,15 +107,54 @@ impl RedisStore {
     }
 
     async fn conn(&self) -> Result<deadpool_redis::Connection, StoreError> {
-        self.pool.get().await.map_err(unavailable)
+        if self.breaker.admit() == Admission::Refused {
+            return Err(StoreError::Unavailable(
+                "redis unreachable (answering at once until a probe gets through)".into(),
+            ));
+        }
+        match self.pool.get().await {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                self.trip();
+                Err(unavailable(e))
+            }
+        }
     }
-}
 
-/// Bounds one operation, so a Redis that stopped answering looks unavailable instead of hanging a request.
-async fn bounded<T>(f: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
-    match tokio::time::timeout(OP_TIMEOUT, f).await {
-        Ok(r) => r.map_err(unavailable),
-        Err(_) => Err(StoreError::Unavailable("redis did not answer in time".into())),
+    fn trip(&self) {
+        if self.breaker.trip() {
+            tracing::warn!(
+                "redis unreachable: store calls answer at once, one probe every {} ms",
+                tessera_core::breaker::COOLDOWN.as_millis()
+            );
+        }
+    }
+
+    /// Bounds one operation, so a Redis that stopped answering looks unavailable instead of hanging a
+    /// request; a connection failure or a missed deadline opens the breaker, an answer closes it.
+    async fn bounded<T>(
+        &self,
+        f: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(OP_TIMEOUT, f).await {
+            Ok(Ok(v)) => {
+                if self.breaker.close() {
+                    tracing::info!("redis reachable again");
+                }
+                Ok(v)
+            }
+            Ok(Err(e)) => {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
+                {
+                    self.trip();
+                }
+                Err(unavailable(e))
+            }
+            Err(_) => {
+                self.trip();
+                Err(StoreError::Unavailable("redis did not answer in time".into()))
+            }
+        }
     }
 }
 
@@ -127,7 +173,8 @@ impl Store for RedisStore {
     ) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
         let ttl = u64::try_from(ttl_secs(expires_at, now)).unwrap_or(1);
-        bounded(c.set_ex::<_, _, ()>(self.key(key), encode(value, expires_at), ttl)).await
+        self.bounded(c.set_ex::<_, _, ()>(self.key(key), encode(value, expires_at), ttl))
+            .await
     }
 
     async fn set_if_absent(
@@ -143,26 +190,26 @@ impl Store for RedisStore {
         inv.arg(encode(value, expires_at))
             .arg(now.0)
             .arg(ttl_secs(expires_at, now));
-        let n: i64 = bounded(inv.invoke_async(&mut c)).await?;
+        let n: i64 = self.bounded(inv.invoke_async(&mut c)).await?;
         Ok(n == 1)
     }
 
     async fn get(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
         let mut c = self.conn().await?;
-        let raw: Option<Vec<u8>> = bounded(c.get(self.key(key))).await?;
+        let raw: Option<Vec<u8>> = self.bounded(c.get(self.key(key))).await?;
         Ok(raw.and_then(|r| decode(&r, now)))
     }
 
     async fn take(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
         let mut c = self.conn().await?;
         // GETDEL is atomic: of many concurrent takers exactly one receives the value.
-        let raw: Option<Vec<u8>> = bounded(c.get_del(self.key(key))).await?;
+        let raw: Option<Vec<u8>> = self.bounded(c.get_del(self.key(key))).await?;
         Ok(raw.and_then(|r| decode(&r, now)))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
-        bounded(c.del::<_, ()>(self.key(key))).await
+        self.bounded(c.del::<_, ()>(self.key(key))).await
     }
 
     async fn incr(&self, key: &str, by: i64, expires_at: UnixTime, now: UnixTime) -> Result<i64, StoreError> {
@@ -173,7 +220,7 @@ impl Store for RedisStore {
             .arg(expires_at.0)
             .arg(now.0)
             .arg(ttl_secs(expires_at, now));
-        bounded(inv.invoke_async(&mut c)).await
+        self.bounded(inv.invoke_async(&mut c)).await
     }
 
     async fn gcra(
@@ -188,18 +235,19 @@ impl Store for RedisStore {
         let script = redis::Script::new(GCRA);
         let mut inv = script.key(self.key(key));
         inv.arg(interval_ms).arg(burst).arg(cost).arg(now_ms);
-        let wait: i64 = bounded(inv.invoke_async(&mut c)).await?;
+        let wait: i64 = self.bounded(inv.invoke_async(&mut c)).await?;
         Ok((wait >= 0).then_some(wait))
     }
 
     async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
-        bounded(c.publish::<_, _, ()>(self.key(channel), message)).await
+        self.bounded(c.publish::<_, _, ()>(self.key(channel), message))
+            .await
     }
 
     async fn subscribe(&self, channel: &str) -> Result<Subscription, StoreError> {
-        let mut pubsub = bounded(self.client.get_async_pubsub()).await?;
-        bounded(pubsub.subscribe(self.key(channel))).await?;
+        let mut pubsub = self.bounded(self.client.get_async_pubsub()).await?;
+        self.bounded(pubsub.subscribe(self.key(channel))).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(async move {
             let mut stream = pubsub.into_on_message();
@@ -218,7 +266,7 @@ impl Store for RedisStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
-        bounded(redis::cmd("PING").query_async::<String>(&mut c))
+        self.bounded(redis::cmd("PING").query_async::<String>(&mut c))
             .await
             .map(|_| ())
     }

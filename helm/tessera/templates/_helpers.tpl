@@ -56,6 +56,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: /data
 - name: TESSERA_CONFIG
   value: /etc/tessera/tessera.toml
+- name: TESSERA_SERVER__SHUTDOWN_DELAY_SECS
+  value: {{ .Values.shutdownDelaySecs | quote }}
 {{- if .Values.postgresql.existingSecret }}
 - name: TESSERA_DATABASE_URL
   valueFrom:

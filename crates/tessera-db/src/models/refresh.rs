@@ -53,6 +53,30 @@ impl RefreshToken {
         Ok(refresh_tokens::table.find(digest).first(conn).optional()?)
     }
 
+    /// The live token that replaced one used at `used_at` in this family: the one issued in that same
+    /// rotation and not used since (a family has at most one live token).
+    pub fn live_successor(
+        conn: &mut DbConnection,
+        family_id: &str,
+        used_at: i64,
+    ) -> Result<Option<RefreshToken>, DbError> {
+        Ok(refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::issued_at.eq(used_at))
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Moves a used token's use to `now` (a retry within the reuse grace rotated it again), so the
+    /// token issued now is its live successor.
+    pub fn mark_reused(conn: &mut DbConnection, digest: &[u8], now: i64) -> Result<(), DbError> {
+        diesel::update(refresh_tokens::table.find(digest))
+            .set(refresh_tokens::used_at.eq(now))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// Marks the token used; exactly one of two racing calls sees `true`.
     pub fn mark_used(conn: &mut DbConnection, digest: &[u8], now: i64) -> Result<bool, DbError> {
         let n = diesel::update(refresh_tokens::table)

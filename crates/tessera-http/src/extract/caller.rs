@@ -69,8 +69,7 @@ pub async fn resolve_credential(req: &HttpRequest) -> Result<Option<Identity>, A
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(&"AppState missing"))?;
-    let services = &state.services;
-    Ok(services.authenticate(&presented(req, services)).await?)
+    Ok(state.services.authenticate(&presented(req, state)).await?)
 }
 
 impl FromRequest for Caller {

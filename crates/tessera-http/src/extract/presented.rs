@@ -4,13 +4,13 @@
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use tessera_service::authn::Presented;
-use tessera_service::Services;
 
 use crate::cookies::session_cookie;
+use crate::AppState;
 
-pub fn presented<'a>(req: &'a HttpRequest, services: &Services) -> Presented<'a> {
+pub fn presented<'a>(req: &'a HttpRequest, state: &AppState) -> Presented<'a> {
     let h = req.headers();
-    let auth = &services.settings.auth;
+    let services = &state.services;
     let authorization = h.get(AUTHORIZATION).map(|v| v.as_bytes());
     // The client address matters only for Basic (its login budget); not worked out for anything else.
     let client_ip = authorization
@@ -18,13 +18,19 @@ pub fn presented<'a>(req: &'a HttpRequest, services: &Services) -> Presented<'a>
         .filter(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case(b"basic "))
         .map(|_| crate::client_ip::client_ip(req, &services.settings.server.trusted_proxies));
     Presented {
-        api_key: auth
-            .api_key_header
-            .as_deref()
+        api_key: state
+            .headers
+            .api_key
+            .as_ref()
             .and_then(|name| h.get(name))
             .map(|v| v.as_bytes()),
         authorization,
-        service_key: h.get(auth.service_key_header.as_str()).map(|v| v.as_bytes()),
+        service_key: state
+            .headers
+            .service_key
+            .as_ref()
+            .and_then(|name| h.get(name))
+            .map(|v| v.as_bytes()),
         session: session_cookie(req, &services.settings.session).map(|c| c.value().to_owned()),
         client_ip,
     }

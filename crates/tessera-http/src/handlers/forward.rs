@@ -1,7 +1,7 @@
 //! `/auth/forward` (API.md §5): may this request pass, and who is it? Called by Traefik `forwardAuth`,
 //! Caddy `forward_auth` and nginx `auth_request`. Never reads a body.
 
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use tessera_service::forward_auth::{
     canonical_host, choose_origin, redirect_host_allowed, CanonicalHost, Decision, OriginHeaders,
@@ -11,6 +11,28 @@ use tessera_service::identity::Identity;
 use crate::error::ApiError;
 use crate::extract::presented::presented;
 use crate::AppState;
+
+/// Header names parsed once: a name given as text is parsed again at every use, on the hottest path.
+mod names {
+    use actix_web::http::header::HeaderName;
+    pub const X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+    pub const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+    pub const X_ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
+    pub const X_ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
+    pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+    pub const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+    pub const X_AUTH_REASON: HeaderName = HeaderName::from_static("x-auth-reason");
+    pub const X_AUTH_USER_ID: HeaderName = HeaderName::from_static("x-auth-user-id");
+    pub const X_AUTH_USER: HeaderName = HeaderName::from_static("x-auth-user");
+    pub const X_AUTH_ROLE: HeaderName = HeaderName::from_static("x-auth-role");
+    pub const X_AUTH_SCOPES: HeaderName = HeaderName::from_static("x-auth-scopes");
+    pub const X_AUTH_DEVICE_ID: HeaderName = HeaderName::from_static("x-auth-device-id");
+    pub const X_AUTH_CREDENTIAL: HeaderName = HeaderName::from_static("x-auth-credential");
+    pub const X_AUTH_REDIRECT: HeaderName = HeaderName::from_static("x-auth-redirect");
+    pub const X_AUTH_REQUIRED_SCOPES: HeaderName = HeaderName::from_static("x-auth-required-scopes");
+    pub const X_AUTH_MISSING_SCOPES: HeaderName = HeaderName::from_static("x-auth-missing-scopes");
+}
 
 /// The request the proxy is asking about.
 struct Original {
@@ -22,7 +44,7 @@ struct Original {
     nginx: bool,
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header(h: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
@@ -32,7 +54,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A 400 naming why the proxy's question cannot be answered.
 fn bad_request(reason: &str) -> HttpResponse {
     let mut b = HttpResponse::BadRequest();
-    set(&mut b, "x-auth-reason", reason);
+    set(&mut b, names::X_AUTH_REASON, reason);
     b.finish()
 }
 
@@ -57,27 +79,31 @@ fn original(state: &AppState, req: &HttpRequest) -> Result<Original, &'static st
                 "http"
             }
             .to_owned(),
-            host: canonical(header(h, "host").unwrap_or(""))?,
+            host: canonical(header(h, header::HOST).unwrap_or(""))?,
             uri: own_uri.to_owned(),
             nginx: false,
         });
     }
     let origin = OriginHeaders {
-        forwarded_method: header(h, "x-forwarded-method"),
-        forwarded_uri: header(h, "x-forwarded-uri"),
-        original_method: header(h, "x-original-method"),
-        original_uri: header(h, "x-original-uri"),
+        forwarded_method: header(h, names::X_FORWARDED_METHOD),
+        forwarded_uri: header(h, names::X_FORWARDED_URI),
+        original_method: header(h, names::X_ORIGINAL_METHOD),
+        original_uri: header(h, names::X_ORIGINAL_URI),
     };
     let chosen = choose_origin(s.forward_auth.proxy, origin).map_err(|e| {
         tracing::warn!(target: "tessera::security", reason = %e, "forward-auth request with conflicting original-request headers");
         "bad_request"
     })?;
-    let proto = header(h, "x-forwarded-proto").unwrap_or("http").to_owned();
-    let mut host = canonical(header(h, "x-forwarded-host").or(header(h, "host")).unwrap_or(""))?;
+    let proto = header(h, names::X_FORWARDED_PROTO).unwrap_or("http").to_owned();
+    let mut host = canonical(
+        header(h, names::X_FORWARDED_HOST)
+            .or(header(h, header::HOST))
+            .unwrap_or(""),
+    )?;
     // nginx's `$host` has no port; the snippet sends it in X-Forwarded-Port for the login redirect.
     if host.port.is_none() {
         let default = if proto == "https" { 443 } else { 80 };
-        host.port = header(h, "x-forwarded-port")
+        host.port = header(h, names::X_FORWARDED_PORT)
             .and_then(|p| p.parse::<u16>().ok())
             .filter(|p| *p != default);
     }
@@ -90,7 +116,7 @@ fn original(state: &AppState, req: &HttpRequest) -> Result<Original, &'static st
     })
 }
 
-fn set(b: &mut HttpResponseBuilder, name: &'static str, value: &str) {
+fn set(b: &mut HttpResponseBuilder, name: HeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         b.insert_header((name, v));
     }
@@ -99,21 +125,21 @@ fn set(b: &mut HttpResponseBuilder, name: &'static str, value: &str) {
 fn identity_headers(state: &AppState, id: &Identity) -> HttpResponse {
     let mut b = HttpResponse::Ok();
     let (name, role) = match &id.principal {
-        Some(p) => (p.username.clone(), p.role.as_str().to_owned()),
-        None => (id.subject.clone(), "service".to_owned()),
+        Some(p) => (p.username.as_str(), p.role.as_str()),
+        None => (id.subject.as_str(), "service"),
     };
-    set(&mut b, "x-auth-user-id", &id.subject);
-    set(&mut b, "x-auth-user", &name);
-    set(&mut b, "x-auth-role", &role);
+    set(&mut b, names::X_AUTH_USER_ID, &id.subject);
+    set(&mut b, names::X_AUTH_USER, name);
+    set(&mut b, names::X_AUTH_ROLE, role);
     set(
         &mut b,
-        "x-auth-scopes",
+        names::X_AUTH_SCOPES,
         &state.services.catalog.to_text(id.scopes),
     );
     if let Some(d) = &id.device_id {
-        set(&mut b, "x-auth-device-id", d);
+        set(&mut b, names::X_AUTH_DEVICE_ID, d);
     }
-    set(&mut b, "x-auth-credential", id.kind.as_str());
+    set(&mut b, names::X_AUTH_CREDENTIAL, id.kind.as_str());
     b.finish()
 }
 
@@ -139,7 +165,7 @@ fn respond(
         Decision::Bypass => HttpResponse::Ok().finish(),
         Decision::Allow => id.map_or_else(|| HttpResponse::Ok().finish(), |id| identity_headers(state, id)),
         Decision::Unauthenticated { login_redirect } => {
-            let browser = header(req.headers(), "accept").is_some_and(|a| a.contains("text/html"));
+            let browser = header(req.headers(), header::ACCEPT).is_some_and(|a| a.contains("text/html"));
             if login_redirect && browser {
                 let url = login_url(state, o);
                 if !o.nginx {
@@ -148,7 +174,7 @@ fn respond(
                         .finish();
                 }
                 let mut b = HttpResponse::Unauthorized();
-                set(&mut b, "x-auth-redirect", &url);
+                set(&mut b, names::X_AUTH_REDIRECT, &url);
                 return b
                     .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tessera\""))
                     .finish();
@@ -158,16 +184,16 @@ fn respond(
                 .finish()
         }
         Decision::Denied => HttpResponse::Forbidden()
-            .insert_header(("x-auth-reason", "denied"))
+            .insert_header((names::X_AUTH_REASON, "denied"))
             .finish(),
         Decision::BadPath => HttpResponse::Forbidden()
-            .insert_header(("x-auth-reason", "bad_path"))
+            .insert_header((names::X_AUTH_REASON, "bad_path"))
             .finish(),
         Decision::MissingScope { required, missing } => {
             let mut b = HttpResponse::Forbidden();
-            set(&mut b, "x-auth-reason", "missing_scope");
-            set(&mut b, "x-auth-required-scopes", &required.join(" "));
-            set(&mut b, "x-auth-missing-scopes", &missing.join(" "));
+            set(&mut b, names::X_AUTH_REASON, "missing_scope");
+            set(&mut b, names::X_AUTH_REQUIRED_SCOPES, &required.join(" "));
+            set(&mut b, names::X_AUTH_MISSING_SCOPES, &missing.join(" "));
             b.finish()
         }
     }
@@ -187,7 +213,7 @@ pub async fn forward(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
     };
     let services = &state.services;
     match services
-        .forward(&o.host.name, &o.uri, &o.method, || presented(&req, services))
+        .forward(&o.host.name, &o.uri, &o.method, || presented(&req, &state))
         .await
     {
         Ok((decision, identity)) => respond(&state, &req, &o, decision, identity.as_ref()),

@@ -6,7 +6,7 @@ pub use tessera_service::wire::{ui_settings, user_view};
 pub fn principal_of(
     id: &tessera_service::identity::Identity,
 ) -> Result<&tessera_service::identity::Principal, crate::error::ApiError> {
-    id.principal.as_ref().ok_or_else(|| {
+    id.principal.as_deref().ok_or_else(|| {
         crate::error::ApiError::new(
             actix_web::http::StatusCode::FORBIDDEN,
             "forbidden",

@@ -75,7 +75,7 @@ pub async fn page(
             .resolve_session(c.value())
             .await
             .ok()
-            .and_then(|id| id.principal.map(|p| p.username)),
+            .and_then(|id| id.principal.map(|p| p.username.clone())),
         None => None,
     };
     let session_csrf =

@@ -21,6 +21,8 @@ pub(super) struct ServerFile {
     workers: Option<usize>,
     /// Seconds to drain requests in flight after SIGTERM (default 30).
     shutdown_timeout_secs: Option<u64>,
+    /// Seconds to keep serving after SIGTERM with /readyz at 503, before draining (default 0).
+    shutdown_delay_secs: Option<u64>,
     /// Milliseconds a client has to send a request's head, and an OAuth body (default 5000).
     request_timeout_ms: Option<u64>,
     /// Networks whose X-Forwarded-* headers are believed (default: loopback only).
@@ -45,6 +47,11 @@ impl ServerFile {
             data_dir,
             workers: self.workers.unwrap_or(0),
             shutdown_timeout_secs: self.shutdown_timeout_secs.unwrap_or(30),
+            shutdown_delay_secs: match self.shutdown_delay_secs {
+                None => 0,
+                Some(n) if n <= 300 => n,
+                Some(_) => return Err(err("server.shutdown_delay_secs", "must be at most 300")),
+            },
             request_timeout_ms: self.request_timeout_ms.unwrap_or(5000).max(1),
             trusted_proxies: trusted_proxies(self.trusted_proxies)?,
         })

@@ -83,6 +83,8 @@ enum Rotation {
         /// What the new access token carries: family (narrowed as asked) ∩ client ∩ rights.
         scopes: ScopeSet,
         refresh_expires_at: i64,
+        /// A retry within the reuse grace: the previous successor was retired.
+        retried: bool,
     },
     Replayed {
         user_id: i64,
@@ -255,6 +257,7 @@ impl Services {
         let intersect = req.refresh_scope_intersects;
         let catalog = self.catalog.clone();
         let ttl = self.settings.oauth.refresh_ttl_secs;
+        let grace = self.settings.oauth.refresh_reuse_grace_secs;
         let revoke_until = now.as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs;
         // Every check that can refuse runs before the conditional update that consumes the token: a client
         // that got an error still holds a working refresh token (RFC 6749 §5.2).
@@ -288,7 +291,10 @@ impl Services {
                         family_id: family.id.clone(),
                     })
                 };
-                if old.used_at.is_some() {
+                // Used already: a retry within the grace window (the client never got the answer) or
+                // theft. Anything else about a used token is decided after the checks below.
+                let within_grace = |used_at: i64| grace > 0 && now.as_secs() - used_at <= grace;
+                if old.used_at.is_some_and(|u| !within_grace(u)) {
                     return replay(c);
                 }
                 let cap = family.expires_at.unwrap_or(i64::MAX);
@@ -310,9 +316,33 @@ impl Services {
                         "the owner no longer holds any of these scopes".into(),
                     )));
                 }
-                // The conditional update picks one winner among racing refreshes; a loser is a replay.
+                // The conditional update picks one winner among racing refreshes. A loser, or a token
+                // already used, is a replay unless it is a retry within the grace window of the rotation
+                // that produced the family's live token: then that token is retired and a fresh one
+                // answers, so a lost response never logs the user out (and the chain stays one).
+                let mut retried = false;
                 if !RefreshToken::mark_used(c, digest.as_bytes(), now.as_secs())? {
-                    return replay(c);
+                    let used_at = RefreshToken::find(c, digest.as_bytes())?.and_then(|t| t.used_at);
+                    let successor = match used_at {
+                        Some(u) if within_grace(u) => RefreshToken::live_successor(c, &family.id, u)?,
+                        _ => None,
+                    };
+                    let Some(successor) = successor else {
+                        return replay(c);
+                    };
+                    if !RefreshToken::mark_used(c, &successor.digest, now.as_secs())? {
+                        return replay(c);
+                    }
+                    RefreshToken::mark_reused(c, digest.as_bytes(), now.as_secs())?;
+                    audit::record(
+                        c,
+                        now,
+                        "refresh.retried",
+                        Some(family.user_id),
+                        Some(&family.client_id),
+                        Some(&family.id),
+                    )?;
+                    retried = true;
                 }
                 let refresh_expires_at = (now.as_secs() + ttl).min(cap);
                 store_refresh(c, &next_stored, &family.id, now, refresh_expires_at)?;
@@ -321,6 +351,7 @@ impl Services {
                     family: Box::new(family),
                     scopes,
                     refresh_expires_at,
+                    retried,
                 })
             })
             .await?;
@@ -330,7 +361,13 @@ impl Services {
                 family,
                 scopes,
                 refresh_expires_at,
-            } => (user, family, scopes, refresh_expires_at),
+                retried,
+            } => {
+                if retried {
+                    tracing::info!(target: "tessera::security", event = "refresh.retried", user.id = user.id, family.id = %family.id, "refresh token presented again within the reuse grace; rotated again");
+                }
+                (user, family, scopes, refresh_expires_at)
+            }
             Rotation::Replayed { user_id, family_id } => {
                 self.evict(&[crate::cache::Eviction::Family(family_id.clone())])
                     .await?;

@@ -21,8 +21,8 @@ pub async fn userinfo(state: web::Data<AppState>, caller: Caller) -> Result<Http
     let groups = state.services.group_names(&p).await?;
     Ok(HttpResponse::Ok().json(UserInfo {
         sub: p.user_id.to_string(),
-        preferred_username: p.username,
-        email: p.email,
+        preferred_username: p.username.clone(),
+        email: p.email.clone(),
         email_verified: p.email_verified,
         role: p.role.as_str().to_owned(),
         groups,

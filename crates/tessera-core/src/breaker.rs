@@ -1,0 +1,121 @@
+//! A circuit breaker in front of a dependency (the database pool, the Redis store). Without it every
+//! request that needs the dependency during an outage waits out its whole timeout for a 503 and holds a
+//! worker meanwhile, so a proxy with a 5 s timeout shows its own 504. Once one attempt has found it
+//! unreachable (a refused or failed connection, or a call that timed out), the breaker opens: requests are
+//! refused at once, and callers already waiting give up at their next look. After a short cool-down one
+//! request is let through as a probe; its success closes the breaker, its failure opens it again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long the breaker stays open before one probe may try again.
+pub const COOLDOWN: Duration = Duration::from_millis(500);
+
+#[derive(Debug)]
+pub struct Breaker {
+    started: Instant,
+    /// Milliseconds since `started` until which the breaker is open; 0 when closed.
+    open_until: AtomicU64,
+    /// Requests refused without trying, for `/metrics`.
+    refused: AtomicU64,
+}
+
+/// What a caller may do now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Closed: use the database.
+    Closed,
+    /// Half-open: this caller is the one probe of this cool-down.
+    Probe,
+    /// Open: answer unavailable without trying.
+    Refused,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Breaker {
+            started: Instant::now(),
+            open_until: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Breaker {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    fn cooldown_ms() -> u64 {
+        u64::try_from(COOLDOWN.as_millis()).unwrap_or(500)
+    }
+
+    pub fn admit(&self) -> Admission {
+        let until = self.open_until.load(Ordering::Acquire);
+        if until == 0 {
+            return Admission::Closed;
+        }
+        let now = self.now_ms();
+        if now >= until
+            && self
+                .open_until
+                .compare_exchange(
+                    until,
+                    now + Self::cooldown_ms(),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+        {
+            return Admission::Probe;
+        }
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        Admission::Refused
+    }
+
+    /// The dependency was found unreachable: refuse for a cool-down. True when this opened the breaker
+    /// (the caller logs it once).
+    pub fn trip(&self) -> bool {
+        self.open_until
+            .swap(self.now_ms() + Self::cooldown_ms(), Ordering::AcqRel)
+            == 0
+    }
+
+    /// It answered: close. True when the breaker was open (the caller logs the recovery once).
+    pub fn close(&self) -> bool {
+        self.open_until.swap(0, Ordering::AcqRel) != 0
+    }
+
+    /// Open and within its cool-down (a caller that is waiting for a connection gives up).
+    pub fn is_open(&self) -> bool {
+        let until = self.open_until.load(Ordering::Acquire);
+        until != 0 && self.now_ms() < until
+    }
+
+    /// Requests refused while open, since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_refuses_and_lets_one_probe_through() {
+        let b = Breaker::default();
+        assert_eq!(b.admit(), Admission::Closed);
+        b.trip();
+        assert!(b.is_open());
+        assert_eq!(b.admit(), Admission::Refused);
+        assert_eq!(b.refused(), 1);
+        // Past the cool-down exactly one caller becomes the probe.
+        b.open_until.store(1, Ordering::Release);
+        assert_eq!(b.admit(), Admission::Probe);
+        assert_eq!(b.admit(), Admission::Refused);
+        b.close();
+        assert_eq!(b.admit(), Admission::Closed);
+        assert!(!b.is_open());
+    }
+}
