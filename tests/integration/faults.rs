@@ -210,6 +210,129 @@ async fn a_refused_database_is_answered_at_once_and_probed_back() {
     );
 }
 
+/// Issue 19: a PostgreSQL that holds packets (nothing refused, nothing answered; libpq has no read
+/// timeout) costs the request that finds it its deadline (connect + statement timeout + 1 s, 3 s here);
+/// the breaker then answers the rest 503 at once, and after the gate reopens a probe finds it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_database_costs_one_deadline_then_answers_at_once() {
+    let Some(_) = postgres_url() else { return };
+    let gate = TcpGate::start("127.0.0.1:5432".parse().unwrap()).await;
+    let app = TestAppBuilder::new(DbKind::Postgres)
+        .database_via(gate.addr)
+        .env("TESSERA_DATABASE__CONNECT_TIMEOUT_SECS", "1")
+        .env("TESSERA_DATABASE__STATEMENT_TIMEOUT_MS", "1000")
+        .try_spawn()
+        .await
+        .expect("app");
+    app.create_user("ada", Role::User).await;
+    let t = app.password_login("ada", None).await;
+    gate.hold();
+    let first = app.refresh(&t.refresh_token).await;
+    assert_eq!(
+        first.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the held database is found"
+    );
+    let started = std::time::Instant::now();
+    for _ in 0..10 {
+        assert_eq!(
+            app.refresh(&t.refresh_token).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Each would otherwise wait its 3 s deadline (30 s in all); at most one probe may wait it.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "answered at once: {:?}",
+        started.elapsed()
+    );
+    gate.reopen();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut back = false;
+    while std::time::Instant::now() < deadline {
+        if app.refresh(&t.refresh_token).await.status() == StatusCode::OK {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "the database is found back without a restart");
+}
+
+/// Issue 19, point 2: a silently partitioned Redis (the gate holds every packet, refuses nothing) costs the
+/// request that finds it one store deadline (400 ms); after that, rate limits fall back to memory and
+/// store-only flows answer 503 at once, `/readyz` reports the store degraded at once, and a probe per
+/// cool-down finds Redis back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_redis_is_answered_at_once_after_one_deadline() {
+    let Some(url) = redis_url() else { return };
+    let target: SocketAddr = url.trim_start_matches("redis://").parse().unwrap();
+    let gate = TcpGate::start(target).await;
+    let app = TestAppBuilder::new(DbKind::Sqlite)
+        .store(StoreKind::Redis)
+        .store_url(&format!("redis://{}", gate.addr))
+        .try_spawn()
+        .await
+        .expect("app");
+    app.create_user("ada", Role::User).await;
+    app.password_login("ada", None).await;
+    gate.hold();
+    let wrong = || {
+        app.token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", "wrong"),
+            ],
+        )
+    };
+    // The first store call waits its deadline and opens the breaker.
+    assert_eq!(wrong().await.status(), StatusCode::BAD_REQUEST);
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        assert_eq!(
+            wrong().await.status(),
+            StatusCode::BAD_REQUEST,
+            "limits fall back to memory"
+        );
+    }
+    let init = app
+        .post_json("/api/auth/device/init", &json!({"client_device_identifier": "tv", "name": "TV", "client": "argosy", "platform": "android", "requested_scopes": ["me.read"]}))
+        .await;
+    assert_eq!(
+        init.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store-only flows: 503"
+    );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.json::<Value>().await.unwrap()["store"], "degraded");
+    // Held, each of these would wait at least one 400 ms deadline (before the breaker, two of 2 s each
+    // for a wrong password): seven requests in well under that.
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2800),
+        "answered at once: {:?}",
+        started.elapsed()
+    );
+    gate.reopen();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut back = false;
+    while std::time::Instant::now() < deadline {
+        let body: Value = app.get("/readyz").await.json().await.unwrap();
+        if body["store"] == "ok" {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "a probe finds Redis back");
+    let init = app
+        .post_json("/api/auth/device/init", &json!({"client_device_identifier": "tv", "name": "TV", "client": "argosy", "platform": "android", "requested_scopes": ["me.read"]}))
+        .await;
+    assert_eq!(init.status(), StatusCode::CREATED);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
     let Some(url) = redis_url() else { return };

@@ -11,11 +11,17 @@ use std::time::{Duration, Instant};
 /// How long the breaker stays open before one probe may try again.
 pub const COOLDOWN: Duration = Duration::from_millis(500);
 
+/// A probe still out after this long no longer holds back the next one (it was lost, not answered).
+const PROBE_LIMIT_MS: u64 = 60_000;
+
 #[derive(Debug)]
 pub struct Breaker {
     started: Instant,
     /// Milliseconds since `started` until which the breaker is open; 0 when closed.
     open_until: AtomicU64,
+    /// When the probe now in flight was let through (0: none). Against a dependency that holds packets
+    /// a probe waits out its whole deadline; one at a time is enough.
+    probing_since: AtomicU64,
     /// Requests refused without trying, for `/metrics`.
     refused: AtomicU64,
 }
@@ -36,6 +42,7 @@ impl Default for Breaker {
         Breaker {
             started: Instant::now(),
             open_until: AtomicU64::new(0),
+            probing_since: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         }
     }
@@ -56,7 +63,10 @@ impl Breaker {
             return Admission::Closed;
         }
         let now = self.now_ms();
+        let probing = self.probing_since.load(Ordering::Acquire);
+        let probe_out = probing != 0 && now.saturating_sub(probing) < PROBE_LIMIT_MS;
         if now >= until
+            && !probe_out
             && self
                 .open_until
                 .compare_exchange(
@@ -67,6 +77,7 @@ impl Breaker {
                 )
                 .is_ok()
         {
+            self.probing_since.store(now, Ordering::Release);
             return Admission::Probe;
         }
         self.refused.fetch_add(1, Ordering::Relaxed);
@@ -76,6 +87,7 @@ impl Breaker {
     /// The dependency was found unreachable: refuse for a cool-down. True when this opened the breaker
     /// (the caller logs it once).
     pub fn trip(&self) -> bool {
+        self.probing_since.store(0, Ordering::Release);
         self.open_until
             .swap(self.now_ms() + Self::cooldown_ms(), Ordering::AcqRel)
             == 0
@@ -83,6 +95,7 @@ impl Breaker {
 
     /// It answered: close. True when the breaker was open (the caller logs the recovery once).
     pub fn close(&self) -> bool {
+        self.probing_since.store(0, Ordering::Release);
         self.open_until.swap(0, Ordering::AcqRel) != 0
     }
 
@@ -110,10 +123,19 @@ mod tests {
         assert!(b.is_open());
         assert_eq!(b.admit(), Admission::Refused);
         assert_eq!(b.refused(), 1);
-        // Past the cool-down exactly one caller becomes the probe.
+        // Past the cool-down exactly one caller becomes the probe, and none other while it is out.
         b.open_until.store(1, Ordering::Release);
         assert_eq!(b.admit(), Admission::Probe);
         assert_eq!(b.admit(), Admission::Refused);
+        b.open_until.store(1, Ordering::Release);
+        assert_eq!(b.admit(), Admission::Refused, "the probe is still out");
+        b.trip();
+        b.open_until.store(1, Ordering::Release);
+        assert_eq!(
+            b.admit(),
+            Admission::Probe,
+            "a failed probe makes room for the next"
+        );
         b.close();
         assert_eq!(b.admit(), Admission::Closed);
         assert!(!b.is_open());

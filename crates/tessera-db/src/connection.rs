@@ -178,6 +178,11 @@ pub struct Db {
     connecting: Arc<AtomicUsize>,
     breaker: Arc<Breaker>,
     connect_timeout: Duration,
+    /// How long a caller waits for its work at most: the checkout, then the statement timeout and a
+    /// margin. A database that holds packets answers nothing and libpq has no read timeout: past this the
+    /// caller is answered unavailable and the breaker opens (the blocked thread ends when the connection
+    /// finally breaks).
+    work_deadline: Duration,
 }
 
 /// How often a caller waiting for a connection looks whether another has meanwhile found the database
@@ -189,6 +194,7 @@ impl Db {
     pub fn new(url: &str, options: DbOptions) -> Result<Self, DbError> {
         let backend = Backend::from_url(url)?;
         let connect_timeout = options.connect_timeout;
+        let work_deadline = connect_timeout + options.statement_timeout + Duration::from_secs(1);
         let pool_size = options.pool_size.max(1);
         let connecting = Arc::new(AtomicUsize::new(0));
         let breaker = Arc::new(Breaker::default());
@@ -210,6 +216,7 @@ impl Db {
             connecting,
             breaker,
             connect_timeout,
+            work_deadline,
         })
     }
 
@@ -245,13 +252,18 @@ impl Db {
         let breaker = self.breaker.clone();
         let timeout = self.connect_timeout;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
+        let work = tokio::task::spawn_blocking(move || {
             let _g = span.enter();
             let mut conn = checkout(&pool, &breaker, admission, timeout)?;
             f(&mut conn)
-        })
-        .await
-        .map_err(DbError::from)?
+        });
+        match tokio::time::timeout(self.work_deadline, work).await {
+            Ok(joined) => joined.map_err(DbError::from)?,
+            Err(_) => {
+                trip(&self.breaker);
+                Err(DbError::Unreachable.into())
+            }
+        }
     }
 
     /// Whether the breaker is open (the database was found unreachable), and how many requests it refused.
