@@ -1,7 +1,6 @@
 //! Failures of Tessera's own dependencies (issue 10). Connections are cut through a `TcpGate` between one
 //! Tessera and the shared PostgreSQL or Redis, never by stopping the servers other tests use.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +10,9 @@ use tessera_core::Role;
 use tessera_tests::forward::RULES;
 use tessera_tests::oauth::PASSWORD;
 use tessera_tests::process::ServerProcess;
-use tessera_tests::{postgres_url, redis_url, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder};
+use tessera_tests::{
+    behind_postgres_gate, behind_redis_gate, postgres_url, within, DbKind, TcpGate, TestApp, TestAppBuilder,
+};
 
 /// What one request of the load saw.
 #[derive(Debug)]
@@ -115,15 +116,14 @@ async fn a_cut_database_fails_cleanly_under_load_and_recovers() {
     gate.reopen();
     // Bounded by time, not by a count: while the breaker is open each probe answers at once, and only
     // one probe per cool-down (500 ms) tries the database.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut recovered = false;
-    while std::time::Instant::now() < deadline {
-        if readiness(&app).await == StatusCode::OK {
-            recovered = true;
-            break;
-        }
-    }
-    assert!(recovered, "/readyz recovers");
+    assert!(
+        within(std::time::Duration::from_secs(30), || async {
+            readiness(&app).await == StatusCode::OK
+        })
+        .await
+        .is_some(),
+        "/readyz recovers"
+    );
     let fresh = app.password_login("ada", None).await;
     assert_eq!(app.refresh(&fresh.refresh_token).await.status(), StatusCode::OK);
     stop.store(true, Ordering::SeqCst);
@@ -153,14 +153,10 @@ async fn a_cut_database_fails_cleanly_under_load_and_recovers() {
 /// per cool-down finds the database back, without a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_database_is_answered_at_once_and_probed_back() {
-    let Some(_) = postgres_url() else { return };
-    let gate = TcpGate::start("127.0.0.1:5432".parse().unwrap()).await;
-    let app = TestAppBuilder::new(DbKind::Postgres)
-        .database_via(gate.addr)
-        .env("TESSERA_DATABASE__CONNECT_TIMEOUT_SECS", "30")
-        .try_spawn()
-        .await
-        .expect("app");
+    let Some((gate, app)) = behind_postgres_gate(&[("TESSERA_DATABASE__CONNECT_TIMEOUT_SECS", "30")]).await
+    else {
+        return;
+    };
     app.create_user("ada", Role::User).await;
     let t = app.password_login("ada", None).await;
     gate.close();
@@ -194,15 +190,14 @@ async fn a_refused_database_is_answered_at_once_and_probed_back() {
         .unwrap_or(0);
     assert!(refused >= 10, "refused without trying: {refused}");
     gate.reopen();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut back = false;
-    while std::time::Instant::now() < deadline {
-        if app.refresh(&t.refresh_token).await.status() == StatusCode::OK {
-            back = true;
-            break;
-        }
-    }
-    assert!(back, "a probe finds the database back and the breaker closes");
+    assert!(
+        within(std::time::Duration::from_secs(30), || async {
+            app.refresh(&t.refresh_token).await.status() == StatusCode::OK
+        })
+        .await
+        .is_some(),
+        "a probe finds the database back and the breaker closes"
+    );
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("tessera_database_breaker_open 0"),
@@ -215,15 +210,14 @@ async fn a_refused_database_is_answered_at_once_and_probed_back() {
 /// the breaker then answers the rest 503 at once, and after the gate reopens a probe finds it back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_database_costs_one_deadline_then_answers_at_once() {
-    let Some(_) = postgres_url() else { return };
-    let gate = TcpGate::start("127.0.0.1:5432".parse().unwrap()).await;
-    let app = TestAppBuilder::new(DbKind::Postgres)
-        .database_via(gate.addr)
-        .env("TESSERA_DATABASE__CONNECT_TIMEOUT_SECS", "1")
-        .env("TESSERA_DATABASE__STATEMENT_TIMEOUT_MS", "1000")
-        .try_spawn()
-        .await
-        .expect("app");
+    let Some((gate, app)) = behind_postgres_gate(&[
+        ("TESSERA_DATABASE__CONNECT_TIMEOUT_SECS", "1"),
+        ("TESSERA_DATABASE__STATEMENT_TIMEOUT_MS", "1000"),
+    ])
+    .await
+    else {
+        return;
+    };
     app.create_user("ada", Role::User).await;
     let t = app.password_login("ada", None).await;
     gate.hold();
@@ -249,15 +243,14 @@ async fn a_held_database_costs_one_deadline_then_answers_at_once() {
         started.elapsed()
     );
     gate.reopen();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut back = false;
-    while std::time::Instant::now() < deadline {
-        if app.refresh(&t.refresh_token).await.status() == StatusCode::OK {
-            back = true;
-            break;
-        }
-    }
-    assert!(back, "the database is found back without a restart");
+    assert!(
+        within(std::time::Duration::from_secs(30), || async {
+            app.refresh(&t.refresh_token).await.status() == StatusCode::OK
+        })
+        .await
+        .is_some(),
+        "the database is found back without a restart"
+    );
 }
 
 /// Issue 19, point 2: a silently partitioned Redis (the gate holds every packet, refuses nothing) costs the
@@ -266,15 +259,9 @@ async fn a_held_database_costs_one_deadline_then_answers_at_once() {
 /// cool-down finds Redis back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_redis_is_answered_at_once_after_one_deadline() {
-    let Some(url) = redis_url() else { return };
-    let target: SocketAddr = url.trim_start_matches("redis://").parse().unwrap();
-    let gate = TcpGate::start(target).await;
-    let app = TestAppBuilder::new(DbKind::Sqlite)
-        .store(StoreKind::Redis)
-        .store_url(&format!("redis://{}", gate.addr))
-        .try_spawn()
-        .await
-        .expect("app");
+    let Some((gate, app)) = behind_redis_gate(None).await else {
+        return;
+    };
     app.create_user("ada", Role::User).await;
     app.password_login("ada", None).await;
     gate.hold();
@@ -317,16 +304,16 @@ async fn a_held_redis_is_answered_at_once_after_one_deadline() {
         started.elapsed()
     );
     gate.reopen();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut back = false;
-    while std::time::Instant::now() < deadline {
+    let store_ok = || async {
         let body: Value = app.get("/readyz").await.json().await.unwrap();
-        if body["store"] == "ok" {
-            back = true;
-            break;
-        }
-    }
-    assert!(back, "a probe finds Redis back");
+        body["store"] == "ok"
+    };
+    assert!(
+        within(std::time::Duration::from_secs(30), store_ok)
+            .await
+            .is_some(),
+        "a probe finds Redis back"
+    );
     let init = app
         .post_json("/api/auth/device/init", &json!({"client_device_identifier": "tv", "name": "TV", "client": "argosy", "platform": "android", "requested_scopes": ["me.read"]}))
         .await;
@@ -335,16 +322,9 @@ async fn a_held_redis_is_answered_at_once_after_one_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
-    let Some(url) = redis_url() else { return };
-    let target: SocketAddr = url.trim_start_matches("redis://").parse().unwrap();
-    let gate = TcpGate::start(target).await;
-    let app = TestAppBuilder::new(DbKind::Sqlite)
-        .store(StoreKind::Redis)
-        .store_url(&format!("redis://{}", gate.addr))
-        .config(RULES)
-        .try_spawn()
-        .await
-        .expect("app");
+    let Some((gate, app)) = behind_redis_gate(Some(RULES)).await else {
+        return;
+    };
     app.create_user("ada", Role::User).await;
     let kept = app.password_login("ada", None).await.access_token;
     let revoked = app.password_login("ada", None).await.access_token;
@@ -368,17 +348,19 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
 
     // Issue 19: /readyz reports the revocation listener; the replica is degraded (still 200) while it is
     // down, and ok again once it resubscribes (checked after the gate reopens, below).
-    let mut degraded = None;
-    for _ in 0..2000 {
-        let res = app.get("/readyz").await;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap();
-        if body["revocation_listener"] == "degraded" {
-            degraded = Some((status, body));
-            break;
-        }
-    }
-    let (status, body) = degraded.expect("the listener's loss shows in /readyz");
+    let listener_down = || async {
+        let body: Value = app.get("/readyz").await.json().await.unwrap();
+        body["revocation_listener"] == "degraded"
+    };
+    assert!(
+        within(std::time::Duration::from_secs(30), listener_down)
+            .await
+            .is_some(),
+        "the listener's loss shows in /readyz"
+    );
+    let res = app.get("/readyz").await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "degraded", "{body}");
     // Point 2: once the outage is found, store calls answer at once (the store's breaker), not after a
@@ -479,15 +461,16 @@ async fn a_cut_redis_closes_device_flows_and_forward_auth_falls_back() {
         );
     }
     assert!(back, "device init works again once Redis is back");
-    let mut listening = false;
-    for _ in 0..2000 {
+    let listening = || async {
         let body: Value = app.get("/readyz").await.json().await.unwrap();
-        if body["revocation_listener"] == "ok" && body["status"] == "ok" {
-            listening = true;
-            break;
-        }
-    }
-    assert!(listening, "the listener resubscribes and /readyz says so");
+        body["revocation_listener"] == "ok" && body["status"] == "ok"
+    };
+    assert!(
+        within(std::time::Duration::from_secs(30), listening)
+            .await
+            .is_some(),
+        "the listener resubscribes and /readyz says so"
+    );
     assert_eq!(forward(revoked).await, StatusCode::UNAUTHORIZED);
     assert_eq!(forward(kept).await, StatusCode::OK);
 }
@@ -655,15 +638,21 @@ async fn a_shutdown_delay_keeps_serving_with_readiness_off(db: DbKind) {
     let ready = client.get(tessera.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     tessera.server.terminate();
-    let mut off = None;
-    for _ in 0..2000 {
-        let res = client.get(tessera.url("/readyz")).send().await.unwrap();
-        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
-            off = Some(res.json::<Value>().await.unwrap());
-            break;
-        }
-    }
-    let body = off.expect("readiness turns off after SIGTERM");
+    let off = || async {
+        client.get(tessera.url("/readyz")).send().await.unwrap().status() == StatusCode::SERVICE_UNAVAILABLE
+    };
+    assert!(
+        within(std::time::Duration::from_secs(30), off).await.is_some(),
+        "readiness turns off after SIGTERM"
+    );
+    let body: Value = client
+        .get(tessera.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["shutting_down"], true, "{body}");
     // Still serving: health, and real work on new connections.
     let fresh = reqwest::Client::new();

@@ -4,9 +4,7 @@ use std::net::SocketAddr;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use tessera_tests::{
-    both_backends, postgres_url, redis_url, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder,
-};
+use tessera_tests::{both_backends, postgres_url, within, DbKind, TcpGate, TestApp, TestAppBuilder};
 
 async fn readiness(app: &TestApp) -> (StatusCode, Value) {
     let res = app.get("/readyz").await;
@@ -61,26 +59,17 @@ async fn readiness_follows_the_database_without_a_restart() {
     );
     gate.reopen();
     // The breaker (issue 19) lets one probe through per cool-down (500 ms): back within a few of them.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let (mut status, mut body) = readiness(&app).await;
-    while status != StatusCode::OK && std::time::Instant::now() < deadline {
-        (status, body) = readiness(&app).await;
-    }
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let ready = || async { readiness(&app).await.0 == StatusCode::OK };
+    assert!(within(std::time::Duration::from_secs(30), ready).await.is_some());
+    let (_, body) = readiness(&app).await;
     assert_eq!(body["database"], "ok");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_redis_degrades_but_stays_ready() {
-    let Some(url) = redis_url() else { return };
-    let target: SocketAddr = url.trim_start_matches("redis://").parse().unwrap();
-    let gate = TcpGate::start(target).await;
-    let app = TestAppBuilder::new(DbKind::Sqlite)
-        .store(StoreKind::Redis)
-        .store_url(&format!("redis://{}", gate.addr))
-        .try_spawn()
-        .await
-        .expect("app");
+    let Some((gate, app)) = tessera_tests::behind_redis_gate(None).await else {
+        return;
+    };
     let (status, body) = readiness(&app).await;
     assert_eq!(
         (status, body["store"].as_str(), body["store_kind"].as_str()),
@@ -92,12 +81,10 @@ async fn an_unreachable_redis_degrades_but_stays_ready() {
     assert_eq!(body["store"], "degraded");
     gate.reopen();
     // The store's breaker probes once per cool-down (500 ms): back within a few.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let (_, mut body) = readiness(&app).await;
-    while body["store"] != "ok" && std::time::Instant::now() < deadline {
-        (_, body) = readiness(&app).await;
-    }
-    assert_eq!(body["store"], "ok");
+    let store_ok = || async { readiness(&app).await.1["store"] == "ok" };
+    assert!(within(std::time::Duration::from_secs(30), store_ok)
+        .await
+        .is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

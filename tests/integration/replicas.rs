@@ -1,26 +1,10 @@
 //! Two replicas on one PostgreSQL and one Redis behave as one (issue 9).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tessera_core::Role;
-use tessera_tests::{postgres_url, redis_url, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder};
-
-/// Waits (bounded) until `cond` holds; returns how long it took. Replication is asynchronous by nature,
-/// so these checks measure it instead of assuming it.
-async fn within<F: std::future::Future<Output = bool>>(
-    limit: Duration,
-    mut cond: impl FnMut() -> F,
-) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if cond().await {
-            return Some(start.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    None
-}
+use tessera_tests::{postgres_url, redis_url, within, DbKind, StoreKind, TcpGate, TestApp, TestAppBuilder};
 
 async fn active(app: &TestApp, token: &str) -> bool {
     app.introspect(token).await["active"] == true

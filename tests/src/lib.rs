@@ -432,6 +432,47 @@ macro_rules! on_all_backends_and_stores {
     };
 }
 
+/// Waits (bounded) until `cond` holds; returns how long it took. For what is asynchronous by nature
+/// (replication, a breaker's next probe, a listener resubscribing): measured, not assumed.
+pub async fn within<F: std::future::Future<Output = bool>>(
+    limit: std::time::Duration,
+    mut cond: impl FnMut() -> F,
+) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if cond().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    None
+}
+
+/// An app whose database is PostgreSQL reached through `gate`, with more `TESSERA_…` settings.
+pub async fn behind_postgres_gate(env: &[(&str, &str)]) -> Option<(TcpGate, TestApp)> {
+    postgres_url()?;
+    let gate = TcpGate::start("127.0.0.1:5432".parse().unwrap()).await;
+    let mut builder = TestAppBuilder::new(DbKind::Postgres).database_via(gate.addr);
+    for (k, v) in env {
+        builder = builder.env(k, v);
+    }
+    Some((gate, builder.try_spawn().await.expect("app")))
+}
+
+/// An app on SQLite whose store is Redis reached through `gate`.
+pub async fn behind_redis_gate(config: Option<&str>) -> Option<(TcpGate, TestApp)> {
+    let url = redis_url()?;
+    let target: std::net::SocketAddr = url.trim_start_matches("redis://").parse().unwrap();
+    let gate = TcpGate::start(target).await;
+    let mut builder = TestAppBuilder::new(DbKind::Sqlite)
+        .store(StoreKind::Redis)
+        .store_url(&format!("redis://{}", gate.addr));
+    if let Some(c) = config {
+        builder = builder.config(c);
+    }
+    Some((gate, builder.try_spawn().await.expect("app")))
+}
+
 /// Two replicas behind one (imagined) proxy: A on PostgreSQL and Redis, B joined to A's database, store
 /// and keys. None when PostgreSQL or Redis is missing (a failure with CI=true).
 pub async fn replica_pair() -> Option<(TestApp, TestApp)> {

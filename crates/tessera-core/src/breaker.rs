@@ -11,9 +11,6 @@ use std::time::{Duration, Instant};
 /// How long the breaker stays open before one probe may try again.
 pub const COOLDOWN: Duration = Duration::from_millis(500);
 
-/// A probe still out after this long no longer holds back the next one (it was lost, not answered).
-const PROBE_LIMIT_MS: u64 = 60_000;
-
 #[derive(Debug)]
 pub struct Breaker {
     started: Instant,
@@ -22,6 +19,9 @@ pub struct Breaker {
     /// When the probe now in flight was let through (0: none). Against a dependency that holds packets
     /// a probe waits out its whole deadline; one at a time is enough.
     probing_since: AtomicU64,
+    /// A probe still out after this long (the caller's deadline) no longer holds back the next one: its
+    /// caller went away without an answer (a client that disconnects must not keep the breaker shut).
+    probe_limit_ms: u64,
     /// Requests refused without trying, for `/metrics`.
     refused: AtomicU64,
 }
@@ -37,18 +37,18 @@ pub enum Admission {
     Refused,
 }
 
-impl Default for Breaker {
-    fn default() -> Self {
+impl Breaker {
+    /// `probe_limit`: the longest a call to the dependency can take (its deadline).
+    pub fn new(probe_limit: Duration) -> Self {
         Breaker {
             started: Instant::now(),
             open_until: AtomicU64::new(0),
             probing_since: AtomicU64::new(0),
+            probe_limit_ms: u64::try_from(probe_limit.as_millis()).unwrap_or(u64::MAX),
             refused: AtomicU64::new(0),
         }
     }
-}
 
-impl Breaker {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
     }
@@ -64,7 +64,7 @@ impl Breaker {
         }
         let now = self.now_ms();
         let probing = self.probing_since.load(Ordering::Acquire);
-        let probe_out = probing != 0 && now.saturating_sub(probing) < PROBE_LIMIT_MS;
+        let probe_out = probing != 0 && now.saturating_sub(probing) < self.probe_limit_ms;
         if now >= until
             && !probe_out
             && self
@@ -95,6 +95,10 @@ impl Breaker {
 
     /// It answered: close. True when the breaker was open (the caller logs the recovery once).
     pub fn close(&self) -> bool {
+        // Every successful call lands here: reading first keeps the closed state's cache line shared.
+        if self.open_until.load(Ordering::Acquire) == 0 && self.probing_since.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         self.probing_since.store(0, Ordering::Release);
         self.open_until.swap(0, Ordering::AcqRel) != 0
     }
@@ -117,7 +121,7 @@ mod tests {
 
     #[test]
     fn opens_refuses_and_lets_one_probe_through() {
-        let b = Breaker::default();
+        let b = Breaker::new(Duration::from_secs(60));
         assert_eq!(b.admit(), Admission::Closed);
         b.trip();
         assert!(b.is_open());
@@ -139,5 +143,16 @@ mod tests {
         b.close();
         assert_eq!(b.admit(), Admission::Closed);
         assert!(!b.is_open());
+    }
+
+    #[test]
+    fn a_probe_whose_caller_went_away_expires() {
+        let b = Breaker::new(Duration::ZERO);
+        b.trip();
+        b.open_until.store(1, Ordering::Release);
+        assert_eq!(b.admit(), Admission::Probe);
+        // Nobody closed or tripped it; past its limit the next caller may probe.
+        b.open_until.store(1, Ordering::Release);
+        assert_eq!(b.admit(), Admission::Probe);
     }
 }

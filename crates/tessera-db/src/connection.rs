@@ -197,7 +197,7 @@ impl Db {
         let work_deadline = connect_timeout + options.statement_timeout + Duration::from_secs(1);
         let pool_size = options.pool_size.max(1);
         let connecting = Arc::new(AtomicUsize::new(0));
-        let breaker = Arc::new(Breaker::default());
+        let breaker = Arc::new(Breaker::new(work_deadline));
         let manager = Manager {
             url: url.to_owned(),
             backend,

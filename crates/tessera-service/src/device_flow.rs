@@ -242,7 +242,11 @@ impl Services {
                 method: ClientAuthMethod::None,
             })
             .await
-            .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("the built-in CLI client: {e}")))?;
+            .map_err(|e| match e {
+                // A database outage is a 503 like anywhere else, not a broken built-in client.
+                OAuthFailure::Service(e) => e,
+                other => ServiceError::Unexpected(anyhow::anyhow!("the built-in CLI client: {other}")),
+            })?;
         let requested = if scope_names.is_empty() {
             self.catalog.all()
         } else {

@@ -29,7 +29,7 @@ pub struct Metrics {
     active_sessions: IntGauge,
     listener_up: IntGauge,
     db_breaker_open: IntGauge,
-    db_refused: IntGauge,
+    db_refused: IntCounter,
     eviction_failures: IntCounter,
 }
 
@@ -135,11 +135,14 @@ impl Metrics {
                 "tessera_database_breaker_open",
                 "1 while the database was found unreachable and requests are answered 503 at once",
             )?,
-            db_refused: gauge(
-                &r,
-                "tessera_database_refused_total",
-                "Requests answered unavailable at once by the open breaker, since start",
-            )?,
+            db_refused: {
+                let c = IntCounter::new(
+                    "tessera_database_refused_total",
+                    "Requests answered unavailable at once by the open database breaker",
+                )?;
+                r.register(Box::new(c.clone()))?;
+                c
+            },
             eviction_failures: {
                 let c = IntCounter::new(
                     "tessera_eviction_publish_failures_total",
@@ -226,7 +229,8 @@ impl Services {
         m.listener_up.set(i64::from(self.caches.usable()));
         let (open, refused) = self.db.breaker_state();
         m.db_breaker_open.set(i64::from(open));
-        m.db_refused.set(i64::try_from(refused).unwrap_or(i64::MAX));
+        // The breaker counts; the counter catches up with it when scraped.
+        m.db_refused.inc_by(refused.saturating_sub(m.db_refused.get()));
         let now = self.clock.now().as_secs();
         let idle = self.settings.session.idle_timeout_secs;
         let live = self

@@ -98,7 +98,8 @@ impl RedisStore {
             pool,
             client,
             prefix: prefix.to_owned(),
-            breaker: Breaker::default(),
+            // A call waits at most for a connection and then for its answer.
+            breaker: Breaker::new(OP_TIMEOUT * 2),
         })
     }
 

@@ -17,20 +17,13 @@ pub fn presented<'a>(req: &'a HttpRequest, state: &AppState) -> Presented<'a> {
         .map(<[u8]>::trim_ascii_start)
         .filter(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case(b"basic "))
         .map(|_| crate::client_ip::client_ip(req, &services.settings.server.trusted_proxies));
+    let configured = |name: &Option<actix_web::http::header::HeaderName>| {
+        name.as_ref().and_then(|n| h.get(n)).map(|v| v.as_bytes())
+    };
     Presented {
-        api_key: state
-            .headers
-            .api_key
-            .as_ref()
-            .and_then(|name| h.get(name))
-            .map(|v| v.as_bytes()),
+        api_key: configured(&state.headers.api_key),
         authorization,
-        service_key: state
-            .headers
-            .service_key
-            .as_ref()
-            .and_then(|name| h.get(name))
-            .map(|v| v.as_bytes()),
+        service_key: configured(&state.headers.service_key),
         session: session_cookie(req, &services.settings.session).map(|c| c.value().to_owned()),
         client_ip,
     }
