@@ -91,7 +91,8 @@ impl Eviction {
             }
             Eviction::Device(d) => id.device_id.as_deref() == Some(d.as_str()),
             Eviction::Client(c) => {
-                id.client_id.as_deref() == Some(c.as_str()) || id.subject == format!("client:{c}")
+                id.client_id.as_deref() == Some(c.as_str())
+                    || id.subject.strip_prefix("client:") == Some(c.as_str())
             }
             Eviction::Session(sid) => {
                 id.kind == CredentialKind::Session && id.session_id.as_deref() == Some(sid.as_str())

@@ -332,14 +332,14 @@ impl Services {
             Identity {
                 kind: CredentialKind::ClientToken,
                 principal: Some(principal_of(&user)),
-                subject: user.id.to_string(),
+                subject: user.id.to_string().into(),
                 client_id: None,
-                device_id: row.device_id.clone(),
+                device_id: row.device_id.as_deref().map(std::sync::Arc::from),
                 scopes: scopes.and(rights),
                 granted: scopes,
                 expires_at: row.expires_at,
                 issued_at: Some(row.created_at),
-                token_id: Some(row.id.to_string()),
+                token_id: Some(row.id.to_string().into()),
                 can_introspect: false,
                 session_id: None,
                 family_id: None,
@@ -354,14 +354,14 @@ impl Services {
         let now = self.clock.now().as_secs();
         {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            let key = format!("ct:{id}");
-            if seen.get(&key).is_some_and(|t| now - t < LAST_USED_WRITE_SECS) {
+            let seen = &mut seen.client_tokens;
+            if seen.get(&id).is_some_and(|t| now - t < LAST_USED_WRITE_SECS) {
                 return;
             }
             if seen.len() > 100_000 {
                 seen.clear();
             }
-            seen.insert(key, now);
+            seen.insert(id, now);
         }
         let db = self.db.clone();
         self.background.spawn(async move {

@@ -332,7 +332,7 @@ impl Services {
         user_code: &str,
     ) -> Result<(String, Flow), ServiceError> {
         let now = self.clock.now();
-        let subject = approver.subject.as_str();
+        let subject = &*approver.subject;
         self.limits.charge(LimitedAction::UserCode, subject, now).await?;
         let found = self.live_flow(user_code).await;
         if found.is_ok() {

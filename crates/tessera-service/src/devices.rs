@@ -289,6 +289,7 @@ impl Services {
         let now = self.clock.now().as_secs();
         {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let seen = &mut seen.devices;
             if seen
                 .get(device_id)
                 .is_some_and(|t| now - t < LAST_SEEN_WRITE_SECS)

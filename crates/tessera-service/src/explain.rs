@@ -63,10 +63,10 @@ impl Services {
                         );
                         line("owner rights", names(self.rights_of(p.user_id).await?));
                     }
-                    None => line("subject", id.subject.clone()),
+                    None => line("subject", id.subject.to_string()),
                 }
                 if let Some(d) = &id.device_id {
-                    line("device", d.clone());
+                    line("device", d.to_string());
                 }
                 line("credential scopes", names(id.granted));
                 line(

@@ -1,5 +1,7 @@
 //! Who is calling, and with which effective scopes (credential scopes ∩ the owner's rights now).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use tessera_core::rights::{self, apply_overrides, Effect, Grant};
 use tessera_core::{Role, ScopeSet, UnixTime};
@@ -63,21 +65,21 @@ pub struct Identity {
     /// None for the service key and client-credentials tokens.
     pub principal: Option<std::sync::Arc<Principal>>,
     /// `sub` as tokens carry it: the user id, `client:<id>`, or `service`.
-    pub subject: String,
-    pub client_id: Option<String>,
-    pub device_id: Option<String>,
+    pub subject: Arc<str>,
+    pub client_id: Option<Arc<str>>,
+    pub device_id: Option<Arc<str>>,
     /// Effective scopes: the credential's ∩ the owner's current rights.
     pub scopes: ScopeSet,
     /// The credential's own scopes, before the intersection (for `tessera explain`).
     pub granted: ScopeSet,
     pub expires_at: Option<i64>,
     pub issued_at: Option<i64>,
-    pub token_id: Option<String>,
+    pub token_id: Option<Arc<str>>,
     pub can_introspect: bool,
     /// The session behind a cookie credential (kept when its owner changes the password).
-    pub session_id: Option<String>,
+    pub session_id: Option<Arc<str>>,
     /// The refresh family an access token belongs to (its `sid`), for precise eviction.
-    pub family_id: Option<String>,
+    pub family_id: Option<Arc<str>>,
     /// Injected-clock second after which a cached copy must be reloaded even though the credential is
     /// still valid (a session's next activity write).
     pub cache_until: Option<i64>,
@@ -89,7 +91,7 @@ impl Identity {
         Identity {
             kind,
             principal: Some(principal_of(user)),
-            subject: user.id.to_string(),
+            subject: user.id.to_string().into(),
             client_id: None,
             device_id: None,
             scopes: rights,
@@ -297,17 +299,17 @@ impl Services {
             Identity {
                 kind: CredentialKind::AccessToken,
                 principal,
-                subject,
-                client_id,
-                device_id,
+                subject: subject.into(),
+                client_id: client_id.map(Arc::from),
+                device_id: device_id.map(Arc::from),
                 scopes: granted.and(rights),
                 granted,
                 expires_at: exp,
                 issued_at: iat,
-                token_id: str_claim(&claims, "jti").map(str::to_owned),
+                token_id: str_claim(&claims, "jti").map(Arc::from),
                 can_introspect: false,
                 session_id: None,
-                family_id,
+                family_id: family_id.map(Arc::from),
                 cache_until: None,
             },
             generation,
@@ -347,7 +349,7 @@ impl Services {
                 email_verified: false,
                 permission_group_id: None,
             })),
-            subject: user_id.to_string(),
+            subject: user_id.to_string().into(),
             client_id: None,
             device_id: None,
             scopes,

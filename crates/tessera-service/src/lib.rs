@@ -47,6 +47,13 @@ pub use error::ServiceError;
 pub use settings::Settings;
 
 /// Everything a use case needs, built once at start and shared by all workers.
+/// When devices (by id) and client tokens (by row id) were last written as used.
+#[derive(Debug, Default)]
+pub struct LastUse {
+    pub devices: std::collections::HashMap<String, i64>,
+    pub client_tokens: std::collections::HashMap<i64, i64>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Services {
     pub settings: Arc<Settings>,
@@ -61,8 +68,9 @@ pub struct Services {
     pub csrf_key: [u8; 32],
     pub limits: Arc<ratelimit::RateLimiter>,
     pub background: Arc<background::Background>,
-    /// When each device was last recorded as seen (debounces `last_seen` writes).
-    pub seen: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    /// When each device and client token was last recorded as used (debounces `last_seen` and
+    /// `last_used_at` writes).
+    pub seen: Arc<std::sync::Mutex<LastUse>>,
     /// Forward-auth rules, compiled once at start.
     pub rules: Arc<forward_auth::RuleSet>,
     /// The hot-path caches, cleared on every revocation here and on every replica.

@@ -105,7 +105,7 @@ impl Services {
     pub async fn create_group(&self, spec: GroupSpec, actor: &Identity) -> Result<GroupView, ServiceError> {
         check_grants(&spec.grants, "grants")?;
         self.grants_within(&spec.grants, actor)?;
-        let actor = actor.subject.as_str();
+        let actor = &*actor.subject;
         if spec.name.trim().is_empty() || spec.name.len() > 255 {
             return Err(ServiceError::field("name", "must be 1-255 characters"));
         }
@@ -149,7 +149,7 @@ impl Services {
     ) -> Result<GroupView, ServiceError> {
         check_grants(&spec.grants, "grants")?;
         self.grants_within(&spec.grants, actor)?;
-        let actor = actor.subject.as_str();
+        let actor = &*actor.subject;
         let now = self.clock.now();
         let actor = actor.to_owned();
         self.revoking(

@@ -138,7 +138,7 @@ impl Services {
         let id = Identity {
             expires_at: Some(session.expires_at.min(idle_end)),
             issued_at: Some(session.created_at),
-            session_id: Some(session.id),
+            session_id: Some(session.id.into()),
             cache_until: Some(session.last_seen_at + ACTIVITY_WRITE_SECS),
             ..Identity::of_user(CredentialKind::Session, &user, rights)
         };

@@ -126,16 +126,14 @@ fn identity_headers(state: &AppState, id: &Identity) -> HttpResponse {
     let mut b = HttpResponse::Ok();
     let (name, role) = match &id.principal {
         Some(p) => (p.username.as_str(), p.role.as_str()),
-        None => (id.subject.as_str(), "service"),
+        None => (&*id.subject, "service"),
     };
     set(&mut b, names::X_AUTH_USER_ID, &id.subject);
     set(&mut b, names::X_AUTH_USER, name);
     set(&mut b, names::X_AUTH_ROLE, role);
-    set(
-        &mut b,
-        names::X_AUTH_SCOPES,
-        &state.services.catalog.to_text(id.scopes),
-    );
+    if let Some(v) = state.scope_headers.get(&state.services.catalog, id.scopes) {
+        b.insert_header((names::X_AUTH_SCOPES, v));
+    }
     if let Some(d) = &id.device_id {
         set(&mut b, names::X_AUTH_DEVICE_ID, d);
     }

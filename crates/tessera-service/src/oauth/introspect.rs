@@ -91,14 +91,14 @@ impl Services {
             token_type: "Bearer".into(),
             credential: id.kind.as_str().into(),
             scope: self.catalog.to_text(id.scopes),
-            client_id: id.client_id.clone(),
-            sub: id.subject.clone(),
+            client_id: id.client_id.as_deref().map(str::to_owned),
+            sub: id.subject.to_string(),
             username: id.principal.as_ref().map(|p| p.username.clone()),
             role: id.principal.as_ref().map(|p| p.role.as_str().to_owned()),
-            device_id: id.device_id.clone(),
+            device_id: id.device_id.as_deref().map(str::to_owned),
             exp: id.expires_at,
             iat: id.issued_at,
-            jti: id.token_id.clone(),
+            jti: id.token_id.as_deref().map(str::to_owned),
         }
     }
 

@@ -56,7 +56,7 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
         oauth_scopes,
         last_login: u.last_login.map(t),
         last_active: u.last_active.map(t),
-        current_device_id: id.device_id.clone(),
+        current_device_id: id.device_id.as_deref().map(str::to_owned),
         created_at: t(u.created_at),
         updated_at: t(u.updated_at),
         ui_settings,
