@@ -26,6 +26,7 @@ async fn authlib_discovers_logs_in_refreshes_introspects_and_revokes() {
                 grant_types: vec!["client_credentials".into()],
                 scopes: vec!["roms.read".into()],
                 can_introspect: true,
+                sign_in: Default::default(),
             },
             "test",
             app.services.catalog.all(),

@@ -14,6 +14,8 @@ mod migrations;
 mod modes;
 mod oauth;
 mod oidc_login;
+mod openid_provider;
+mod openid_provider_browser;
 mod operations;
 mod ops;
 mod proxies;

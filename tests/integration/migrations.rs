@@ -134,6 +134,11 @@ fn round_trip_every_model(c: &mut DbConnection) -> Result<(), DbError> {
             builtin: false,
             created_at: 1,
             updated_at: 1,
+            redirect_uris: "https://app.example/cb",
+            post_logout_redirect_uris: "",
+            backchannel_logout_uri: None,
+            skip_consent: false,
+            logo_uri: None,
         },
     )?;
     assert_eq!(OAuthClient::find_by_client_id(c, "launcher")?, Some(client));

@@ -27,10 +27,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// True when node and the provider's packages are installed; locally a missing one is reported, in CI it
-/// fails (`npm install --prefix tests/oidc`).
+/// The relying party built with openid-client (`tests/oidc/rp.mjs`).
+pub fn relying_party_script() -> std::path::PathBuf {
+    dir().join("rp.mjs")
+}
+
+/// True when node and the OpenID peers' packages (oidc-provider, openid-client) are installed; locally a
+/// missing one is reported, in CI it fails (`npm install --prefix tests/oidc`).
 pub fn provider_available() -> bool {
     let ok = dir().join("node_modules/oidc-provider").exists()
+        && dir().join("node_modules/openid-client").exists()
         && Command::new("node")
             .arg("--version")
             .output()

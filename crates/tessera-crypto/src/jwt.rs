@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 /// Tokens longer than this are refused before parsing (API.md §1: a credential is at most 8 KiB).
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// OpenID Connect ID tokens carry `typ: JWT`, so one can never pass for an access token (or the reverse).
+pub const ID_TOKEN_TYPE: &str = "JWT";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SigningAlg {
@@ -261,6 +263,11 @@ impl KeyRing {
     }
 
     pub fn sign(&self, claims: Map<String, Value>) -> Result<String, KeyError> {
+        self.sign_typed(claims, ACCESS_TOKEN_TYPE)
+    }
+
+    /// Signs with the current key and the given `typ` header.
+    pub fn sign_typed(&self, claims: Map<String, Value>, typ: &str) -> Result<String, KeyError> {
         let kid = self
             .current
             .as_deref()
@@ -270,7 +277,7 @@ impl KeyRing {
             .get(kid)
             .ok_or_else(|| KeyError::Corrupt("current key missing".into()))?;
         let mut header = JwsHeader::new();
-        header.set_token_type(ACCESS_TOKEN_TYPE);
+        header.set_token_type(typ);
         header.set_key_id(kid);
         let payload = JwtPayload::from_map(claims)?;
         Ok(jwt::encode_with_signer(&payload, &header, key.signer.as_ref())?)
@@ -278,12 +285,26 @@ impl KeyRing {
 
     /// Verifies signature and registered claims; returns the claims.
     pub fn verify(&self, token: &str, expect: &Expectations<'_>) -> Result<Map<String, Value>, JwtError> {
+        self.verify_typed(token, expect, ACCESS_TOKEN_TYPE)
+    }
+
+    /// Verifies a token whose `typ` header must be `typ` (or `application/{typ}`).
+    pub fn verify_typed(
+        &self,
+        token: &str,
+        expect: &Expectations<'_>,
+        typ: &str,
+    ) -> Result<Map<String, Value>, JwtError> {
         if token.len() > MAX_TOKEN_LEN || token.split('.').count() != 3 {
             return Err(JwtError::Malformed);
         }
         let header = jwt::decode_header(token).map_err(|_| JwtError::Malformed)?;
-        let typ = header.claim("typ").and_then(Value::as_str).unwrap_or("");
-        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) && !typ.eq_ignore_ascii_case("application/at+jwt") {
+        let found = header.claim("typ").and_then(Value::as_str).unwrap_or("");
+        let bare = found
+            .get(..12)
+            .filter(|p| p.eq_ignore_ascii_case("application/"))
+            .map_or(found, |_| &found[12..]);
+        if !bare.eq_ignore_ascii_case(typ) {
             return Err(JwtError::WrongType);
         }
         let kid = header

@@ -65,6 +65,39 @@ diesel::table! {
         builtin -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        skip_consent -> Bool,
+        logo_uri -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (digest) {
+        digest -> Binary,
+        client_id -> Text,
+        user_id -> BigInt,
+        session_id -> Nullable<Text>,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        scopes -> Text,
+        oidc_scopes -> Text,
+        nonce -> Nullable<Text>,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        family_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oauth_consents (user_id, client_id) {
+        user_id -> BigInt,
+        client_id -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -233,8 +266,12 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(oidc_links -> users (user_id));
 diesel::joinable!(user_avatars -> users (user_id));
+diesel::joinable!(authorization_codes -> users (user_id));
+diesel::joinable!(oauth_consents -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    authorization_codes,
+    oauth_consents,
     permission_groups,
     user_avatars,
     group_grants,

@@ -16,7 +16,9 @@ use crate::AppState;
 /// Forward-auth checks no CSRF token: the main app keeps its own (API.md §5). The account pages
 /// (`/register`, `/reset-password`, `/setup`) check their own form token, like `/login`; the JSON
 /// endpoints for the same actions take no cookie credential, so a stale cookie must not block them.
-const EXEMPT: [&str; 12] = [
+/// `/oauth/authorize` (the consent answer) checks the session's token in its form field, like `/device`.
+const EXEMPT: [&str; 13] = [
+    "/oauth/authorize",
     "/api/login",
     "/api/auth/login",
     "/login",

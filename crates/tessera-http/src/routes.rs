@@ -47,6 +47,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/setup/admin").route(web::post().to(setup::admin::admin)))
     .service(resource("/oauth/token").route(web::post().to(oauth::token::token)))
     .service(resource("/api/token").route(web::post().to(oauth::token::romm_token)))
+    .service(
+        resource("/oauth/authorize")
+            .route(web::get().to(crate::pages::authorize::authorize))
+            .route(web::post().to(crate::pages::authorize::consent)),
+    )
+    .service(resource("/oauth/end_session").route(web::get().to(crate::pages::end_session::end_session)))
     .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke::revoke)))
     .service(
         resource("/oauth/userinfo")
@@ -80,6 +86,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/sessions/{id}").route(web::delete().to(auth::sessions::delete)))
     .service(resource("/api/users/invite-link").route(web::post().to(users::invite::invite_link)))
     .service(resource("/api/users/register").route(web::post().to(users::invite::register)))
+    .service(resource("/api/users/me/consents").route(web::get().to(users::consents::list)))
+    .service(resource("/api/users/me/consents/{client_id}").route(web::delete().to(users::consents::revoke)))
     .service(resource("/api/users/me/verify-email").route(web::post().to(auth::reset::verify_email)))
     .service(resource("/api/forgot-password").route(web::post().to(auth::reset::forgot_password)))
     .service(resource("/api/reset-password").route(web::post().to(auth::reset::reset_password)))

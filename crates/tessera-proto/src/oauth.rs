@@ -30,6 +30,9 @@ pub struct TokenResponse {
     /// RomM's name for `refresh_expires_in` (on `/api/token` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_expires: Option<i64>,
+    /// OpenID Connect ID token (authorization code grant with the `openid` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// The token endpoint's parameters (form or JSON).
@@ -41,6 +44,10 @@ pub struct TokenRequestBody {
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
     pub device_code: Option<String>,
+    /// The authorization_code grant: the code, the redirect URI it was issued for, the PKCE verifier.
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
 }
@@ -97,6 +104,7 @@ pub struct UserInfo {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct Discovery {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub device_authorization_endpoint: String,
     pub introspection_endpoint: String,
@@ -111,6 +119,16 @@ pub struct Discovery {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
     pub subject_types_supported: Vec<String>,
+    pub end_session_endpoint: String,
+    pub response_modes_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub prompt_values_supported: Vec<String>,
+    /// RFC 9207: authorization responses carry `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    pub claims_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
 }
 
 /// An OAuth client as the admin API shows it.
@@ -126,6 +144,16 @@ pub struct OAuthClientView {
     pub builtin: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Where sign-in (authorization code) may return; matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return; matched exactly.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Receives an OpenID back-channel logout token when a user's session ends.
+    pub backchannel_logout_uri: Option<String>,
+    /// A trusted first-party app: its users are not asked to consent.
+    pub skip_consent: bool,
+    /// Shown on the consent page.
+    pub logo_uri: Option<String>,
     /// Shown once, right after creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -143,4 +171,24 @@ pub struct OAuthClientRequest {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub can_introspect: bool,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub skip_consent: bool,
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+}
+
+/// An app a person allowed to sign them in (OpenID Provider consent).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct ConsentView {
+    pub client_id: String,
+    /// The client's name, or None when the client has since been deleted.
+    pub client_name: Option<String>,
+    pub scopes: Vec<String>,
+    pub created_at: String,
 }

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tessera_core::{Role, SystemClock, UnixTime};
 use tessera_db::{migrate, Db, DbOptions};
-use tessera_service::oauth::clients::ClientSpec;
+use tessera_service::oauth::clients::{ClientSpec, SignInSettings};
 use tessera_service::users::NewAccount;
 use tessera_service::{Services, Settings};
 
@@ -123,6 +123,18 @@ pub enum ClientsCommand {
         /// May call /oauth/introspect.
         #[arg(long)]
         introspect: bool,
+        /// Where sign-in may return (authorization_code grant): --redirect-uri https://app.example/oauth/callback.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may return.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Receives back-channel logout tokens.
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// A trusted first-party app: its users are not asked to consent.
+        #[arg(long)]
+        skip_consent: bool,
     },
     /// List clients.
     List,
@@ -341,6 +353,10 @@ async fn clients(cmd: ClientsCommand, services: Arc<Services>) -> anyhow::Result
             grants,
             scopes,
             introspect,
+            redirect_uris,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            skip_consent,
         } => {
             let created = services
                 .create_client(
@@ -351,6 +367,13 @@ async fn clients(cmd: ClientsCommand, services: Arc<Services>) -> anyhow::Result
                         grant_types: grants,
                         scopes,
                         can_introspect: introspect,
+                        sign_in: SignInSettings {
+                            redirect_uris,
+                            post_logout_redirect_uris,
+                            backchannel_logout_uri,
+                            skip_consent,
+                            logo_uri: None,
+                        },
                     },
                     "cli",
                     services.catalog.all(),

@@ -50,6 +50,11 @@ impl Services {
                         builtin: true,
                         created_at: now,
                         updated_at: now,
+                        redirect_uris: "",
+                        post_logout_redirect_uris: "",
+                        backchannel_logout_uri: None,
+                        skip_consent: false,
+                        logo_uri: None,
                     },
                 ) {
                     Ok(_) => Ok(()),

@@ -166,6 +166,13 @@ impl Keys {
         self.ring().sign(claims).map_err(unexpected)
     }
 
+    /// An OpenID Connect ID token (`typ: JWT`): never accepted where an access token is expected.
+    pub fn sign_id_token(&self, claims: Map<String, Value>) -> Result<String, ServiceError> {
+        self.ring()
+            .sign_typed(claims, jwt::ID_TOKEN_TYPE)
+            .map_err(unexpected)
+    }
+
     /// Verifies a token; an unknown `kid` triggers one (rate-limited) reload, for keys another replica made.
     pub async fn verify(
         &self,

@@ -10,8 +10,9 @@ use url::Url;
 #[error("the return URL (rd) has control characters or a backslash")]
 pub struct BadRedirect;
 
-/// The longest return URL kept (longer ones are dropped, not refused: the sign-in still works).
-const MAX_RD_BYTES: usize = 2048;
+/// The longest return URL kept (longer ones are dropped, not refused: the sign-in still works). An
+/// OpenID authorization request with its `state`, `nonce` and PKCE challenge must fit.
+const MAX_RD_BYTES: usize = 6144;
 
 /// The validated return URL, or "" when `rd` is absent, too long or points elsewhere. It is parsed against
 /// `public_url` the way a browser would resolve it, so the comparison is on the origin a browser would

@@ -99,6 +99,11 @@ pub fn client_view(row: &OAuthClient, secret: Option<String>) -> OAuthClientView
         builtin: row.builtin,
         created_at: UnixTime(row.created_at).to_rfc3339(),
         updated_at: UnixTime(row.updated_at).to_rfc3339(),
+        redirect_uris: split(&row.redirect_uris),
+        post_logout_redirect_uris: split(&row.post_logout_redirect_uris),
+        backchannel_logout_uri: row.backchannel_logout_uri.clone(),
+        skip_consent: row.skip_consent,
+        logo_uri: row.logo_uri.clone(),
         client_secret: secret,
     }
 }

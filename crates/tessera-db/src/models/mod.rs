@@ -1,10 +1,12 @@
 //! One file per table: the row, a `New…` for inserts, and queries named for their job.
 
 pub mod audit_events;
+pub mod authorization_codes;
 pub mod client_tokens;
 pub mod devices;
 pub mod invites;
 pub mod oauth_clients;
+pub mod oauth_consents;
 pub mod oidc_links;
 pub mod password_resets;
 pub mod permission_groups;

@@ -18,6 +18,12 @@ pub struct OAuthClient {
     pub builtin: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Space-separated, each matched exactly (issue 20).
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub skip_consent: bool,
+    pub logo_uri: Option<String>,
 }
 
 #[derive(Clone, Debug, Insertable)]
@@ -33,9 +39,25 @@ pub struct NewOAuthClient<'a> {
     pub builtin: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub redirect_uris: &'a str,
+    pub post_logout_redirect_uris: &'a str,
+    pub backchannel_logout_uri: Option<&'a str>,
+    pub skip_consent: bool,
+    pub logo_uri: Option<&'a str>,
 }
 
 impl OAuthClient {
+    /// The registered redirect URIs.
+    pub fn redirect_uri_list(&self) -> impl Iterator<Item = &str> {
+        self.redirect_uris.split(' ').filter(|u| !u.is_empty())
+    }
+
+    pub fn post_logout_redirect_uri_list(&self) -> impl Iterator<Item = &str> {
+        self.post_logout_redirect_uris
+            .split(' ')
+            .filter(|u| !u.is_empty())
+    }
+
     pub fn insert(conn: &mut DbConnection, new: &NewOAuthClient<'_>) -> Result<OAuthClient, DbError> {
         Ok(diesel::insert_into(oauth_clients::table)
             .values(new)
@@ -55,13 +77,18 @@ impl OAuthClient {
 }
 
 #[derive(Clone, Debug, AsChangeset)]
-#[diesel(table_name = oauth_clients)]
+#[diesel(table_name = oauth_clients, treat_none_as_null = true)]
 pub struct OAuthClientChanges<'a> {
     pub name: &'a str,
     pub grant_types: &'a str,
     pub scopes: &'a str,
     pub can_introspect: bool,
     pub updated_at: i64,
+    pub redirect_uris: &'a str,
+    pub post_logout_redirect_uris: &'a str,
+    pub backchannel_logout_uri: Option<&'a str>,
+    pub skip_consent: bool,
+    pub logo_uri: Option<&'a str>,
 }
 
 impl OAuthClient {

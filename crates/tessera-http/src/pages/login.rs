@@ -22,11 +22,26 @@ struct LoginPage<'a> {
     password_login: bool,
     signed_in_as: Option<String>,
     oidc_provider: Option<String>,
+    /// Asked to sign in again (an app's `prompt=login` or `max_age`): the form shows even when signed in.
+    reauth: bool,
+    username_hint: &'a str,
 }
 
 #[derive(Deserialize)]
 pub struct RdQuery {
     rd: Option<String>,
+    reauth: Option<String>,
+    login_hint: Option<String>,
+}
+
+/// Where a sign-in that returns to `/oauth/authorize` finally lands: the app's redirect URI's origin.
+fn app_origin(rd: &str) -> Option<String> {
+    let query = rd.strip_prefix("/oauth/authorize?")?;
+    let uri = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())?;
+    let origin = url::Url::parse(&uri).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 #[derive(Deserialize)]
@@ -61,7 +76,15 @@ fn render(
     form_token: &str,
 ) -> Result<HttpResponse, ApiError> {
     let html = page.render().map_err(|e| ApiError::internal(&e))?;
-    Ok(super::form_page(state, status, FORM_COOKIE, form_token, html))
+    let origin = app_origin(page.rd);
+    Ok(super::form_page_to(
+        state,
+        status,
+        FORM_COOKIE,
+        form_token,
+        html,
+        origin.as_deref(),
+    ))
 }
 
 pub async fn page(
@@ -82,6 +105,16 @@ pub async fn page(
         session_cookie(&req, &state.services.settings.session).map(|c| s.csrf_token(c.value()));
     let form_token = tessera_crypto::random::hex_secret(16);
     let rd = safe_rd(&state, q.rd.as_deref())?;
+    let reauth = q.reauth.is_some();
+    let signed_in_as = signed_in_as.filter(|_| !reauth);
+    let hint: String = q
+        .login_hint
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect();
     let page = LoginPage {
         csrf: session_csrf
             .as_deref()
@@ -92,6 +125,8 @@ pub async fn page(
         password_login: s.settings.auth.password_login,
         oidc_provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
         signed_in_as,
+        reauth,
+        username_hint: &hint,
     };
     render(&state, &page, StatusCode::OK, &form_token)
 }
@@ -140,6 +175,8 @@ pub async fn submit(
                 password_login: s.settings.auth.password_login,
                 oidc_provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
                 signed_in_as: None,
+                reauth: false,
+                username_hint: "",
             };
             render(&state, &page, status, &form_token)
         }

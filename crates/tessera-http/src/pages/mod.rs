@@ -1,7 +1,9 @@
 //! Server-rendered pages: compiled askama templates, no external assets.
 
 pub mod account;
+pub mod authorize;
 pub mod device;
+pub mod end_session;
 pub mod login;
 pub mod oidc;
 
@@ -19,6 +21,19 @@ pub(crate) fn form_page(
     form_token: &str,
     html: String,
 ) -> HttpResponse {
+    form_page_to(state, status, cookie_name, form_token, html, None)
+}
+
+/// `form_page` whose form may also end at `redirect_origin`: Chromium applies `form-action` to the
+/// redirects after a post, and signing in for an app ends with a redirect to that app.
+pub(crate) fn form_page_to(
+    state: &crate::AppState,
+    status: StatusCode,
+    cookie_name: &'static str,
+    form_token: &str,
+    html: String,
+    redirect_origin: Option<&str>,
+) -> HttpResponse {
     let mut cookie = Cookie::build(cookie_name, form_token.to_owned())
         .path("/")
         .http_only(true)
@@ -30,7 +45,10 @@ pub(crate) fn form_page(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'",
+                redirect_origin.map(|o| format!(" {o}")).unwrap_or_default()
+            ),
         ))
         .insert_header(("x-frame-options", "DENY"))
         // Tokens in page URLs (invites, reset links) must not leak to other sites.

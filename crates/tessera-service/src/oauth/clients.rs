@@ -64,6 +64,51 @@ pub struct ClientSpec {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub can_introspect: bool,
+    /// Where the client's users are sent back after sign-in and sign-out (OpenID Provider, issue 20).
+    pub sign_in: SignInSettings,
+}
+
+/// A relying party's registration: redirect URIs matched exactly, and what the consent page shows.
+#[derive(Clone, Debug, Default)]
+pub struct SignInSettings {
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    /// A trusted first-party app: its users are not asked to consent.
+    pub skip_consent: bool,
+    pub logo_uri: Option<String>,
+}
+
+/// At most this many redirect URIs per list; a registration is not a place to store data.
+const MAX_REDIRECT_URIS: usize = 20;
+const MAX_URI_LEN: usize = 2000;
+
+/// A registered redirect URI: absolute `https` (or `http` for a loopback or private app), no fragment,
+/// no spaces or control characters. Returns why not.
+pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.len() > MAX_URI_LEN {
+        return Err("is longer than 2000 characters");
+    }
+    if uri
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err("must not contain spaces or control characters");
+    }
+    let parsed = url::Url::parse(uri).map_err(|_| "must be an absolute URL")?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err("must use https or http");
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("must name a host");
+    }
+    if parsed.fragment().is_some() {
+        return Err("must not contain a fragment");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    Ok(())
 }
 
 impl Services {
@@ -144,6 +189,39 @@ impl Services {
                 String::new()
             }
         };
+        let sign_in = &spec.sign_in;
+        for (field, list) in [
+            ("redirect_uris", &sign_in.redirect_uris),
+            ("post_logout_redirect_uris", &sign_in.post_logout_redirect_uris),
+        ] {
+            if list.len() > MAX_REDIRECT_URIS {
+                errors.push((field, format!("at most {MAX_REDIRECT_URIS} URIs")));
+            }
+            for uri in list {
+                if let Err(why) = check_redirect_uri(uri) {
+                    errors.push((field, format!("{uri:?} {why}")));
+                }
+            }
+        }
+        for (field, uri) in [
+            ("backchannel_logout_uri", &sign_in.backchannel_logout_uri),
+            ("logo_uri", &sign_in.logo_uri),
+        ] {
+            if let Some(Err(why)) = uri.as_deref().map(check_redirect_uri) {
+                errors.push((field, why.to_owned()));
+            }
+        }
+        if spec
+            .grant_types
+            .iter()
+            .any(|g| g == super::GRANT_AUTHORIZATION_CODE)
+            && sign_in.redirect_uris.is_empty()
+        {
+            errors.push((
+                "redirect_uris",
+                "the authorization_code grant needs at least one redirect URI".to_owned(),
+            ));
+        }
         if let Some(id) = &spec.client_id {
             let ok = (3..=64).contains(&id.len())
                 && id
@@ -219,6 +297,11 @@ impl Services {
                         builtin: false,
                         created_at: now.as_secs(),
                         updated_at: now.as_secs(),
+                        redirect_uris: &spec.sign_in.redirect_uris.join(" "),
+                        post_logout_redirect_uris: &spec.sign_in.post_logout_redirect_uris.join(" "),
+                        backchannel_logout_uri: spec.sign_in.backchannel_logout_uri.as_deref(),
+                        skip_consent: spec.sign_in.skip_consent,
+                        logo_uri: spec.sign_in.logo_uri.as_deref(),
                     },
                 )
                 .map_err(|e| {
@@ -249,7 +332,7 @@ impl Services {
             .await
     }
 
-    /// Updates name, grants, scopes and introspection; confidentiality and secret stay.
+    /// Updates name, grants, scopes, introspection and sign-in settings; confidentiality and secret stay.
     pub async fn update_client(
         &self,
         client_id: &str,
@@ -280,6 +363,11 @@ impl Services {
                         scopes: &scopes,
                         can_introspect: spec.can_introspect,
                         updated_at: now.as_secs(),
+                        redirect_uris: &spec.sign_in.redirect_uris.join(" "),
+                        post_logout_redirect_uris: &spec.sign_in.post_logout_redirect_uris.join(" "),
+                        backchannel_logout_uri: spec.sign_in.backchannel_logout_uri.as_deref(),
+                        skip_consent: spec.sign_in.skip_consent,
+                        logo_uri: spec.sign_in.logo_uri.as_deref(),
                     },
                 )?
                 .ok_or(ServiceError::NotFound)?;

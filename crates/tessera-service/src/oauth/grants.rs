@@ -26,6 +26,10 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
     pub device_code: Option<String>,
+    /// The authorization_code grant's `code`, `redirect_uri` and PKCE `code_verifier`.
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
     /// The client's address, for the login rate limits.
     pub client_ip: Option<String>,
     /// RomM's `/api/token`: a `scope` on refresh is intersected with the grant (RomM ignores it) instead
@@ -48,9 +52,11 @@ pub struct IssuedTokens {
     pub refresh_token: Option<String>,
     pub refresh_expires_in: Option<i64>,
     pub scope: String,
+    /// OpenID Connect: present when the code was issued for the `openid` scope.
+    pub id_token: Option<String>,
 }
 
-fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, OAuthFailure> {
+pub(crate) fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, OAuthFailure> {
     v.as_deref()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| OAuthFailure::InvalidRequest(format!("{name} is required")))
@@ -116,6 +122,7 @@ impl Services {
             GRANT_REFRESH => self.refresh_grant(client, &req).await,
             GRANT_CLIENT_CREDENTIALS => self.client_credentials_grant(client, &req).await,
             super::GRANT_DEVICE_CODE => self.device_code_grant(client, &req).await,
+            super::GRANT_AUTHORIZATION_CODE => self.authorization_code_grant(client, &req).await,
             _ => Err(OAuthFailure::UnsupportedGrantType),
         }?;
         let event = if grant == GRANT_REFRESH {
@@ -234,6 +241,7 @@ impl Services {
             refresh_token: Some(refresh.expose().to_owned()),
             refresh_expires_in: Some(refresh_expires_at - now.as_secs()),
             scope: self.catalog.to_text(scopes),
+            id_token: None,
         })
     }
 
@@ -389,6 +397,7 @@ impl Services {
             refresh_token: Some(next.expose().to_owned()),
             refresh_expires_in: Some(refresh_expires_at - now.as_secs()),
             scope: self.catalog.to_text(scopes),
+            id_token: None,
         })
     }
 
@@ -431,6 +440,7 @@ impl Services {
             refresh_token: None,
             refresh_expires_in: None,
             scope: self.catalog.to_text(scopes),
+            id_token: None,
         })
     }
 }

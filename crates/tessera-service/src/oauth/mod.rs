@@ -1,7 +1,11 @@
 //! OAuth 2.0: client authentication, the token endpoint's grants, introspection, revocation, clients.
 
+pub mod authorize;
 pub mod clients;
+mod code_grant;
+pub mod end_session;
 pub mod grants;
+pub mod id_token;
 pub mod introspect;
 mod mint;
 pub mod revoke;
@@ -14,14 +18,17 @@ pub use grants::{IssuedTokens, TokenRequest};
 /// The built-in public client used when a request names none (RomM's clients do not).
 pub const CLI_CLIENT_ID: &str = "tessera-cli";
 
-/// OIDC scopes standard libraries add; accepted and ignored (a refresh token is always issued).
-pub const IGNORED_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// OIDC scopes standard libraries add; accepted and ignored by the other grants (a refresh token is
+/// always issued there). The authorization code grant gives them their meaning (`authorize::OIDC_SCOPES`).
+pub const IGNORED_SCOPES: [&str; 5] = ["openid", "profile", "email", "groups", "offline_access"];
 
 pub const GRANT_PASSWORD: &str = "password";
 pub const GRANT_REFRESH: &str = "refresh_token";
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-pub const GRANT_TYPES: [&str; 4] = [
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_TYPES: [&str; 5] = [
+    GRANT_AUTHORIZATION_CODE,
     GRANT_PASSWORD,
     GRANT_REFRESH,
     GRANT_CLIENT_CREDENTIALS,

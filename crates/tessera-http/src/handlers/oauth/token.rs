@@ -31,6 +31,9 @@ async fn exchange(
         refresh_token: params.get("refresh_token"),
         scope: params.get("scope"),
         device_code: params.get("device_code"),
+        code: params.get("code"),
+        redirect_uri: params.get("redirect_uri"),
+        code_verifier: params.get("code_verifier"),
         client_ip: Some(crate::client_ip::client_ip(
             req,
             &state.services.settings.server.trusted_proxies,
@@ -48,6 +51,7 @@ async fn exchange(
         scope: issued.scope,
         expires: romm.then_some(issued.expires_in),
         refresh_expires: if romm { issued.refresh_expires_in } else { None },
+        id_token: issued.id_token,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! `/api/users`: me, and the admin API (API.md §7).
 
 pub mod avatar;
+pub mod consents;
 pub mod create;
 pub mod delete;
 pub mod get;

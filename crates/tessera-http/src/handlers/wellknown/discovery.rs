@@ -29,6 +29,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     ];
     let doc = Discovery {
         issuer: base.clone(),
+        authorization_endpoint: url("/oauth/authorize"),
         token_endpoint: url("/oauth/token"),
         device_authorization_endpoint: url("/oauth/device_authorization"),
         introspection_endpoint: url("/oauth/introspect"),
@@ -37,7 +38,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         jwks_uri: url("/.well-known/jwks.json"),
         grant_types_supported: GRANT_TYPES.iter().map(|g| (*g).to_owned()).collect(),
         scopes_supported: scopes,
-        response_types_supported: vec!["none".into()],
+        response_types_supported: vec!["code".into()],
         token_endpoint_auth_methods_supported: client_methods.clone(),
         introspection_endpoint_auth_methods_supported: vec![
             "client_secret_basic".into(),
@@ -46,6 +47,38 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         revocation_endpoint_auth_methods_supported: client_methods,
         id_token_signing_alg_values_supported: vec![s.keys.algorithm().name().to_owned()],
         subject_types_supported: vec!["public".into()],
+        end_session_endpoint: url("/oauth/end_session"),
+        response_modes_supported: vec!["query".into()],
+        code_challenge_methods_supported: vec!["S256".into()],
+        claims_supported: [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "sid",
+            "azp",
+            "preferred_username",
+            "name",
+            "email",
+            "email_verified",
+            "groups",
+            "roles",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect(),
+        prompt_values_supported: ["none", "login", "consent"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        authorization_response_iss_parameter_supported: true,
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
     };
     HttpResponse::Ok()
         .insert_header((
