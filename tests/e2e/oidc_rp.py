@@ -6,6 +6,7 @@ Serves on 127.0.0.1 (a free port), prints one JSON line per event on stdout:
   {"event": "signed_in", ...}           the code came back; Authlib redeemed it with PKCE, validated the
                                         ID token with its own JWKS handling, called userinfo and refreshed
   {"event": "signed_out", "state": ...} RP-initiated logout came back to /bye
+  {"event": "backchannel_logout", ...}  Tessera posted a logout token to /backchannel; Authlib verified it
   {"event": "failed", "what": ...}      something did not hold; the page says so too
 Pages: /login starts the sign-in, /callback finishes it (with a "Sign out" link), /bye ends.
 """
@@ -73,6 +74,35 @@ class RelyingParty(BaseHTTPRequestHandler):
             report(event="failed", what=f"{type(e).__name__}: {e}")
             self.answer(500, f'<h1 id="failed">{html.escape(str(e))}</h1>')
 
+    def do_POST(self):
+        try:
+            if urlparse(self.path).path != "/backchannel":
+                return self.answer(404, "not found")
+            length = int(self.headers.get("Content-Length", "0"))
+            form = parse_qs(self.rfile.read(length).decode())
+            token = form["logout_token"][0]
+            keys = JsonWebKey.import_key_set(requests.get(META["jwks_uri"], timeout=10).json())
+            claims = jwt.decode(
+                token,
+                keys,
+                claims_options={
+                    "iss": {"essential": True, "value": ISSUER},
+                    "aud": {"essential": True, "value": CLIENT_ID},
+                    "iat": {"essential": True},
+                },
+            )
+            claims.validate(leeway=5)
+            event = "http://schemas.openid.net/event/backchannel-logout"
+            if claims.header.get("typ") != "logout+jwt" or event not in claims.get("events", {}):
+                raise AssertionError("not a logout token")
+            if "nonce" in claims:
+                raise AssertionError("a logout token must not carry a nonce")
+            report(event="backchannel_logout", sid=claims.get("sid"), sub=claims.get("sub"))
+            self.answer(200)
+        except Exception as e:
+            report(event="failed", what=f"backchannel: {type(e).__name__}: {e}")
+            self.answer(400, "bad logout token")
+
     def login(self):
         verifier = secrets.token_urlsafe(48)
         nonce = secrets.token_urlsafe(16)
@@ -110,6 +140,7 @@ class RelyingParty(BaseHTTPRequestHandler):
         report(
             event="signed_in",
             sub=claims["sub"],
+            sid=claims.get("sid"),
             username=claims.get("preferred_username"),
             email=claims.get("email"),
             groups=claims.get("groups"),

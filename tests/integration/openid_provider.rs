@@ -462,3 +462,48 @@ async fn a_code_made_on_one_replica_is_redeemed_on_the_other() {
         "the replay's revocation reaches the other replica"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_requests_and_wrong_codes_are_budgeted() {
+    let app = tessera_tests::TestAppBuilder::new(tessera_tests::DbKind::Sqlite)
+        .config("[rate_limits]\nauthorize = { limit = 3, period_secs = 60 }\ncode_redeem = { limit = 2, period_secs = 10 }\n")
+        .try_spawn()
+        .await
+        .expect("sqlite app");
+    app.create_user("ada", Role::User).await;
+    photos_app(&app, &["me.read", "roms.read"], true).await;
+    let session = app.session_login("ada").await;
+    let code = param(
+        &location(&authorize(&app, Some(&session), &authorize_query(&[])).await),
+        "code",
+    )
+    .unwrap();
+    // Wrong codes spend the budget; then even the right one waits.
+    for _ in 0..2 {
+        assert_oauth_error(
+            redeem(&app, &"0".repeat(64), VERIFIER).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )
+        .await;
+    }
+    let limited = redeem(&app, &code, VERIFIER).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    // The code was not consumed by the refusal: after the wait (within its lifetime) it still works.
+    app.clock.advance(std::time::Duration::from_secs(11));
+    assert_eq!(redeem(&app, &code, VERIFIER).await.status(), StatusCode::OK);
+    // Authorization requests: the fourth in a minute goes back as temporarily_unavailable.
+    for _ in 0..2 {
+        assert!(param(
+            &location(&authorize(&app, Some(&session), &authorize_query(&[])).await),
+            "code"
+        )
+        .is_some());
+    }
+    let res = authorize(&app, Some(&session), &authorize_query(&[])).await;
+    assert_eq!(
+        param(&location(&res), "error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+}

@@ -60,7 +60,7 @@ impl RelyingParty {
     }
 }
 
-async fn register(app: &TestApp, client_id: &str, rp: &RelyingParty) {
+async fn register(app: &TestApp, client_id: &str, rp: &RelyingParty, backchannel: bool) {
     app.services
         .create_client(
             ClientSpec {
@@ -73,6 +73,7 @@ async fn register(app: &TestApp, client_id: &str, rp: &RelyingParty) {
                 sign_in: SignInSettings {
                     redirect_uris: vec![rp.url("/callback")],
                     post_logout_redirect_uris: vec![rp.url("/bye")],
+                    backchannel_logout_uri: backchannel.then(|| rp.url("/backchannel")),
                     ..Default::default()
                 },
             },
@@ -105,8 +106,9 @@ fn screenshot(name: &str, png: &[u8]) {
     let _ = writeln!(std::io::stderr(), "artifact: {}", path.display());
 }
 
-/// The whole flow in Chromium against one relying party; returns after it signed the person out.
-async fn sign_in_and_out(app: &TestApp, rp: &mut RelyingParty, uid: i64, label: &str) {
+/// The whole flow in Chromium against one relying party; returns after it signed the person out. With
+/// `backchannel`, the app also receives (and verifies) a back-channel logout token for the session.
+async fn sign_in_and_out(app: &TestApp, rp: &mut RelyingParty, uid: i64, label: &str, backchannel: bool) {
     let browser = Browser::start().await;
     let c = &browser.client;
     c.goto(&rp.url("/login")).await.unwrap();
@@ -156,12 +158,31 @@ async fn sign_in_and_out(app: &TestApp, rp: &mut RelyingParty, uid: i64, label: 
     assert_eq!(event["refreshed"], true);
     assert_eq!(event["rotated"], true);
     assert_eq!(text, "Hello ada");
+    let sid = event["sid"].clone();
     // RP-initiated logout ends the Tessera session and returns to the app.
     click(c, "#logout").await;
     c.wait().for_element(Locator::Css("#bye")).await.unwrap();
-    let event = rp.next_event().await;
-    assert_eq!(event["event"], "signed_out", "{event}");
-    assert_eq!(event["state"], "bye-state");
+    // The back-channel token is sent in the background: it may arrive before or after the browser.
+    let mut events = vec![rp.next_event().await];
+    if backchannel {
+        events.push(rp.next_event().await);
+    }
+    let signed_out = events
+        .iter()
+        .find(|e| e["event"] == "signed_out")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(signed_out["state"], "bye-state");
+    if backchannel {
+        let told = events
+            .iter()
+            .find(|e| e["event"] == "backchannel_logout")
+            .unwrap_or_else(|| panic!("{events:?}"));
+        assert_eq!(
+            told["sid"], sid,
+            "the logout token names the session of the ID token"
+        );
+        assert_eq!(told["sub"], uid.to_string());
+    }
     // Signed out of Tessera: its sign-in page asks for a password again.
     c.goto(&app.url("/login")).await.unwrap();
     c.wait().for_element(Locator::Css("#username")).await.unwrap();
@@ -180,8 +201,8 @@ async fn authlib_signs_a_person_in_through_chromium(db: DbKind) {
     let uid = app.create_user("ada", Role::User).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc_rp.py");
     let mut rp = RelyingParty::start("python3", &[script, &app.base, "authlib"]).await;
-    register(&app, "authlib", &rp).await;
-    sign_in_and_out(&app, &mut rp, uid, "authlib").await;
+    register(&app, "authlib", &rp, true).await;
+    sign_in_and_out(&app, &mut rp, uid, "authlib", true).await;
     rp.stop().await;
 }
 
@@ -198,9 +219,128 @@ async fn openid_client_signs_a_person_in_through_chromium(db: DbKind) {
     let uid = app.create_user("ada", Role::User).await;
     let script = tessera_tests::oidc::relying_party_script();
     let mut rp = RelyingParty::start("node", &[script.to_str().unwrap(), &app.base, "openid-client"]).await;
-    register(&app, "openid-client", &rp).await;
-    sign_in_and_out(&app, &mut rp, uid, "openid-client").await;
+    register(&app, "openid-client", &rp, false).await;
+    sign_in_and_out(&app, &mut rp, uid, "openid-client", false).await;
     rp.stop().await;
 }
 
 on_both_backends!(openid_client_signs_a_person_in_through_chromium);
+
+/// JupyterHub (PyPI) with oauthenticator: a whole app with OpenID Connect login, configured only through
+/// its own settings (`tests/e2e/jupyterhub_config.py`), behind its own proxy (configurable-http-proxy, npm).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jupyterhub_signs_a_person_in_through_tessera() {
+    if !browser_available()
+        || !tessera_tests::oidc::provider_available()
+        || !require_python_modules(&["jupyterhub", "oauthenticator"])
+    {
+        return;
+    }
+    let app = TestApp::try_spawn(DbKind::Sqlite).await.expect("sqlite app");
+    app.clock.set(SystemClock.now());
+    app.create_user("ada", Role::User).await;
+    let (hub_port, api_port, proxy_port) = (
+        tessera_tests::oidc::free_port(),
+        tessera_tests::oidc::free_port(),
+        tessera_tests::oidc::free_port(),
+    );
+    let hub = format!("http://127.0.0.1:{hub_port}");
+    let client = app
+        .services
+        .create_client(
+            ClientSpec {
+                client_id: Some("jupyterhub".into()),
+                name: "JupyterHub".into(),
+                confidential: true,
+                grant_types: vec!["authorization_code".into()],
+                scopes: vec!["me.read".into()],
+                can_introspect: false,
+                sign_in: SignInSettings {
+                    redirect_uris: vec![format!("{hub}/hub/oauth_callback")],
+                    ..Default::default()
+                },
+            },
+            "test",
+            app.services.catalog.all(),
+        )
+        .await
+        .expect("client registered");
+    let state = tempfile::tempdir().unwrap();
+    let chp = tessera_tests::oidc::node_bin("configurable-http-proxy");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/jupyterhub_config.py");
+    let mut jupyterhub = Command::new("python3")
+        .args(["-m", "jupyterhub", "-f", config])
+        .current_dir(state.path())
+        .env("TESSERA_ISSUER", &app.base)
+        .env("HUB_PORT", hub_port.to_string())
+        .env("HUB_API_PORT", api_port.to_string())
+        .env("PROXY_API_PORT", proxy_port.to_string())
+        .env("HUB_STATE_DIR", state.path())
+        .env("HUB_CLIENT_SECRET", client.client_secret.expect("a secret"))
+        .env("CHP_PATH", chp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("jupyterhub starts");
+    let health = format!("{hub}/hub/health");
+    let up = tessera_tests::within(std::time::Duration::from_secs(60), || async {
+        app.client
+            .get(&health)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    assert!(up.is_some(), "JupyterHub answers on {hub}");
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{hub}/hub/login")).await.unwrap();
+    // auto_login: JupyterHub sends the browser straight to Tessera.
+    c.wait().for_element(Locator::Css("#username")).await.unwrap();
+    fill(c, "#username", "ada").await;
+    fill(c, "#password", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    c.wait().for_element(Locator::Css("#approve")).await.unwrap();
+    assert_eq!(
+        c.find(Locator::Css("#client"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "JupyterHub"
+    );
+    click(c, "#approve").await;
+    // Back in JupyterHub, signed in as ada (its home page names the user).
+    let signed_in = tessera_tests::within(std::time::Duration::from_secs(20), || async {
+        let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let source = c.source().await.unwrap_or_default();
+        url.starts_with(&format!("{hub}/hub/")) && !url.contains("oauth_callback") && source.contains("ada")
+    })
+    .await;
+    let url = c.current_url().await.unwrap();
+    screenshot("jupyterhub-signed-in.png", &c.screenshot().await.unwrap());
+    assert!(
+        signed_in.is_some(),
+        "JupyterHub did not sign ada in; it shows {url}"
+    );
+    browser.stop().await;
+
+    // Stop the hub gracefully so it stops its proxy too; then make sure the proxy is gone.
+    if let Some(pid) = jupyterhub.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), jupyterhub.wait()).await;
+    if stopped.is_err() {
+        let _ = jupyterhub.kill().await;
+    }
+    if let Ok(pid) = std::fs::read_to_string(state.path().join("jupyterhub-proxy.pid")) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", pid.trim()])
+            .status();
+    }
+}

@@ -197,6 +197,38 @@ async fn the_operator_cli_end_to_end(db: DbKind) {
     );
     assert!(client.contains("launcher"), "{client}");
     assert!(ok(&["clients", "list"], "").contains("launcher"));
+    // An app that signs people in through Tessera (OpenID Provider): its redirect URIs are required.
+    let refused = fails(
+        &["clients", "create", "Photos", "--grant", "authorization_code"],
+        "",
+    );
+    assert!(refused.contains("redirect"), "{refused}");
+    let photos = ok(
+        &[
+            "clients",
+            "create",
+            "Photos",
+            "--client-id",
+            "photos",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--scope",
+            "me.read",
+            "--redirect-uri",
+            "https://photos.example/oauth/callback",
+            "--post-logout-redirect-uri",
+            "https://photos.example/",
+            "--skip-consent",
+        ],
+        "",
+    );
+    assert!(
+        photos.contains("client_id: photos") && !photos.contains("client_secret"),
+        "{photos}"
+    );
+    assert!(ok(&["clients", "list"], "").contains("photos\tpublic\tauthorization_code refresh_token"));
     ok(&["clients", "delete", "launcher"], "");
     assert!(!ok(&["clients", "list"], "").contains("launcher"));
 

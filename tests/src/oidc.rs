@@ -27,6 +27,11 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// An executable installed by `npm install --prefix tests/oidc` (`node_modules/.bin`).
+pub fn node_bin(name: &str) -> std::path::PathBuf {
+    dir().join("node_modules/.bin").join(name)
+}
+
 /// The relying party built with openid-client (`tests/oidc/rp.mjs`).
 pub fn relying_party_script() -> std::path::PathBuf {
     dir().join("rp.mjs")
@@ -37,6 +42,7 @@ pub fn relying_party_script() -> std::path::PathBuf {
 pub fn provider_available() -> bool {
     let ok = dir().join("node_modules/oidc-provider").exists()
         && dir().join("node_modules/openid-client").exists()
+        && node_bin("configurable-http-proxy").exists()
         && Command::new("node")
             .arg("--version")
             .output()

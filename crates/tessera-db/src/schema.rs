@@ -93,6 +93,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    oidc_session_clients (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        user_id -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     oauth_consents (user_id, client_id) {
         user_id -> BigInt,
         client_id -> Text,
@@ -268,10 +277,12 @@ diesel::joinable!(oidc_links -> users (user_id));
 diesel::joinable!(user_avatars -> users (user_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(oauth_consents -> users (user_id));
+diesel::joinable!(oidc_session_clients -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     oauth_consents,
+    oidc_session_clients,
     permission_groups,
     user_avatars,
     group_grants,

@@ -168,9 +168,12 @@ impl Keys {
 
     /// An OpenID Connect ID token (`typ: JWT`): never accepted where an access token is expected.
     pub fn sign_id_token(&self, claims: Map<String, Value>) -> Result<String, ServiceError> {
-        self.ring()
-            .sign_typed(claims, jwt::ID_TOKEN_TYPE)
-            .map_err(unexpected)
+        self.sign_typed(claims, jwt::ID_TOKEN_TYPE)
+    }
+
+    /// Signs with the current key and the given `typ` (ID and logout tokens; never `at+jwt`).
+    pub fn sign_typed(&self, claims: Map<String, Value>, typ: &str) -> Result<String, ServiceError> {
+        self.ring().sign_typed(claims, typ).map_err(unexpected)
     }
 
     /// Verifies a token; an unknown `kid` triggers one (rate-limited) reload, for keys another replica made.

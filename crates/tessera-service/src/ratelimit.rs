@@ -26,6 +26,10 @@ pub enum LimitedAction {
     OidcStart,
     Register,
     Invite,
+    /// Authorization requests per client IP (`/oauth/authorize`: each may store a code).
+    Authorize,
+    /// Authorization codes redeemed per client IP that were wrong (refunded when right).
+    CodeRedeem,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -36,7 +40,7 @@ pub struct Budget {
 }
 
 impl LimitedAction {
-    pub const ALL: [LimitedAction; 10] = [
+    pub const ALL: [LimitedAction; 12] = [
         LimitedAction::LoginUser,
         LimitedAction::LoginIp,
         LimitedAction::DeviceInit,
@@ -47,6 +51,8 @@ impl LimitedAction {
         LimitedAction::OidcStart,
         LimitedAction::Register,
         LimitedAction::Invite,
+        LimitedAction::Authorize,
+        LimitedAction::CodeRedeem,
     ];
 
     pub fn key(self) -> &'static str {
@@ -61,6 +67,8 @@ impl LimitedAction {
             LimitedAction::OidcStart => "oidc_start",
             LimitedAction::Register => "register",
             LimitedAction::Invite => "invite",
+            LimitedAction::Authorize => "authorize",
+            LimitedAction::CodeRedeem => "code_redeem",
         }
     }
 
@@ -77,6 +85,8 @@ impl LimitedAction {
             LimitedAction::OidcStart => (30, 60),
             LimitedAction::Register => (10, 3600),
             LimitedAction::Invite => (20, 3600),
+            LimitedAction::Authorize => (60, 60),
+            LimitedAction::CodeRedeem => (20, 60),
         };
         Budget { limit, period_secs }
     }

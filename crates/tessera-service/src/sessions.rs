@@ -161,7 +161,8 @@ impl Services {
             .await?;
         match ended {
             Some((id, id_token)) => {
-                self.evict(&[Eviction::Session(id)]).await?;
+                self.evict(&[Eviction::Session(id.clone())]).await?;
+                self.backchannel_logout(&id).await?;
                 Ok(id_token)
             }
             None => Ok(None),
@@ -198,6 +199,7 @@ impl Services {
     }
 
     pub async fn delete_session(&self, user_id: i64, id: &str) -> Result<(), ServiceError> {
+        let ended = id.to_owned();
         let id = id.to_owned();
         let evicted = id.clone();
         let now = self.clock.now();
@@ -211,6 +213,7 @@ impl Services {
             }),
             |_| vec![Eviction::Session(evicted)],
         )
-        .await
+        .await?;
+        self.backchannel_logout(&ended).await
     }
 }

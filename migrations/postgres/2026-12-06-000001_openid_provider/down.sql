@@ -1,3 +1,4 @@
+DROP TABLE oidc_session_clients;
 DROP TABLE oauth_consents;
 DROP TABLE authorization_codes;
 ALTER TABLE oauth_clients DROP COLUMN logo_uri;

@@ -34,3 +34,12 @@ CREATE TABLE oauth_consents (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, client_id)
 );
+
+-- Which apps a Tessera session signed in to (by a redeemed code): told by back-channel logout when it ends.
+CREATE TABLE oidc_session_clients (
+    session_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (session_id, client_id)
+);

@@ -8,6 +8,7 @@ pub mod invites;
 pub mod oauth_clients;
 pub mod oauth_consents;
 pub mod oidc_links;
+pub mod oidc_session_clients;
 pub mod password_resets;
 pub mod permission_groups;
 pub mod refresh;

@@ -108,6 +108,10 @@ fn params_from(pairs: url::form_urlencoded::Parse<'_>) -> (AuthorizeParams, Opti
     (p, csrf, action)
 }
 
+fn client_ip(state: &AppState, req: &HttpRequest) -> String {
+    crate::client_ip::client_ip(req, &state.services.settings.server.trusted_proxies)
+}
+
 /// The signed-in session and its CSRF token, if any.
 async fn session(state: &AppState, req: &HttpRequest) -> Option<(Identity, String)> {
     let s = &state.services;
@@ -206,7 +210,8 @@ fn describe_scope(name: &str) -> String {
         (status = 400, description = "a page: unknown client or unregistered redirect URI", content_type = "text/html"),
     ))]
 pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let (params, _, _) = params_from(url::form_urlencoded::parse(req.query_string().as_bytes()));
+    let (mut params, _, _) = params_from(url::form_urlencoded::parse(req.query_string().as_bytes()));
+    params.client_ip = Some(client_ip(&state, &req));
     let s = &state.services;
     let checked = match s.check_authorize(&params).await {
         Ok(c) => c,
@@ -240,7 +245,8 @@ pub async fn consent(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = crate::extract::body::read_limited(&req, payload, crate::routes::FORM_LIMIT).await?;
-    let (params, csrf, action) = params_from(url::form_urlencoded::parse(&body));
+    let (mut params, csrf, action) = params_from(url::form_urlencoded::parse(&body));
+    params.client_ip = Some(client_ip(&state, &req));
     let s = &state.services;
     let result = async {
         let checked = s.check_authorize(&params).await?;

@@ -21,6 +21,8 @@ pub(super) struct RateLimitsFile {
     oidc_start: Option<Budget>,
     register: Option<Budget>,
     invite: Option<Budget>,
+    authorize: Option<Budget>,
+    code_redeem: Option<Budget>,
 }
 
 pub(super) fn settings(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Budget>, ConfigError> {
@@ -35,6 +37,8 @@ pub(super) fn settings(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Budg
         (LimitedAction::OidcStart, f.oidc_start),
         (LimitedAction::Register, f.register),
         (LimitedAction::Invite, f.invite),
+        (LimitedAction::Authorize, f.authorize),
+        (LimitedAction::CodeRedeem, f.code_redeem),
     ];
     let mut out = HashMap::new();
     for (action, budget) in given {

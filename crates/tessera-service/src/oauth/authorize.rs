@@ -15,6 +15,7 @@ use tessera_db::models::oauth_clients::OAuthClient;
 use tessera_db::models::oauth_consents::OAuthConsent;
 
 use crate::identity::{CredentialKind, Identity};
+use crate::ratelimit::LimitedAction;
 use crate::{audit, ServiceError, Services};
 
 /// The OpenID scopes Tessera understands, in the order they are written back.
@@ -47,6 +48,8 @@ pub struct AuthorizeParams {
     /// Tessera's own marker, added when it sends the person to sign in again for `prompt=login`: a
     /// session started before this second does not count.
     pub auth_after: Option<String>,
+    /// The browser's address, for the `authorize` rate limit.
+    pub client_ip: Option<String>,
 }
 
 /// What went wrong, and where it is told.
@@ -261,6 +264,19 @@ impl Services {
             Err(_) => return Err(req.error(&issuer, "invalid_request", "state is too long")),
         }
         let fail = |req: &AuthorizeRequest, e: &'static str, d: &str| Err(req.error(&issuer, e, d));
+        let ip = p.client_ip.as_deref().unwrap_or("unknown");
+        match self
+            .limits
+            .charge(LimitedAction::Authorize, ip, self.clock.now())
+            .await
+        {
+            Ok(()) => {}
+            Err(ServiceError::RateLimited { retry_after_secs }) => {
+                let why = format!("too many sign-in requests; try again in {retry_after_secs} s");
+                return fail(&req, "temporarily_unavailable", &why);
+            }
+            Err(e) => return Err(e.into()),
+        }
         if !grants_code {
             return fail(
                 &req,

@@ -9,6 +9,7 @@ use tessera_core::ids::FamilyId;
 use tessera_core::token_format::TokenDigest;
 use tessera_core::{ScopeSet, UnixTime};
 use tessera_db::models::authorization_codes::AuthorizationCode;
+use tessera_db::models::oidc_session_clients::OidcSessionClient;
 use tessera_db::models::refresh::RefreshFamily;
 use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
 use tessera_db::models::users::User;
@@ -19,6 +20,7 @@ use super::id_token::SignIn;
 use super::mint::{store_refresh, Subject};
 use super::{AuthedClient, IssuedTokens, OAuthFailure, TokenRequest};
 use crate::identity::{principal_of, user_rights};
+use crate::ratelimit::LimitedAction;
 use crate::{audit, Services};
 
 /// What a redemption found, decided inside one transaction.
@@ -46,6 +48,11 @@ impl Services {
     ) -> Result<IssuedTokens, OAuthFailure> {
         let code = required(&req.code, "code")?;
         let redirect_uri = required(&req.redirect_uri, "redirect_uri")?.to_owned();
+        // Every attempt is charged and a right one refunded: the budget counts wrong codes.
+        let ip = req.client_ip.clone().unwrap_or_else(|| "unknown".into());
+        self.limits
+            .charge(LimitedAction::CodeRedeem, &ip, self.clock.now())
+            .await?;
         if code.len() != 64 || !code.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(OAuthFailure::InvalidGrant(INVALID_CODE.into()));
         }
@@ -152,6 +159,17 @@ impl Services {
                 let refresh_expires_at = offline.then(|| (now.as_secs() + oauth.refresh_ttl_secs).min(cap));
                 if let Some(exp) = refresh_expires_at {
                     store_refresh(c, &stored_refresh, &fid, now, exp)?;
+                }
+                if let Some(session_id) = &row.session_id {
+                    OidcSessionClient::record(
+                        c,
+                        &OidcSessionClient {
+                            session_id: session_id.clone(),
+                            client_id: row.client_id.clone(),
+                            user_id: user.id,
+                            created_at: now.as_secs(),
+                        },
+                    )?;
                 }
                 User::touch_login(c, user.id, now.as_secs())?;
                 audit::record(

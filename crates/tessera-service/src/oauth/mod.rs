@@ -1,6 +1,7 @@
 //! OAuth 2.0: client authentication, the token endpoint's grants, introspection, revocation, clients.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod clients;
 mod code_grant;
 pub mod end_session;

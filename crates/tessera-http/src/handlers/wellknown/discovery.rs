@@ -76,6 +76,8 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
             .map(str::to_owned)
             .collect(),
         authorization_response_iss_parameter_supported: true,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
         claims_parameter_supported: false,
         request_parameter_supported: false,
         request_uri_parameter_supported: false,

@@ -1,0 +1,45 @@
+use diesel::prelude::*;
+
+use crate::connection::DbConnection;
+use crate::error::DbError;
+use crate::schema::oidc_session_clients;
+
+/// An app a Tessera session signed in to: told by back-channel logout when the session ends.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oidc_session_clients, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OidcSessionClient {
+    pub session_id: String,
+    pub client_id: String,
+    pub user_id: i64,
+    pub created_at: i64,
+}
+
+impl OidcSessionClient {
+    /// Records the pair once (a second sign-in to the same app from the same session changes nothing).
+    pub fn record(conn: &mut DbConnection, row: &OidcSessionClient) -> Result<(), DbError> {
+        let exists = oidc_session_clients::table
+            .find((row.session_id.as_str(), row.client_id.as_str()))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if !exists {
+            diesel::insert_into(oidc_session_clients::table)
+                .values(row)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// The apps a session signed in to, forgotten as they are returned.
+    pub fn take_for_session(
+        conn: &mut DbConnection,
+        session_id: &str,
+    ) -> Result<Vec<OidcSessionClient>, DbError> {
+        let rows = oidc_session_clients::table
+            .filter(oidc_session_clients::session_id.eq(session_id))
+            .load(conn)?;
+        diesel::delete(oidc_session_clients::table.filter(oidc_session_clients::session_id.eq(session_id)))
+            .execute(conn)?;
+        Ok(rows)
+    }
+}
