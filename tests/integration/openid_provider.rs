@@ -219,10 +219,29 @@ both_backends! {
             .send().await.unwrap();
         assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
         assert_eq!(authorize(&app, Some(&session), &q).await.status(), StatusCode::OK);
-        // Without offline_access there is no refresh token.
-        let code = code_after_consent(&app, &session, &authorize_query(&[("scope", "openid roms.read")])).await;
+        // The same on the page: /account/apps lists the app and its form removes it.
+        let code = code_after_consent(&app, &session, &q).await;
+        assert_eq!(redeem(&app, &code, VERIFIER).await.status(), StatusCode::OK);
+        let page = browser_like().get(app.url("/account/apps")).header("cookie", format!("tessera_session={}", session.cookie))
+            .send().await.unwrap();
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Photo gallery"), "{html}");
+        let remove = |csrf: String| browser_like().post(app.url("/account/apps/revoke"))
+            .header("cookie", format!("tessera_session={}", session.cookie))
+            .form(&[("csrf_token", csrf), ("client_id", "photos".to_owned())]).send();
+        assert_eq!(remove("forged".into()).await.unwrap().status(), StatusCode::FORBIDDEN);
+        let done = remove(csrf_field(&html)).await.unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
+        assert!(done.text().await.unwrap().contains("id=\"none\""), "the list is empty now");
+        let signed_out = browser_like().get(app.url("/account/apps")).send().await.unwrap();
+        assert_eq!(location(&signed_out).path(), "/login");
+        // Without offline_access there is no refresh token; without a nonce none is made up.
+        let code = code_after_consent(&app, &session, &authorize_query(&[("scope", "openid roms.read"), ("nonce", "")])).await;
         let body: Value = redeem(&app, &code, VERIFIER).await.json().await.unwrap();
         assert!(body.get("refresh_token").is_none(), "{body}");
+        let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
+        assert!(claims.get("nonce").is_none() && claims.get("email").is_none(), "{claims}");
         // Discovery advertises all of it.
         let d: Value = app.get("/.well-known/openid-configuration").await.json().await.unwrap();
         assert_eq!(d["authorization_endpoint"], format!("{}/oauth/authorize", app.base));
@@ -506,4 +525,17 @@ async fn authorization_requests_and_wrong_codes_are_budgeted() {
         param(&location(&res), "error").as_deref(),
         Some("temporarily_unavailable")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_signing_key_is_refused_on_a_page() {
+    let app = tessera_tests::TestAppBuilder::new(tessera_tests::DbKind::Sqlite)
+        .config("[jwt]\nalgorithm = \"HS256\"\n")
+        .try_spawn()
+        .await
+        .expect("sqlite app");
+    photos_app(&app, &["me.read"], true).await;
+    let res = authorize(&app, None, &authorize_query(&[("scope", "openid")])).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("HS256"), "apps cannot verify HS256 ID tokens");
 }

@@ -16,9 +16,11 @@ use crate::AppState;
 /// Forward-auth checks no CSRF token: the main app keeps its own (API.md §5). The account pages
 /// (`/register`, `/reset-password`, `/setup`) check their own form token, like `/login`; the JSON
 /// endpoints for the same actions take no cookie credential, so a stale cookie must not block them.
-/// `/oauth/authorize` (the consent answer) checks the session's token in its form field, like `/device`.
-const EXEMPT: [&str; 13] = [
+/// `/oauth/authorize` (the consent answer) and `/account/apps/revoke` check the session's token in their
+/// form field, like `/device`.
+const EXEMPT: [&str; 14] = [
     "/oauth/authorize",
+    "/account/apps/revoke",
     "/api/login",
     "/api/auth/login",
     "/login",

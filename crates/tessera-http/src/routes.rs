@@ -52,6 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(crate::pages::authorize::authorize))
             .route(web::post().to(crate::pages::authorize::consent)),
     )
+    .service(resource("/account/apps").route(web::get().to(crate::pages::account_apps::page)))
+    .service(resource("/account/apps/revoke").route(web::post().to(crate::pages::account_apps::revoke)))
     .service(resource("/oauth/end_session").route(web::get().to(crate::pages::end_session::end_session)))
     .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke::revoke)))
     .service(

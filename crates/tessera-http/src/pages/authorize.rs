@@ -19,6 +19,7 @@ use crate::AppState;
 struct ConsentPage<'a> {
     csrf: &'a str,
     client_name: &'a str,
+    logo_uri: Option<&'a str>,
     username: &'a str,
     return_host: &'a str,
     scopes: Vec<String>,
@@ -35,13 +36,15 @@ fn origin_of(uri: &str) -> Option<String> {
         .filter(|o| o != "null")
 }
 
-fn page(body: String, status: StatusCode, form_to: Option<&str>) -> HttpResponse {
+/// `form_to`: the app's redirect URI; `logo`: its registered logo, the one image from elsewhere.
+fn page(body: String, status: StatusCode, form_to: Option<&str>, logo: Option<&str>) -> HttpResponse {
     let extra = form_to.and_then(origin_of).unwrap_or_default();
+    let img = logo.and_then(origin_of).unwrap_or_else(|| "'none'".to_owned());
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "content-security-policy",
-            format!("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {extra}; frame-ancestors 'none'"),
+            format!("default-src 'none'; style-src 'unsafe-inline'; img-src {img}; form-action 'self' {extra}; frame-ancestors 'none'"),
         ))
         .insert_header(("x-frame-options", "DENY"))
         .insert_header(("referrer-policy", "no-referrer"))
@@ -53,6 +56,7 @@ pub(crate) fn error_page(message: &str) -> Result<HttpResponse, ApiError> {
     let html = ConsentPage {
         csrf: "",
         client_name: "",
+        logo_uri: None,
         username: "",
         return_host: "",
         scopes: Vec::new(),
@@ -61,7 +65,7 @@ pub(crate) fn error_page(message: &str) -> Result<HttpResponse, ApiError> {
     }
     .render()
     .map_err(|e| ApiError::internal(&e))?;
-    Ok(page(html, StatusCode::BAD_REQUEST, None))
+    Ok(page(html, StatusCode::BAD_REQUEST, None, None))
 }
 
 pub(crate) fn see_other(location: &str) -> HttpResponse {
@@ -158,6 +162,7 @@ fn consent_page(
     let html = ConsentPage {
         csrf,
         client_name: &req.client.name,
+        logo_uri: req.client.logo_uri.as_deref(),
         username,
         return_host: &host,
         scopes: scopes.iter().map(|s| describe_scope(s)).collect(),
@@ -166,7 +171,12 @@ fn consent_page(
     }
     .render()
     .map_err(|e| ApiError::internal(&e))?;
-    Ok(page(html, StatusCode::OK, Some(&req.redirect_uri)))
+    Ok(page(
+        html,
+        StatusCode::OK,
+        Some(&req.redirect_uri),
+        req.client.logo_uri.as_deref(),
+    ))
 }
 
 /// A scope in words, for the consent page.

@@ -1,6 +1,7 @@
 //! Server-rendered pages: compiled askama templates, no external assets.
 
 pub mod account;
+pub mod account_apps;
 pub mod authorize;
 pub mod device;
 pub mod end_session;

@@ -234,6 +234,13 @@ impl Services {
                 "The address this application asked to return to is not registered for it.",
             ));
         }
+        // An ID token signed with a shared key (HS256) is one no app can verify.
+        if !self.keys.algorithm().is_public_key() {
+            return Err(page(
+                "This server signs tokens with a shared key (HS256), which apps cannot verify. Its operator can \
+                 switch jwt.algorithm to ES256, EdDSA or RS256.",
+            ));
+        }
         let grants_code = row
             .grant_types
             .split(' ')
