@@ -537,5 +537,8 @@ async fn a_shared_signing_key_is_refused_on_a_page() {
     photos_app(&app, &["me.read"], true).await;
     let res = authorize(&app, None, &authorize_query(&[("scope", "openid")])).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().await.unwrap().contains("HS256"), "apps cannot verify HS256 ID tokens");
+    assert!(
+        res.text().await.unwrap().contains("HS256"),
+        "apps cannot verify HS256 ID tokens"
+    );
 }

@@ -344,3 +344,50 @@ async fn jupyterhub_signs_a_person_in_through_tessera() {
             .status();
     }
 }
+
+/// Authlib again, with the app and the browser talking to two replicas through one nginx (round robin):
+/// codes, sessions and consents made on one replica are used on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_signs_a_person_in_through_two_replicas() {
+    use tessera_tests::proxies::{proxy_available, Proxy, ProxyKind};
+    if !browser_available()
+        || !require_python_modules(&["authlib", "requests"])
+        || !proxy_available(ProxyKind::Nginx)
+    {
+        return;
+    }
+    let (Some(_), Some(_)) = (tessera_tests::postgres_url(), tessera_tests::redis_url()) else {
+        return;
+    };
+    let port = tessera_tests::oidc::free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let a = tessera_tests::TestAppBuilder::new(DbKind::Postgres)
+        .store(tessera_tests::StoreKind::Redis)
+        .env("TESSERA_PUBLIC_URL", &public)
+        .try_spawn()
+        .await
+        .expect("replica a");
+    let b = tessera_tests::TestAppBuilder::new(DbKind::Postgres)
+        .replica_of(&a)
+        .try_spawn()
+        .await
+        .expect("replica b");
+    a.clock.set(SystemClock.now());
+    b.clock.set(SystemClock.now());
+    let proxy = Proxy::nginx_balancer_on(port, &[a.addr, b.addr]).await;
+    let uid = a.create_user("ada", Role::User).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/e2e/oidc_rp.py");
+    let mut rp = RelyingParty::start("python3", &[script, &public, "authlib"]).await;
+    register(&a, "authlib", &rp, true).await;
+    sign_in_and_out(&a, &mut rp, uid, "authlib", true).await;
+    rp.stop().await;
+    drop(proxy);
+    // Both replicas took part in the sign-in (nginx alternates between them).
+    for replica in [&a, &b] {
+        let metrics = replica.get("/metrics").await.text().await.unwrap();
+        let oauth = metrics
+            .lines()
+            .any(|l| l.starts_with("tessera_http_requests_total{") && l.contains("route=\"/oauth/"));
+        assert!(oauth, "replica {} served none of the OpenID requests", replica.base);
+    }
+}

@@ -181,8 +181,12 @@ impl Proxy {
     /// nginx balancing over several Tessera replicas, retrying the next one when a connection is
     /// refused or a replica answers 502/503 (as a rolling restart needs).
     pub async fn nginx_balancer(backends: &[SocketAddr]) -> Proxy {
+        Self::nginx_balancer_on(free_port(), backends).await
+    }
+
+    /// `nginx_balancer` on a port chosen beforehand (the replicas' `public_url` names it).
+    pub async fn nginx_balancer_on(port: u16, backends: &[SocketAddr]) -> Proxy {
         let dir = tempfile::tempdir().expect("proxy dir");
-        let port = free_port();
         let d = dir.path().display();
         let servers: String = backends
             .iter()
