@@ -512,19 +512,18 @@ async fn authorization_requests_and_wrong_codes_are_budgeted() {
     // The code was not consumed by the refusal: after the wait (within its lifetime) it still works.
     app.clock.advance(std::time::Duration::from_secs(11));
     assert_eq!(redeem(&app, &code, VERIFIER).await.status(), StatusCode::OK);
-    // Authorization requests: the fourth in a minute goes back as temporarily_unavailable.
-    for _ in 0..2 {
-        assert!(param(
-            &location(&authorize(&app, Some(&session), &authorize_query(&[])).await),
-            "code"
-        )
-        .is_some());
-    }
+    // Authorization requests, made-up clients included: the fourth in a minute is a 429 page.
+    assert!(param(
+        &location(&authorize(&app, Some(&session), &authorize_query(&[])).await),
+        "code"
+    )
+    .is_some());
+    let unknown = authorize(&app, None, &authorize_query(&[("client_id", "made-up")])).await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
     let res = authorize(&app, Some(&session), &authorize_query(&[])).await;
-    assert_eq!(
-        param(&location(&res), "error").as_deref(),
-        Some("temporarily_unavailable")
-    );
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after") && res.headers().get(LOCATION).is_none());
+    assert!(res.text().await.unwrap().contains("Too many sign-in requests"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

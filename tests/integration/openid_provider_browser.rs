@@ -388,6 +388,10 @@ async fn authlib_signs_a_person_in_through_two_replicas() {
         let oauth = metrics
             .lines()
             .any(|l| l.starts_with("tessera_http_requests_total{") && l.contains("route=\"/oauth/"));
-        assert!(oauth, "replica {} served none of the OpenID requests", replica.base);
+        assert!(
+            oauth,
+            "replica {} served none of the OpenID requests",
+            replica.base
+        );
     }
 }

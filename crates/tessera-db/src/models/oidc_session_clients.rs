@@ -15,8 +15,17 @@ pub struct OidcSessionClient {
 }
 
 impl OidcSessionClient {
-    /// Records the pair once (a second sign-in to the same app from the same session changes nothing).
-    pub fn record(conn: &mut DbConnection, row: &OidcSessionClient) -> Result<(), DbError> {
+    /// Records the pair once (a second sign-in to the same app from the same session changes nothing), and
+    /// forgets pairs from before `forget_before`: sessions that old have ended on their own.
+    pub fn record(
+        conn: &mut DbConnection,
+        row: &OidcSessionClient,
+        forget_before: i64,
+    ) -> Result<(), DbError> {
+        diesel::delete(
+            oidc_session_clients::table.filter(oidc_session_clients::created_at.lt(forget_before)),
+        )
+        .execute(conn)?;
         let exists = oidc_session_clients::table
             .find((row.session_id.as_str(), row.client_id.as_str()))
             .count()

@@ -81,6 +81,17 @@ fn answer(result: Result<HttpResponse, AuthorizeError>) -> Result<HttpResponse, 
         Ok(r) => Ok(r),
         Err(AuthorizeError::Page(m)) => error_page(&m),
         Err(AuthorizeError::Redirect { location, .. }) => Ok(see_other(&location)),
+        Err(AuthorizeError::Service(tessera_service::ServiceError::RateLimited { retry_after_secs })) => {
+            let mut res = error_page(&format!(
+                "Too many sign-in requests from your network. Wait {retry_after_secs} seconds, then try again."
+            ))?;
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after_secs.max(1)),
+            );
+            Ok(res)
+        }
         Err(AuthorizeError::Service(e)) => Err(e.into()),
     }
 }

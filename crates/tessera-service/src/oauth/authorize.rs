@@ -212,6 +212,12 @@ impl Services {
     /// rest (an error sent back to the client).
     pub async fn check_authorize(&self, p: &AuthorizeParams) -> Result<AuthorizeRequest, AuthorizeError> {
         let page = |m: &str| AuthorizeError::Page(m.to_owned());
+        // Charged before anything is looked up, so a flood of made-up clients never reaches the database.
+        let ip = p.client_ip.as_deref().unwrap_or("unknown");
+        self.limits
+            .charge(LimitedAction::Authorize, ip, self.clock.now())
+            .await
+            .map_err(AuthorizeError::Service)?;
         let client_id = p
             .client_id
             .as_deref()
@@ -271,19 +277,6 @@ impl Services {
             Err(_) => return Err(req.error(&issuer, "invalid_request", "state is too long")),
         }
         let fail = |req: &AuthorizeRequest, e: &'static str, d: &str| Err(req.error(&issuer, e, d));
-        let ip = p.client_ip.as_deref().unwrap_or("unknown");
-        match self
-            .limits
-            .charge(LimitedAction::Authorize, ip, self.clock.now())
-            .await
-        {
-            Ok(()) => {}
-            Err(ServiceError::RateLimited { retry_after_secs }) => {
-                let why = format!("too many sign-in requests; try again in {retry_after_secs} s");
-                return fail(&req, "temporarily_unavailable", &why);
-            }
-            Err(e) => return Err(e.into()),
-        }
         if !grants_code {
             return fail(
                 &req,
@@ -394,7 +387,13 @@ impl Services {
                 _ => return fail(&req, "invalid_request", "max_age must be a non-negative integer"),
             }
         }
-        req.auth_after = p.auth_after.as_deref().and_then(|a| a.parse::<i64>().ok());
+        // Never later than now: a future marker would send the person to sign in over and over.
+        let now = self.clock.now().as_secs();
+        req.auth_after = p
+            .auth_after
+            .as_deref()
+            .and_then(|a| a.parse::<i64>().ok())
+            .map(|a| a.min(now));
         Ok(req)
     }
 

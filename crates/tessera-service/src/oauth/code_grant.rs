@@ -71,6 +71,7 @@ impl Services {
         let client_scopes = client.scopes;
         let catalog = self.catalog.clone();
         let oauth = self.settings.oauth.clone();
+        let session_life = self.settings.session.absolute_lifetime_secs;
         let revoke_until = now.as_secs() + self.settings.jwt.access_ttl_secs + self.settings.jwt.leeway_secs;
         let fid = family_id.clone();
         let outcome = self
@@ -169,6 +170,7 @@ impl Services {
                             user_id: user.id,
                             created_at: now.as_secs(),
                         },
+                        now.as_secs() - session_life,
                     )?;
                 }
                 User::touch_login(c, user.id, now.as_secs())?;

@@ -86,6 +86,9 @@ impl Services {
     /// Checks an `id_token_hint`: signed by one of our keys as an ID token, issued by us. An expired
     /// hint is still a hint (Core's RP-initiated logout §2), so `exp` is given the family cap as leeway.
     pub async fn verify_id_token_hint(&self, token: &str) -> Option<HintClaims> {
+        if token.len() > jwt::MAX_TOKEN_LEN {
+            return None;
+        }
         // The audience is the client the token names; the signature check below makes that claim true.
         let unverified = token.split('.').nth(1)?;
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
