@@ -196,6 +196,7 @@ fn round_trip_every_model(c: &mut DbConnection) -> Result<(), DbError> {
         created_at: 1,
         expires_at: Some(100),
         revoked_at: None,
+        oidc_scopes: Some("openid profile".into()),
     };
     RefreshFamily::insert(c, &family)?;
     assert_eq!(RefreshFamily::find(c, &family.id)?, Some(family.clone()));

@@ -197,12 +197,17 @@ both_backends! {
         assert_eq!(claims["at_hash"], tessera_service::oauth::id_token::at_hash(alg, access));
         // The access token works; the ID token is not an access token.
         let me: Value = app.get_bearer("/oauth/userinfo", access).await.json().await.unwrap();
-        assert_eq!(me["sub"], uid.to_string());
+        assert_eq!(me, json!({"sub": uid.to_string(), "preferred_username": "ada", "name": "ada",
+            "email": "ada@example.com", "email_verified": false}), "claims of the asked scopes only");
         assert_eq!(app.get_bearer("/oauth/userinfo", id_token).await.status(), StatusCode::UNAUTHORIZED);
         // The refresh token rotates as any other.
         let refreshed = app.token_form("/oauth/token", &[("grant_type", "refresh_token"),
             ("refresh_token", body["refresh_token"].as_str().unwrap()), ("client_id", "photos")]).await;
         assert_eq!(refreshed.status(), StatusCode::OK);
+        let refreshed: Value = refreshed.json().await.unwrap();
+        let me_again: Value = app.get_bearer("/oauth/userinfo", refreshed["access_token"].as_str().unwrap())
+            .await.json().await.unwrap();
+        assert_eq!(me_again, me, "a refreshed token answers for the same OpenID scopes");
         // Consent is remembered: the next sign-in goes straight back with a code.
         let again = authorize(&app, Some(&session), &q).await;
         assert_eq!(again.status(), StatusCode::SEE_OTHER);

@@ -156,6 +156,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        oidc_scopes -> Nullable<Text>,
     }
 }
 

@@ -344,6 +344,7 @@ impl Services {
                 session_id: None,
                 family_id: None,
                 cache_until: None,
+                oidc_scopes: None,
             },
             None,
         ))

@@ -83,6 +83,9 @@ pub struct Identity {
     /// Injected-clock second after which a cached copy must be reloaded even though the credential is
     /// still valid (a session's next activity write).
     pub cache_until: Option<i64>,
+    /// The OpenID scopes of an access token from an OpenID sign-in (`oidc_scope`): `userinfo` answers
+    /// only their claims. None for every other credential.
+    pub oidc_scopes: Option<Arc<str>>,
 }
 
 impl Identity {
@@ -103,6 +106,7 @@ impl Identity {
             session_id: None,
             family_id: None,
             cache_until: None,
+            oidc_scopes: None,
         }
     }
 
@@ -311,6 +315,7 @@ impl Services {
                 session_id: None,
                 family_id: family_id.map(Arc::from),
                 cache_until: None,
+                oidc_scopes: str_claim(&claims, "oidc_scope").map(Arc::from),
             },
             generation,
         ))
@@ -361,6 +366,7 @@ impl Services {
             session_id: None,
             family_id: None,
             cache_until: None,
+            oidc_scopes: None,
         })
     }
 
@@ -392,6 +398,7 @@ impl Services {
             session_id: None,
             family_id: None,
             cache_until: None,
+            oidc_scopes: None,
         })
     }
 }

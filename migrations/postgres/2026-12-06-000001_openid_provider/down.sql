@@ -6,3 +6,4 @@ ALTER TABLE oauth_clients DROP COLUMN skip_consent;
 ALTER TABLE oauth_clients DROP COLUMN backchannel_logout_uri;
 ALTER TABLE oauth_clients DROP COLUMN post_logout_redirect_uris;
 ALTER TABLE oauth_clients DROP COLUMN redirect_uris;
+ALTER TABLE refresh_families DROP COLUMN oidc_scopes;

@@ -43,3 +43,7 @@ CREATE TABLE oidc_session_clients (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (session_id, client_id)
 );
+
+-- The OpenID scopes a family was granted (`openid profile email groups offline_access`): what `userinfo`
+-- answers for its access tokens, kept across refreshes. NULL for logins that were not OpenID sign-ins.
+ALTER TABLE refresh_families ADD COLUMN oidc_scopes TEXT;

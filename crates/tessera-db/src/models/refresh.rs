@@ -16,6 +16,8 @@ pub struct RefreshFamily {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The OpenID scopes of a sign-in through `/oauth/authorize` (what `userinfo` answers); else None.
+    pub oidc_scopes: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]

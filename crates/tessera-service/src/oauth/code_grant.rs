@@ -153,6 +153,7 @@ impl Services {
                         created_at: now.as_secs(),
                         expires_at: Some(cap),
                         revoked_at: None,
+                        oidc_scopes: Some(row.oidc_scopes.clone()),
                     },
                 )?;
                 // Refresh tokens only for `offline_access` (OpenID Connect Core §11).
@@ -236,7 +237,11 @@ impl Services {
             family_id,
             device_id: None,
         };
-        let access = self.sign_access(self.access_claims(&subject, &client.client_id, scopes, now))?;
+        let claims = Self::with_oidc_scopes(
+            self.access_claims(&subject, &client.client_id, scopes, now),
+            Some(&code.oidc_scopes),
+        );
+        let access = self.sign_access(claims)?;
         let openid = code.oidc_scopes.split(' ').any(|s| s == "openid");
         let id_token = if openid {
             let groups = if code.oidc_scopes.split(' ').any(|s| s == "groups") {

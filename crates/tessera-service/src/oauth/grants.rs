@@ -210,6 +210,7 @@ impl Services {
             created_at: now.as_secs(),
             expires_at: Some(cap),
             revoked_at: None,
+            oidc_scopes: None,
         };
         let r = refresh.clone();
         let uid = user.id;
@@ -390,7 +391,11 @@ impl Services {
             family_id: &family.id,
             device_id: family.device_id.as_deref(),
         };
-        let access = self.sign_access(self.access_claims(&subject, &client.client_id, scopes, now))?;
+        let claims = Self::with_oidc_scopes(
+            self.access_claims(&subject, &client.client_id, scopes, now),
+            family.oidc_scopes.as_deref(),
+        );
+        let access = self.sign_access(claims)?;
         Ok(IssuedTokens {
             access_token: access,
             expires_in: self.settings.jwt.access_ttl_secs,

@@ -66,6 +66,14 @@ impl Services {
         m
     }
 
+    /// Access claims of an OpenID sign-in carry its OpenID scopes (`oidc_scope`): what `userinfo` answers.
+    pub(crate) fn with_oidc_scopes(mut claims: Map<String, Value>, oidc: Option<&str>) -> Map<String, Value> {
+        if let Some(o) = oidc {
+            claims.insert("oidc_scope".into(), json!(o));
+        }
+        claims
+    }
+
     pub(crate) fn sign_access(&self, claims: Map<String, Value>) -> Result<String, OAuthFailure> {
         Ok(self.keys.sign(claims)?)
     }
