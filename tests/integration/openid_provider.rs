@@ -546,3 +546,120 @@ async fn a_shared_signing_key_is_refused_on_a_page() {
         "apps cannot verify HS256 ID tokens"
     );
 }
+
+/// Accepts one HTTP request and hands its body over: an app's back-channel logout endpoint.
+async fn one_post() -> (String, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await
+                        .unwrap();
+                    let _ = tx.send(body.to_owned());
+                    return;
+                }
+            }
+            if n == 0 {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_tells_the_apps_of_the_sessions_it_ended() {
+    let app = TestApp::try_spawn(tessera_tests::DbKind::Sqlite)
+        .await
+        .expect("sqlite app");
+    let uid = app.create_user("ada", Role::User).await;
+    let (backchannel, received) = one_post().await;
+    app.services
+        .create_client(
+            ClientSpec {
+                client_id: Some("photos".into()),
+                name: "Photo gallery".into(),
+                confidential: false,
+                grant_types: vec!["authorization_code".into()],
+                scopes: vec!["me.read".into()],
+                can_introspect: false,
+                sign_in: SignInSettings {
+                    redirect_uris: vec![CALLBACK.into()],
+                    backchannel_logout_uri: Some(backchannel),
+                    skip_consent: true,
+                    ..Default::default()
+                },
+            },
+            "test",
+            app.services.catalog.all(),
+        )
+        .await
+        .unwrap();
+    let session = app.session_login("ada").await;
+    let code = param(
+        &location(&authorize(&app, Some(&session), &authorize_query(&[("scope", "openid")])).await),
+        "code",
+    )
+    .unwrap();
+    let body: Value = redeem(&app, &code, VERIFIER).await.json().await.unwrap();
+    let (_, id_claims) = jwt_parts(body["id_token"].as_str().unwrap());
+    // A new password, set with a bearer token, ends every session: the app hears of its one.
+    let token = app.password_login("ada", None).await.access_token;
+    let changed = app.client.put(app.url("/api/users/me")).bearer_auth(&token)
+        .json(&json!({"new_password": "a second long passphrase", "current_password": tessera_tests::oauth::PASSWORD}))
+        .send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let form = tokio::time::timeout(std::time::Duration::from_secs(10), received)
+        .await
+        .expect("a logout token within 10 s")
+        .unwrap();
+    let logout_token = url::form_urlencoded::parse(form.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .unwrap()
+        .1
+        .into_owned();
+    let (header, claims) = jwt_parts(&logout_token);
+    assert_eq!(header["typ"], "logout+jwt");
+    assert_eq!(claims["aud"], "photos");
+    assert_eq!(claims["sub"], uid.to_string());
+    assert_eq!(claims["sid"], id_claims["sid"]);
+    assert!(claims["events"]
+        .get("http://schemas.openid.net/event/backchannel-logout")
+        .is_some());
+    let expect = tessera_crypto::jwt::Expectations {
+        issuer: &app.base,
+        audience: "photos",
+        now: claims["iat"].as_i64().unwrap(),
+        leeway_secs: 0,
+    };
+    app.services
+        .keys
+        .ring()
+        .verify_typed(&logout_token, &expect, "logout+jwt")
+        .expect("signed by Tessera's current key");
+    // A logout token is not an access token.
+    assert_eq!(
+        app.get_bearer("/oauth/userinfo", &logout_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -506,7 +506,14 @@ impl Services {
         targets: impl FnOnce(&T) -> Vec<Eviction>,
     ) -> Result<T, E> {
         let out = write.await?;
-        self.evict(&targets(&out)).await?;
+        let targets = targets(&out);
+        self.evict(&targets).await?;
+        // A user change may have ended sessions in bulk: the apps they signed in to are told.
+        for t in &targets {
+            if let Eviction::User(id) = t {
+                self.backchannel_logout_ended(*id).await?;
+            }
+        }
         Ok(out)
     }
 

@@ -2,7 +2,7 @@ use diesel::prelude::*;
 
 use crate::connection::DbConnection;
 use crate::error::DbError;
-use crate::schema::oidc_session_clients;
+use crate::schema::{oidc_session_clients, sessions};
 
 /// An app a Tessera session signed in to: told by back-channel logout when the session ends.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -37,6 +37,26 @@ impl OidcSessionClient {
                 .execute(conn)?;
         }
         Ok(())
+    }
+
+    /// A user's pairs whose session has ended (deleted: a password change, disabling, a reset), forgotten
+    /// as they are returned.
+    pub fn take_ended_for_user(
+        conn: &mut DbConnection,
+        user_id: i64,
+    ) -> Result<Vec<OidcSessionClient>, DbError> {
+        let live = sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .select(sessions::id);
+        let ended = oidc_session_clients::table
+            .filter(oidc_session_clients::user_id.eq(user_id))
+            .filter(diesel::dsl::not(oidc_session_clients::session_id.eq_any(live)));
+        let rows: Vec<OidcSessionClient> = ended.load(conn)?;
+        for r in &rows {
+            diesel::delete(oidc_session_clients::table.find((r.session_id.as_str(), r.client_id.as_str())))
+                .execute(conn)?;
+        }
+        Ok(rows)
     }
 
     /// The apps a session signed in to, forgotten as they are returned.

@@ -20,11 +20,28 @@ impl Services {
     /// Tells the apps `session_id` signed in to that it ended.
     pub(crate) async fn backchannel_logout(&self, session_id: &str) -> Result<(), ServiceError> {
         let sid = session_id.to_owned();
+        self.tell_apps(move |c| OidcSessionClient::take_for_session(c, &sid))
+            .await
+    }
+
+    /// Tells apps about every session of `user_id` that has ended meanwhile (after a change that ends
+    /// sessions in bulk: a new password, disabling, a reset).
+    pub(crate) async fn backchannel_logout_ended(&self, user_id: i64) -> Result<(), ServiceError> {
+        self.tell_apps(move |c| OidcSessionClient::take_ended_for_user(c, user_id))
+            .await
+    }
+
+    async fn tell_apps(
+        &self,
+        take: impl FnOnce(&mut tessera_db::DbConnection) -> Result<Vec<OidcSessionClient>, tessera_db::DbError>
+            + Send
+            + 'static,
+    ) -> Result<(), ServiceError> {
         let targets = self
             .db
             .write_tx(move |c| {
                 let mut out = Vec::new();
-                for row in OidcSessionClient::take_for_session(c, &sid)? {
+                for row in take(c)? {
                     let uri = OAuthClient::find_by_client_id(c, &row.client_id)?
                         .and_then(|client| client.backchannel_logout_uri);
                     if let Some(uri) = uri {
