@@ -24,6 +24,7 @@ mod replicas;
 mod review;
 mod romm_compat;
 mod romm_contracts;
+mod second_factor;
 mod sessions;
 mod setup;
 mod store;

@@ -93,6 +93,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_totp (user_id) {
+        user_id -> BigInt,
+        secret_sealed -> Binary,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, digest) {
+        user_id -> BigInt,
+        digest -> Binary,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     oidc_session_clients (session_id, client_id) {
         session_id -> Text,
         client_id -> Text,
@@ -279,12 +297,16 @@ diesel::joinable!(user_avatars -> users (user_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(oauth_consents -> users (user_id));
 diesel::joinable!(oidc_session_clients -> users (user_id));
+diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     oauth_consents,
     oidc_session_clients,
     permission_groups,
+    recovery_codes,
+    user_totp,
     user_avatars,
     group_grants,
     users,

@@ -179,6 +179,14 @@ impl From<tessera_service::login::LoginFailure> for ApiError {
                 "password_login_disabled",
                 "password login is disabled",
             ),
+            LoginFailure::SecondFactorRequired => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "second_factor_required", e.to_string())
+            }
+            LoginFailure::BadSecondFactor => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "invalid username, password or code",
+            ),
             LoginFailure::Service(e) => e.into(),
         }
     }
@@ -190,6 +198,9 @@ impl From<tessera_service::authn::AuthnError> for ApiError {
         match e {
             AuthnError::Unauthorized(detail) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+            }
+            AuthnError::SecondFactorRequired => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "second_factor_required", e.to_string())
             }
             AuthnError::TooLarge => ApiError::new(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

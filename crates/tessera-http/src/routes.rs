@@ -88,6 +88,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/sessions/{id}").route(web::delete().to(auth::sessions::delete)))
     .service(resource("/api/users/invite-link").route(web::post().to(users::invite::invite_link)))
     .service(resource("/api/users/register").route(web::post().to(users::invite::register)))
+    .service(
+        resource("/api/users/me/totp")
+            .route(web::post().to(users::second_factor::begin))
+            .route(web::delete().to(users::second_factor::remove)),
+    )
+    .service(resource("/api/users/me/totp/confirm").route(web::post().to(users::second_factor::confirm)))
+    .service(resource("/api/users/{id}/second-factor").route(web::delete().to(users::second_factor::reset)))
     .service(resource("/api/users/me/consents").route(web::get().to(users::consents::list)))
     .service(resource("/api/users/me/consents/{client_id}").route(web::delete().to(users::consents::revoke)))
     .service(resource("/api/users/me/verify-email").route(web::post().to(auth::reset::verify_email)))
@@ -137,6 +144,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(crate::pages::login::page))
             .route(web::post().to(crate::pages::login::submit)),
     )
+    .service(resource("/login/code").route(web::post().to(crate::pages::login::submit_code)))
     .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
     .service(resource("/login/oidc").route(web::get().to(crate::pages::oidc::start)))
     // RomM's web app starts its OIDC sign-in here.

@@ -120,6 +120,11 @@ pub const PROBLEM_CODES: &[(&str, &str, &str)] = &[
         "A write authenticated by the session cookie needs `X-CSRF-Token` equal to the `tessera_csrf` cookie (or the form's token); a RomM deployment (`session.preset = \"romm\"`) reads `X-CSRFToken` and `romm_csrftoken`. Reload the page and try again.",
     ),
     (
+        "second_factor_required",
+        "Second factor required",
+        "The password was right, and this account also has a second factor: send the authenticator's current code (or a recovery code) as `otp`. HTTP Basic cannot carry one: use a client token, a pair code or the device flow.",
+    ),
+    (
         "password_login_disabled",
         "Password login disabled",
         "This deployment signs people in through its upstream identity provider only.",

@@ -26,6 +26,45 @@ pub struct UserMe {
     pub ra_progression: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     pub ui_settings: Option<serde_json::Value>,
+    /// The account's second factors (issue 21).
+    pub second_factor: SecondFactorView,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+pub struct SecondFactorView {
+    pub totp: bool,
+    /// Registered passkeys (none until passkeys land).
+    pub passkeys: u32,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
+}
+
+/// `POST /api/users/me/totp`: the current password proves the owner is at the keyboard.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TotpBeginRequest {
+    pub current_password: String,
+}
+
+/// A new TOTP enrolment: add it to an authenticator app, then confirm with a code.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TotpEnrolmentView {
+    /// Base32, for typing in.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The `otpauth_uri` as an SVG QR code.
+    pub qr_svg: String,
+}
+
+/// A current code of the authenticator (or, to remove TOTP, a recovery code).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TotpCodeRequest {
+    pub code: String,
+}
+
+/// Shown once: each works once, where a code is asked, when the authenticator is lost.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodesView {
+    pub recovery_codes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -71,6 +110,9 @@ pub struct UserUpdateRequest {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The second factor of an account that has one: the authenticator's current code or a recovery code.
+    #[serde(default)]
+    pub otp: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]

@@ -161,6 +161,8 @@ pub enum UsersCommand {
     /// Print a one-use password-reset link (10 minutes) for a user, for when no mail is configured.
     /// It goes to standard output only, never to the log.
     ResetLink { username: String },
+    /// Remove a user's second factors (TOTP and its recovery codes), for the one who lost their phone.
+    ResetSecondFactor { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -446,6 +448,16 @@ async fn users(cmd: UsersCommand, services: Arc<Services>) -> anyhow::Result<()>
             let user = services.find_user_by_name(&username).await.map_err(describe)?;
             let url = services.issue_reset_link(user.id).await.map_err(describe)?;
             out(&url);
+        }
+        UsersCommand::ResetSecondFactor { username } => {
+            let user = services.find_user_by_name(&username).await.map_err(describe)?;
+            services
+                .reset_second_factor(user.id, "cli")
+                .await
+                .map_err(describe)?;
+            out(&format!(
+                "second factors of {username} removed; they sign in with the password alone"
+            ));
         }
         UsersCommand::Disable { username } => {
             services

@@ -45,6 +45,9 @@ pub enum AuthnError {
     /// A credential over [`tessera_crypto::jwt::MAX_TOKEN_LEN`] (431).
     #[error("the credential exceeds 8 KiB")]
     TooLarge,
+    /// HTTP Basic of a user with a second factor: 401 `second_factor_required`.
+    #[error("this account has a second factor, which HTTP Basic cannot carry: use a client token, a device code or a session")]
+    SecondFactorRequired,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -52,6 +55,7 @@ pub enum AuthnError {
 fn invalid(f: AuthFailure, detail: &'static str) -> AuthnError {
     match f {
         AuthFailure::Invalid => AuthnError::Unauthorized(detail),
+        AuthFailure::SecondFactorRequired => AuthnError::SecondFactorRequired,
         AuthFailure::Service(e) => AuthnError::Service(e),
     }
 }
@@ -137,9 +141,12 @@ impl Services {
                         match self.verify_basic(&user, &password, ip).await {
                             Ok((id, generation)) => Ok((id, Some(generation))),
                             Err(LoginFailure::Service(e)) => Err(AuthFailure::Service(e)),
-                            Err(LoginFailure::BadCredentials | LoginFailure::PasswordLoginDisabled) => {
-                                Err(AuthFailure::Invalid)
-                            }
+                            Err(LoginFailure::SecondFactorRequired) => Err(AuthFailure::SecondFactorRequired),
+                            Err(
+                                LoginFailure::BadCredentials
+                                | LoginFailure::BadSecondFactor
+                                | LoginFailure::PasswordLoginDisabled,
+                            ) => Err(AuthFailure::Invalid),
                         }
                     })
                     .await

@@ -32,7 +32,9 @@ impl Services {
         }
         match self.authenticate(&presented).await {
             Ok(id) => Ok(id),
-            Err(AuthnError::Unauthorized(_) | AuthnError::TooLarge) => Ok(None),
+            Err(AuthnError::Unauthorized(_) | AuthnError::TooLarge | AuthnError::SecondFactorRequired) => {
+                Ok(None)
+            }
             Err(AuthnError::Service(e)) => Err(e),
         }
     }

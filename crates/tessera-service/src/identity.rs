@@ -120,6 +120,9 @@ impl Identity {
 pub enum AuthFailure {
     #[error("invalid credential")]
     Invalid,
+    /// HTTP Basic of a user with a second factor (it cannot carry a code).
+    #[error("a second factor is required")]
+    SecondFactorRequired,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }

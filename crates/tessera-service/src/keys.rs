@@ -166,6 +166,15 @@ impl Keys {
         self.ring().sign(claims).map_err(unexpected)
     }
 
+    /// Seals a secret at rest with the key-encryption key (TOTP secrets, like the signing keys).
+    pub fn seal(&self, plaintext: &str) -> Result<Vec<u8>, ServiceError> {
+        jwt::seal(&self.kek, plaintext).map_err(unexpected)
+    }
+
+    pub fn unseal(&self, sealed: &[u8]) -> Result<String, ServiceError> {
+        jwt::open(&self.kek, sealed).map_err(unexpected)
+    }
+
     /// An OpenID Connect ID token (`typ: JWT`): never accepted where an access token is expected.
     pub fn sign_id_token(&self, claims: Map<String, Value>) -> Result<String, ServiceError> {
         self.sign_typed(claims, jwt::ID_TOKEN_TYPE)

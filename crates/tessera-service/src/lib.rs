@@ -29,6 +29,7 @@ pub mod password_reset;
 pub mod permissions;
 pub mod ratelimit;
 pub mod redirects;
+pub mod second_factor;
 pub mod service_key;
 pub mod sessions;
 pub mod settings;

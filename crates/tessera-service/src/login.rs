@@ -13,8 +13,26 @@ pub enum LoginFailure {
     BadCredentials,
     #[error("password login is disabled")]
     PasswordLoginDisabled,
+    /// The password was right; the user has a second factor and none was given.
+    #[error("a second factor is required: send the authenticator's code (or a recovery code)")]
+    SecondFactorRequired,
+    /// The password was right; the code was wrong, used already, or not an unused recovery code.
+    #[error("invalid username, password or code")]
+    BadSecondFactor,
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+/// What a sign-in path brings for the second factor.
+#[derive(Clone, Copy, Debug)]
+pub enum SecondFactor<'a> {
+    /// The code the client sent, if any: required when the user has a factor.
+    Code(Option<&'a str>),
+    /// HTTP Basic with `security.basic_with_second_factor = "allow"`: the password alone.
+    Waived,
+    /// A page that asks for the code in a second step (`Services::park_sign_in`); it must not start a
+    /// session for a user with a factor before `finish_sign_in`.
+    Later,
 }
 
 impl Services {
@@ -27,6 +45,7 @@ impl Services {
         &self,
         username: &str,
         password: &str,
+        second_factor: SecondFactor<'_>,
         via: &str,
         client_ip: &str,
     ) -> Result<User, LoginFailure> {
@@ -46,9 +65,19 @@ impl Services {
             }
             return Err(e.into());
         }
-        let result = self.check_password_login(username, password, via).await;
-        // Only a wrong guess spends the budget: a success or a fault of ours (database down) is refunded.
-        if !matches!(result, Err(LoginFailure::BadCredentials)) {
+        let mut result = self.check_password_login(username, password, via).await;
+        // The second factor, asked on every path once the password is right (issue 21).
+        if let (Ok(user), SecondFactor::Code(code)) = (&result, second_factor) {
+            if let Err(e) = self.check_second_factor(user, code).await {
+                result = Err(e);
+            }
+        }
+        // Only a wrong guess spends the budget (a wrong code is one): a success, a missing code or a fault
+        // of ours (database down) is refunded.
+        if !matches!(
+            result,
+            Err(LoginFailure::BadCredentials | LoginFailure::BadSecondFactor)
+        ) {
             self.limits.refund(LimitedAction::LoginIp, client_ip, now).await;
             self.limits.refund(LimitedAction::LoginUser, &user_key, now).await;
         }
@@ -161,7 +190,15 @@ impl Services {
         password: &str,
         client_ip: &str,
     ) -> Result<(crate::identity::Identity, i64), LoginFailure> {
-        let user = self.verify_login(username, password, "basic", client_ip).await?;
+        // Basic cannot carry a code: refused for a user with a second factor unless the operator allows it.
+        let factor = if self.settings.security.basic_with_second_factor_allowed {
+            SecondFactor::Waived
+        } else {
+            SecondFactor::Code(None)
+        };
+        let user = self
+            .verify_login(username, password, factor, "basic", client_ip)
+            .await?;
         let catalog = self.catalog.clone();
         let u = user.clone();
         let now = self.clock.now().as_secs();

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub identity_loads: IntCounter,
     rate_limited: IntCounterVec,
     tokens: IntCounterVec,
+    second_factor: IntCounterVec,
     server_errors: IntCounterVec,
     bcrypt_queue: IntGauge,
     bcrypt_checks: IntGauge,
@@ -92,6 +93,12 @@ impl Metrics {
             "Tokens issued, refreshed and revoked, by kind",
             &["kind", "event"],
         )?;
+        let second_factor = counter_vec(
+            &r,
+            "tessera_second_factor_total",
+            "Second-factor events: totp_enabled, totp_removed, reset, accepted, refused",
+            &["event"],
+        )?;
         let server_errors = counter_vec(
             &r,
             "tessera_server_errors_total",
@@ -155,6 +162,7 @@ impl Metrics {
             http_duration,
             rate_limited,
             tokens,
+            second_factor,
             server_errors,
             registry: r,
         })
@@ -184,6 +192,10 @@ impl Metrics {
     /// `kind`: access, refresh, client, device; `event`: issued, refreshed, revoked.
     pub fn token(&self, kind: &str, event: &str) {
         self.tokens.with_label_values(&[kind, event]).inc();
+    }
+
+    pub fn second_factor(&self, event: &str) {
+        self.second_factor.with_label_values(&[event]).inc();
     }
 }
 

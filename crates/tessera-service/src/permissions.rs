@@ -310,7 +310,9 @@ impl Services {
                     scopes,
                     ..
                 }) => (p.user_id, Some(scopes)),
-                Ok(_) | Err(AuthFailure::Invalid) => return deny("invalid or inactive token"),
+                Ok(_) | Err(AuthFailure::Invalid | AuthFailure::SecondFactorRequired) => {
+                    return deny("invalid or inactive token")
+                }
                 Err(AuthFailure::Service(e)) => return Err(e),
             },
         };

@@ -152,6 +152,9 @@ pub struct SetupSettings {
 pub struct SecuritySettings {
     pub bcrypt_cost: u32,
     pub bcrypt_concurrency: usize,
+    /// HTTP Basic for a user with a second factor: refused (the default) or allowed with the password
+    /// alone (`"allow"`), for apps that cannot do anything else.
+    pub basic_with_second_factor_allowed: bool,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]

@@ -13,6 +13,7 @@ pub mod password_resets;
 pub mod permission_groups;
 pub mod refresh;
 pub mod revoked_access_tokens;
+pub mod second_factor;
 pub mod sessions;
 pub mod setup_state;
 pub mod signing_keys;

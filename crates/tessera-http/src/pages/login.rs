@@ -7,6 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use tessera_service::second_factor::PendingSignIn;
+
 use crate::cookies::{logout_cookies, session_cookie};
 use crate::error::ApiError;
 use crate::AppState;
@@ -25,6 +27,8 @@ struct LoginPage<'a> {
     /// Asked to sign in again (an app's `prompt=login` or `max_age`): the form shows even when signed in.
     reauth: bool,
     username_hint: &'a str,
+    /// The second step: the password was right, the code is asked.
+    code_step: bool,
 }
 
 #[derive(Deserialize)]
@@ -127,8 +131,25 @@ pub async fn page(
         signed_in_as,
         reauth,
         username_hint: &hint,
+        code_step: false,
     };
     render(&state, &page, StatusCode::OK, &form_token)
+}
+
+/// The sign-in form's own token: the cookie set with the page must come back in the form.
+fn check_form_token(req: &HttpRequest, presented: &str) -> Result<(), ApiError> {
+    let expected = req
+        .cookie(FORM_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !tessera_crypto::ct_eq(expected.as_bytes(), presented.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "the sign-in form expired; reload the page",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn submit(
@@ -137,24 +158,29 @@ pub async fn submit(
     web::Form(form): web::Form<LoginForm>,
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
-    let expected = req
-        .cookie(FORM_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if expected.is_empty() || !tessera_crypto::ct_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "the sign-in form expired; reload the page",
-        ));
-    }
+    check_form_token(&req, &form.csrf_token)?;
     let rd = safe_rd(&state, form.rd.as_deref())?;
     let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
     match s
-        .verify_login(&form.username, &form.password, "login page", &ip)
+        .verify_login(
+            &form.username,
+            &form.password,
+            tessera_service::login::SecondFactor::Later,
+            "login page",
+            &ip,
+        )
         .await
     {
         Ok(user) => {
+            // A user with a second factor gets no session yet: the code is asked on the next step.
+            if s.second_factor_status(user.id).await?.totp {
+                let pending = PendingSignIn {
+                    user_id: user.id,
+                    rd,
+                    oidc_id_token: None,
+                };
+                return code_step(&state, &pending, None).await;
+            }
             let mut res = HttpResponse::SeeOther();
             crate::handlers::auth::start_session(&state, &req, user.id, &mut res, None).await?;
             let target = if rd.is_empty() { "/login".to_owned() } else { rd };
@@ -177,9 +203,111 @@ pub async fn submit(
                 signed_in_as: None,
                 reauth: false,
                 username_hint: "",
+                code_step: false,
             };
             render(&state, &page, status, &form_token)
         }
+    }
+}
+
+const PENDING_COOKIE: &str = "tessera_mfa";
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    otp: String,
+}
+
+/// Parks a sign-in and shows the code form: the wait's token goes into an HttpOnly, SameSite=Strict
+/// cookie scoped to `/login`, never into the page or a URL.
+pub(crate) async fn code_step(
+    state: &AppState,
+    pending: &PendingSignIn,
+    error: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let token = state.services.park_sign_in(pending).await?;
+    let mut res = code_page(state, &pending.rd, error, StatusCode::OK)?;
+    let mut cookie = actix_web::cookie::Cookie::build(PENDING_COOKIE, token)
+        .path("/login")
+        .http_only(true)
+        .secure(state.services.settings.session.cookie_secure)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .finish();
+    cookie.set_max_age(actix_web::cookie::time::Duration::minutes(5));
+    res.add_cookie(&cookie).map_err(|e| ApiError::internal(&e))?;
+    Ok(res)
+}
+
+fn code_page(
+    state: &AppState,
+    rd: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let form_token = tessera_crypto::random::hex_secret(16);
+    let page = LoginPage {
+        csrf: &form_token,
+        rd,
+        error,
+        password_login: true,
+        signed_in_as: None,
+        oidc_provider: None,
+        reauth: false,
+        username_hint: "",
+        code_step: true,
+    };
+    render(state, &page, status, &form_token)
+}
+
+/// `POST /login/code`: the second step. A right code starts the session and goes on to `rd`; a wrong one
+/// shows the form again (the wait stays, charged to the login budget).
+pub async fn submit_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<CodeForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    check_form_token(&req, &form.csrf_token)?;
+    let Some(token) = req.cookie(PENDING_COOKIE).map(|c| c.value().to_owned()) else {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/login"))
+            .finish());
+    };
+    let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
+    match s.finish_sign_in(&token, &form.otp, &ip).await {
+        Ok(pending) => {
+            let mut res = HttpResponse::SeeOther();
+            crate::handlers::auth::start_session(
+                &state,
+                &req,
+                pending.user_id,
+                &mut res,
+                pending.oidc_id_token,
+            )
+            .await?;
+            let mut gone = actix_web::cookie::Cookie::build(PENDING_COOKIE, "")
+                .path("/login")
+                .finish();
+            gone.make_removal();
+            res.cookie(gone);
+            let target = if pending.rd.is_empty() {
+                "/login".to_owned()
+            } else {
+                pending.rd
+            };
+            Ok(res.insert_header((header::LOCATION, target)).finish())
+        }
+        Err(tessera_service::login::LoginFailure::BadSecondFactor) => code_page(
+            &state,
+            "",
+            Some("That code is not right, or was used already. Try the next one."),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(tessera_service::login::LoginFailure::Service(e)) => Err(e.into()),
+        // The wait expired or was used: start again.
+        Err(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/login"))
+            .finish()),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `[security]`: bcrypt cost and the bounded pool it runs on.
+//! `[security]`: bcrypt cost and the bounded pool it runs on; HTTP Basic for users with a second factor.
 
 use serde::{Deserialize, Serialize};
 use tessera_service::settings::SecuritySettings;
@@ -10,6 +10,8 @@ use super::{err, ConfigError};
 pub(super) struct SecurityFile {
     bcrypt_cost: Option<u32>,
     bcrypt_concurrency: Option<usize>,
+    /// "refuse" (default) or "allow".
+    basic_with_second_factor: Option<String>,
 }
 
 impl SecurityFile {
@@ -18,9 +20,20 @@ impl SecurityFile {
         if !(4..=31).contains(&bcrypt_cost) {
             return Err(err("security.bcrypt_cost", "must be between 4 and 31"));
         }
+        let basic_with_second_factor_allowed = match self.basic_with_second_factor.as_deref() {
+            None | Some("refuse") => false,
+            Some("allow") => true,
+            Some(_) => {
+                return Err(err(
+                    "security.basic_with_second_factor",
+                    "must be \"refuse\" or \"allow\"",
+                ))
+            }
+        };
         Ok(SecuritySettings {
             bcrypt_cost,
             bcrypt_concurrency: self.bcrypt_concurrency.unwrap_or(2).max(1),
+            basic_with_second_factor_allowed,
         })
     }
 }

@@ -30,6 +30,8 @@ pub struct TokenRequest {
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// The password grant's second factor (`otp`: a current code or a recovery code).
+    pub otp: Option<String>,
     /// The client's address, for the login rate limits.
     pub client_ip: Option<String>,
     /// RomM's `/api/token`: a `scope` on refresh is intersected with the grant (RomM ignores it) instead
@@ -170,9 +172,16 @@ impl Services {
         // Unknown scope names are refused before any password work.
         super::parse_named_scope(&self.catalog, req.scope.as_deref())?;
         let ip = req.client_ip.as_deref().unwrap_or("unknown");
-        let user = match self.verify_login(username, password, "password grant", ip).await {
+        let factor = crate::login::SecondFactor::Code(req.otp.as_deref());
+        let user = match self
+            .verify_login(username, password, factor, "password grant", ip)
+            .await
+        {
             Ok(u) => u,
-            Err(LoginFailure::BadCredentials) => return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into())),
+            Err(LoginFailure::BadCredentials | LoginFailure::BadSecondFactor) => {
+                return Err(OAuthFailure::InvalidGrant(BAD_LOGIN.into()))
+            }
+            Err(LoginFailure::SecondFactorRequired) => return Err(OAuthFailure::MfaRequired),
             Err(LoginFailure::PasswordLoginDisabled) => return Err(OAuthFailure::PasswordLoginDisabled),
             Err(LoginFailure::Service(e)) => return Err(e.into()),
         };

@@ -81,7 +81,9 @@ impl Services {
         }
         match self.resolve_bearer(token).await {
             Ok(id) => Ok(Some(self.active_from_identity(&id))),
-            Err(crate::identity::AuthFailure::Invalid) => Ok(None),
+            Err(
+                crate::identity::AuthFailure::Invalid | crate::identity::AuthFailure::SecondFactorRequired,
+            ) => Ok(None),
             Err(crate::identity::AuthFailure::Service(e)) => Err(e),
         }
     }

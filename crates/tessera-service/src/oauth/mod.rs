@@ -53,6 +53,9 @@ pub enum OAuthFailure {
     PasswordLoginDisabled,
     #[error("unsupported grant type")]
     UnsupportedGrantType,
+    /// The password grant for a user with a second factor, without `otp` (as established servers answer).
+    #[error("a second factor is required: send the authenticator's code as otp")]
+    MfaRequired,
     #[error("{0}")]
     InvalidScope(String),
     #[error("the user has not yet approved the device")]
@@ -95,6 +98,7 @@ impl OAuthFailure {
                 "unauthorized_client"
             }
             OAuthFailure::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthFailure::MfaRequired => "mfa_required",
             OAuthFailure::InvalidScope(_) => "invalid_scope",
             OAuthFailure::AuthorizationPending => "authorization_pending",
             OAuthFailure::SlowDown(_) => "slow_down",

@@ -29,7 +29,7 @@ pub async fn login_basic(state: web::Data<AppState>, req: HttpRequest) -> Result
                 "send HTTP Basic credentials",
             )
         })?;
-    sign_in(&state, &req, &creds.0, &creds.1).await
+    sign_in(&state, &req, &creds.0, &creds.1, None).await
 }
 
 /// Login with `{username, password}` as JSON or a form → session cookie.
@@ -81,5 +81,12 @@ pub async fn login_json(
             "send JSON or a form",
         ));
     };
-    sign_in(&state, &req, &parsed.username, &parsed.password).await
+    sign_in(
+        &state,
+        &req,
+        &parsed.username,
+        &parsed.password,
+        parsed.otp.as_deref(),
+    )
+    .await
 }

@@ -49,12 +49,14 @@ pub async fn sign_in(
     req: &HttpRequest,
     username: &str,
     password: &str,
+    otp: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state
         .services
         .verify_login(
             username,
             password,
+            tessera_service::login::SecondFactor::Code(otp),
             "session",
             &crate::client_ip::client_ip(req, &state.services.settings.server.trusted_proxies),
         )

@@ -34,6 +34,7 @@ async fn exchange(
         code: params.get("code"),
         redirect_uri: params.get("redirect_uri"),
         code_verifier: params.get("code_verifier"),
+        otp: params.get("otp"),
         client_ip: Some(crate::client_ip::client_ip(
             req,
             &state.services.settings.server.trusted_proxies,

@@ -40,9 +40,11 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
             ra_username: None,
             ra_progression: None,
             ui_settings: None,
+            second_factor: Default::default(),
         });
     }
     let u = state.services.get_user(p.user_id).await?;
+    let factors = state.services.second_factor_status(u.id).await?;
     let ui_settings = crate::handlers::views::ui_settings(&u);
     let t = |s: i64| UnixTime(s).to_rfc3339();
     Ok(UserMe {
@@ -63,6 +65,11 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
         avatar_path: u.avatar_path,
         ra_username: u.ra_username,
         ra_progression: None,
+        second_factor: tessera_proto::users::SecondFactorView {
+            totp: factors.totp,
+            passkeys: 0,
+            recovery_codes_left: factors.recovery_codes_left,
+        },
     })
 }
 

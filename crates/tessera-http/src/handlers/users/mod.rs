@@ -8,4 +8,5 @@ pub mod get;
 pub mod invite;
 pub mod list;
 pub mod me;
+pub mod second_factor;
 pub mod update;
