@@ -231,7 +231,12 @@ both_backends! {
         }
         let ada = app.create_user("ada", Role::User).await;
         app.create_user("root", Role::Admin).await;
+        // Basic works (and is cached) before the enrolment, and stops at it.
+        let basic = || app.client.get(app.url("/api/users/me")).basic_auth("ada", Some(PASSWORD)).send();
+        assert_eq!(basic().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(basic().await.unwrap().status(), StatusCode::OK);
         enrol(&app).await;
+        assert_eq!(basic().await.unwrap().status(), StatusCode::UNAUTHORIZED);
         let root = app.password_login("root", None).await.access_token;
         let member = app.client.delete(app.url(&format!("/api/users/{ada}/second-factor"))).send().await.unwrap();
         assert_eq!(member.status(), StatusCode::UNAUTHORIZED);

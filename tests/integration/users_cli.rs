@@ -166,6 +166,9 @@ async fn the_operator_cli_end_to_end(db: DbKind) {
         "{explained}"
     );
 
+    // The operator's reset of a lost second factor (nothing enrolled here: it still answers and audits).
+    assert!(ok(&["users", "reset-second-factor", "ada"], "").contains("second factors of ada removed"));
+    assert!(fails(&["users", "reset-second-factor", "nobody"], "").contains("not found"));
     // Password and disabling.
     ok(&["users", "set-password", "ada"], "a brand new passphrase\n");
     ok(&["users", "disable", "ada"], "");

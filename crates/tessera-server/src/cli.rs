@@ -452,7 +452,7 @@ async fn users(cmd: UsersCommand, services: Arc<Services>) -> anyhow::Result<()>
         UsersCommand::ResetSecondFactor { username } => {
             let user = services.find_user_by_name(&username).await.map_err(describe)?;
             services
-                .reset_second_factor(user.id, "cli")
+                .reset_second_factor(user.id, None)
                 .await
                 .map_err(describe)?;
             out(&format!(

@@ -211,8 +211,18 @@ impl Services {
             .clone()
             .ok_or_else(|| ServiceError::Forbidden("this credential does not belong to a user".into()))?;
         let user = self.get_user(p.user_id).await?;
+        // Wrong codes spend the user's login budget, so a stolen token cannot walk through the code space.
+        let budget = format!("#{}|remove-totp", user.id);
+        let now = self.clock.now();
+        self.limits
+            .charge(crate::ratelimit::LimitedAction::LoginUser, &budget, now)
+            .await?;
         match self.check_second_factor(&user, Some(code)).await {
-            Ok(()) => {}
+            Ok(()) => {
+                self.limits
+                    .refund(crate::ratelimit::LimitedAction::LoginUser, &budget, now)
+                    .await;
+            }
             Err(LoginFailure::Service(e)) => return Err(e),
             Err(_) => {
                 return Err(ServiceError::field(
@@ -221,7 +231,6 @@ impl Services {
                 ))
             }
         }
-        let now = self.clock.now();
         let uid = user.id;
         self.db
             .write_tx(move |c| {
@@ -241,13 +250,32 @@ impl Services {
         Ok(())
     }
 
-    /// An operator's or admin's reset of someone's second factors (a lost phone); audited with the actor.
-    pub async fn reset_second_factor(&self, user_id: i64, actor: &str) -> Result<(), ServiceError> {
+    /// A reset of someone's second factors (a lost phone), audited with who did it: `actor` None is the
+    /// operator's CLI; only an admin resets an admin's.
+    pub async fn reset_second_factor(
+        &self,
+        user_id: i64,
+        actor: Option<&Identity>,
+    ) -> Result<(), ServiceError> {
         let now = self.clock.now();
-        let actor = actor.to_owned();
+        let target = self.get_user(user_id).await?;
+        if let Some(a) = actor {
+            if target.role == tessera_core::Role::Admin.as_str() && !a.is_admin() {
+                return Err(ServiceError::Forbidden(
+                    "only an admin can reset an admin's second factor".into(),
+                ));
+            }
+        }
+        let actor = actor.map_or_else(
+            || "cli".to_owned(),
+            |a| {
+                a.principal
+                    .as_ref()
+                    .map_or_else(|| a.subject.to_string(), |p| p.username.clone())
+            },
+        );
         self.db
             .write_tx(move |c| {
-                User::find(c, user_id)?.ok_or(ServiceError::NotFound)?;
                 UserTotp::remove(c, user_id)?;
                 audit::record(c, now, "second_factor.reset", Some(user_id), Some(&actor), None)?;
                 Ok::<_, ServiceError>(())

@@ -78,10 +78,6 @@ pub async fn reset(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require(&state, &["users.write"])?;
-    let actor = id
-        .principal
-        .as_ref()
-        .map_or_else(|| "service".to_owned(), |p| p.username.clone());
-    state.services.reset_second_factor(*path, &actor).await?;
+    state.services.reset_second_factor(*path, Some(id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
