@@ -275,3 +275,132 @@ async fn basic_may_be_allowed_by_the_operator() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_that_must_have_a_factor_enrols_before_anything_else() {
+    if !require_python_modules(&["pyotp"]) {
+        return;
+    }
+    let app = tessera_tests::TestAppBuilder::new(tessera_tests::DbKind::Sqlite)
+        .config("[security]\nrequire_second_factor = [\"admin\"]\n")
+        .try_spawn()
+        .await
+        .expect("sqlite app");
+    app.create_user("root", Role::Admin).await;
+    app.create_user("ada", Role::User).await;
+    let grant = |user: &'static str, otp: Option<String>| {
+        let mut form = vec![
+            ("grant_type", "password".to_owned()),
+            ("username", user.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ];
+        if let Some(o) = otp {
+            form.push(("otp", o));
+        }
+        app.client.post(app.url("/oauth/token")).form(&form).send()
+    };
+    // Until enrolled: no token, no session, no Basic.
+    assert_oauth_error(
+        grant("root", None).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "mfa_required",
+    )
+    .await;
+    let res = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"username": "root", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "second_factor_required"
+    );
+    let basic = app
+        .client
+        .get(app.url("/api/users/me"))
+        .basic_auth("root", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    // Others are not asked.
+    assert_eq!(grant("ada", None).await.unwrap().status(), StatusCode::OK);
+    // The sign-in page enrols right after the password.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(app.url("/login")).send().await.unwrap();
+    let form_cookie = set_cookie(&page, "tessera_login_form").unwrap();
+    let res = http
+        .post(app.url("/login"))
+        .header("cookie", format!("tessera_login_form={form_cookie}"))
+        .form(&[
+            ("username", "root"),
+            ("password", PASSWORD),
+            ("csrf_token", &form_cookie),
+            ("rd", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        set_cookie(&res, "tessera_session").is_none(),
+        "no session before the enrolment"
+    );
+    let pending = set_cookie(&res, "tessera_mfa").unwrap();
+    let form2 = set_cookie(&res, "tessera_login_form").unwrap();
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Set up your authenticator") && html.contains("<svg"),
+        "{html}"
+    );
+    let secret = html
+        .split("<code id=\"secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cookies = format!("tessera_login_form={form2}; tessera_mfa={pending}");
+    let send = |otp: String| {
+        http.post(app.url("/login/enrol"))
+            .header("cookie", cookies.clone())
+            .form(&[("csrf_token", form2.clone()), ("otp", otp)])
+            .send()
+    };
+    assert_eq!(
+        send("000000".into()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let done = send(pyotp(&secret, now(&app))).await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(
+        set_cookie(&done, "tessera_session").is_some(),
+        "signed in once enrolled"
+    );
+    let page = done.text().await.unwrap();
+    assert_eq!(
+        page.matches("<li><code>").count(),
+        10,
+        "the ten recovery codes, shown once"
+    );
+    // From now on the code is asked like for anyone with a factor.
+    next_step(&app);
+    assert_oauth_error(
+        grant("root", None).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "mfa_required",
+    )
+    .await;
+    assert_eq!(
+        grant("root", Some(pyotp(&secret, now(&app))))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}

@@ -17,9 +17,10 @@ use crate::AppState;
 /// (`/register`, `/reset-password`, `/setup`) check their own form token, like `/login`; the JSON
 /// endpoints for the same actions take no cookie credential, so a stale cookie must not block them.
 /// `/oauth/authorize` (the consent answer) and `/account/apps/revoke` check the session's token in their
-/// form field, like `/device`; `/login/code` (a sign-in's second step) checks the sign-in form's token.
-const EXEMPT: [&str; 15] = [
+/// form field, like `/device`; `/login/code` and `/login/enrol` (a sign-in's second step) check the sign-in form's token.
+const EXEMPT: [&str; 16] = [
     "/login/code",
+    "/login/enrol",
     "/oauth/authorize",
     "/account/apps/revoke",
     "/api/login",

@@ -145,6 +145,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(crate::pages::login::submit)),
     )
     .service(resource("/login/code").route(web::post().to(crate::pages::login::submit_code)))
+    .service(resource("/login/enrol").route(web::post().to(crate::pages::login::submit_enrol)))
     .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
     .service(resource("/login/oidc").route(web::get().to(crate::pages::oidc::start)))
     // RomM's web app starts its OIDC sign-in here.

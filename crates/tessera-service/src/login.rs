@@ -72,6 +72,15 @@ impl Services {
                 result = Err(e);
             }
         }
+        // A user who must have a factor and has none enrols on the sign-in page first; every other path
+        // is refused until then (`security.require_second_factor`).
+        if let (Ok(user), SecondFactor::Code(_) | SecondFactor::Waived) = (&result, second_factor) {
+            match self.enrolment_missing(user).await {
+                Ok(false) => {}
+                Ok(true) => result = Err(LoginFailure::SecondFactorRequired),
+                Err(e) => result = Err(e.into()),
+            }
+        }
         // Only a wrong guess spends the budget (a wrong code is one): a success, a missing code or a fault
         // of ours (database down) is refunded.
         if !matches!(

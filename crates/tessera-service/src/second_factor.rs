@@ -41,6 +41,9 @@ pub struct PendingSignIn {
     pub rd: String,
     /// An upstream sign-in's ID token, kept for RP-initiated logout.
     pub oidc_id_token: Option<String>,
+    /// The user must enrol first (`security.require_second_factor`): the next step is enrolment.
+    #[serde(default)]
+    pub enrol: bool,
 }
 
 fn pending_key(token: &str) -> String {
@@ -120,6 +123,10 @@ impl Services {
         if !ok {
             return Err(ServiceError::field("current_password", "does not match"));
         }
+        self.new_totp_secret(&user).await
+    }
+
+    async fn new_totp_secret(&self, user: &User) -> Result<TotpEnrolment, ServiceError> {
         if self.second_factor_status(user.id).await?.totp {
             return Err(ServiceError::Conflict(
                 "TOTP is already on; remove it first to enrol a new authenticator".into(),
@@ -164,7 +171,10 @@ impl Services {
             .principal
             .clone()
             .ok_or_else(|| ServiceError::Forbidden("this credential does not belong to a user".into()))?;
-        let uid = p.user_id;
+        self.confirm_totp_of(p.user_id, code).await
+    }
+
+    async fn confirm_totp_of(&self, uid: i64, code: &str) -> Result<Vec<String>, ServiceError> {
         let row = self
             .db
             .run(move |c| Ok::<_, ServiceError>(UserTotp::find(c, uid)?))
@@ -285,6 +295,105 @@ impl Services {
         self.evict(&[Eviction::User(user_id)]).await
     }
 
+    /// True when the user must have a factor (`security.require_second_factor`) and has none yet.
+    pub async fn enrolment_missing(&self, user: &User) -> Result<bool, ServiceError> {
+        if self.settings.security.require_second_factor.is_empty() {
+            return Ok(false);
+        }
+        Ok(!self.second_factor_status(user.id).await?.totp && self.must_enrol(user).await?)
+    }
+
+    /// Whether `security.require_second_factor` names the user's role or permission group.
+    pub async fn must_enrol(&self, user: &User) -> Result<bool, ServiceError> {
+        let required = &self.settings.security.require_second_factor;
+        if required.is_empty() {
+            return Ok(false);
+        }
+        if required.iter().any(|r| r.eq_ignore_ascii_case(&user.role)) {
+            return Ok(true);
+        }
+        let Some(group) = user.permission_group_id else {
+            return Ok(false);
+        };
+        let name = self
+            .db
+            .run(move |c| {
+                Ok::<_, ServiceError>(
+                    tessera_db::models::permission_groups::PermissionGroup::find(c, group)?.map(|g| g.name),
+                )
+            })
+            .await?;
+        Ok(name.is_some_and(|n| required.contains(&n)))
+    }
+
+    /// The enrolment step of a parked sign-in: a new secret for the authenticator (no password again:
+    /// it was just checked).
+    pub async fn begin_parked_enrolment(&self, user_id: i64) -> Result<TotpEnrolment, ServiceError> {
+        let user = self.get_user(user_id).await?;
+        self.new_totp_secret(&user).await
+    }
+
+    /// `enrolment_missing` by id (for the pages, which see no database rows).
+    pub async fn enrolment_missing_for(&self, user_id: i64) -> Result<bool, ServiceError> {
+        if self.settings.security.require_second_factor.is_empty() {
+            return Ok(false);
+        }
+        let user = self.get_user(user_id).await?;
+        self.enrolment_missing(&user).await
+    }
+
+    /// Confirms a parked enrolment with its first code; returns the recovery codes and uses up the wait.
+    pub async fn finish_parked_enrolment(
+        &self,
+        token: &str,
+        code: &str,
+        client_ip: &str,
+    ) -> Result<(PendingSignIn, Vec<String>), LoginFailure> {
+        let now = self.clock.now();
+        let (key, pending) = self.parked(token).await?;
+        if !pending.enrol {
+            return Err(LoginFailure::BadCredentials);
+        }
+        let budget_key = format!("{client_ip}|#{}", pending.user_id);
+        self.limits
+            .charge(crate::ratelimit::LimitedAction::LoginUser, &budget_key, now)
+            .await?;
+        match self.confirm_totp_of(pending.user_id, code).await {
+            Ok(codes) => {
+                self.limits
+                    .refund(crate::ratelimit::LimitedAction::LoginUser, &budget_key, now)
+                    .await;
+                self.use_up(&key).await?;
+                Ok((pending, codes))
+            }
+            Err(ServiceError::Validation(_)) => Err(LoginFailure::BadSecondFactor),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A parked sign-in and its store key; an unknown or expired wait reads as bad credentials.
+    async fn parked(&self, token: &str) -> Result<(String, PendingSignIn), LoginFailure> {
+        let key = pending_key(token);
+        let raw = self
+            .store
+            .get(&key, self.clock.now())
+            .await
+            .map_err(|e| ServiceError::Unavailable(format!("store: {e}")))?
+            .ok_or(LoginFailure::BadCredentials)?;
+        let pending = serde_json::from_slice(&raw).map_err(|_| LoginFailure::BadCredentials)?;
+        Ok((key, pending))
+    }
+
+    /// Ends a wait: exactly one caller wins, so one right code never starts two sessions.
+    async fn use_up(&self, key: &str) -> Result<(), LoginFailure> {
+        let taken = self
+            .store
+            .take(key, self.clock.now())
+            .await
+            .map_err(|e| ServiceError::Unavailable(format!("store: {e}")))?;
+        taken.map(|_| ()).ok_or(LoginFailure::BadCredentials)
+    }
+
     /// Parks a sign-in whose password (or upstream login) was right until its code arrives; returns the
     /// token for the browser's cookie.
     pub async fn park_sign_in(&self, pending: &PendingSignIn) -> Result<String, ServiceError> {
@@ -312,15 +421,7 @@ impl Services {
         client_ip: &str,
     ) -> Result<PendingSignIn, LoginFailure> {
         let now = self.clock.now();
-        let key = pending_key(token);
-        let raw = self
-            .store
-            .get(&key, now)
-            .await
-            .map_err(|e| ServiceError::Unavailable(format!("store: {e}")))?
-            .ok_or(LoginFailure::BadCredentials)?;
-        let pending: PendingSignIn =
-            serde_json::from_slice(&raw).map_err(|_| LoginFailure::BadCredentials)?;
+        let (key, pending) = self.parked(token).await?;
         let budget_key = format!("{client_ip}|#{}", pending.user_id);
         self.limits
             .charge(crate::ratelimit::LimitedAction::LoginIp, client_ip, now)
@@ -347,14 +448,7 @@ impl Services {
             .refund(crate::ratelimit::LimitedAction::LoginUser, &budget_key, now)
             .await;
         // One use: a second right code cannot start a second session from the same wait.
-        let taken = self
-            .store
-            .take(&key, now)
-            .await
-            .map_err(|e| ServiceError::Unavailable(format!("store: {e}")))?;
-        if taken.is_none() {
-            return Err(LoginFailure::BadCredentials);
-        }
+        self.use_up(&key).await?;
         Ok(pending)
     }
 

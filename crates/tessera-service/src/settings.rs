@@ -155,6 +155,9 @@ pub struct SecuritySettings {
     /// HTTP Basic for a user with a second factor: refused (the default) or allowed with the password
     /// alone (`"allow"`), for apps that cannot do anything else.
     pub basic_with_second_factor_allowed: bool,
+    /// Roles or permission-group names whose members must have a second factor: they enrol right after
+    /// the password and get no session or token before.
+    pub require_second_factor: Vec<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]

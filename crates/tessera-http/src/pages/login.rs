@@ -29,6 +29,15 @@ struct LoginPage<'a> {
     username_hint: &'a str,
     /// The second step: the password was right, the code is asked.
     code_step: bool,
+    /// The enrolment step of a user who must have a second factor.
+    enrol: Option<EnrolView>,
+    /// Shown once, right after an enrolment on this page.
+    recovery_codes: Vec<String>,
+}
+
+struct EnrolView {
+    secret: String,
+    qr_svg: String,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +141,8 @@ pub async fn page(
         reauth,
         username_hint: &hint,
         code_step: false,
+        enrol: None,
+        recovery_codes: Vec::new(),
     };
     render(&state, &page, StatusCode::OK, &form_token)
 }
@@ -172,19 +183,13 @@ pub async fn submit(
         .await
     {
         Ok(user) => {
-            // A user with a second factor gets no session yet: the code is asked on the next step.
-            if s.second_factor_status(user.id).await?.totp {
-                let pending = PendingSignIn {
-                    user_id: user.id,
-                    rd,
-                    oidc_id_token: None,
-                };
-                return code_step(&state, &pending, None).await;
-            }
-            let mut res = HttpResponse::SeeOther();
-            crate::handlers::auth::start_session(&state, &req, user.id, &mut res, None).await?;
-            let target = if rd.is_empty() { "/login".to_owned() } else { rd };
-            Ok(res.insert_header((header::LOCATION, target)).finish())
+            let pending = PendingSignIn {
+                user_id: user.id,
+                rd,
+                oidc_id_token: None,
+                enrol: false,
+            };
+            after_first_factor(&state, &req, pending).await
         }
         Err(tessera_service::login::LoginFailure::Service(e)) => Err(e.into()),
         Err(e) => {
@@ -204,6 +209,8 @@ pub async fn submit(
                 reauth: false,
                 username_hint: "",
                 code_step: false,
+                enrol: None,
+                recovery_codes: Vec::new(),
             };
             render(&state, &page, status, &form_token)
         }
@@ -211,6 +218,165 @@ pub async fn submit(
 }
 
 const PENDING_COOKIE: &str = "tessera_mfa";
+
+/// After the password (or an upstream sign-in): a session at once, or first the code of a user with a
+/// second factor, or first the enrolment of a user who must have one and has none.
+pub(crate) async fn after_first_factor(
+    state: &AppState,
+    req: &HttpRequest,
+    mut pending: PendingSignIn,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    let user_id = pending.user_id;
+    if s.second_factor_status(user_id).await?.totp {
+        return code_step(state, &pending, None).await;
+    }
+    if s.enrolment_missing_for(user_id).await? {
+        pending.enrol = true;
+        return enrol_step(state, &pending).await;
+    }
+    let mut res = HttpResponse::SeeOther();
+    crate::handlers::auth::start_session(state, req, user_id, &mut res, pending.oidc_id_token).await?;
+    let target = if pending.rd.is_empty() {
+        "/login".to_owned()
+    } else {
+        pending.rd
+    };
+    Ok(res.insert_header((header::LOCATION, target)).finish())
+}
+
+/// The enrolment step: the authenticator's secret and QR code, and a field for its first code.
+async fn enrol_step(state: &AppState, pending: &PendingSignIn) -> Result<HttpResponse, ApiError> {
+    let enrolment = state.services.begin_parked_enrolment(pending.user_id).await?;
+    let qr = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes()).map_err(|e| ApiError::internal(&e))?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    let token = state.services.park_sign_in(pending).await?;
+    let form_token = tessera_crypto::random::hex_secret(16);
+    let page = LoginPage {
+        csrf: &form_token,
+        rd: &pending.rd,
+        error: None,
+        password_login: true,
+        signed_in_as: None,
+        oidc_provider: None,
+        reauth: false,
+        username_hint: "",
+        code_step: false,
+        enrol: Some(EnrolView {
+            secret: enrolment.secret,
+            qr_svg: svg,
+        }),
+        recovery_codes: Vec::new(),
+    };
+    let mut res = render(state, &page, StatusCode::OK, &form_token)?;
+    res.add_cookie(&pending_cookie(state, token))
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(res)
+}
+
+fn pending_cookie(state: &AppState, token: String) -> actix_web::cookie::Cookie<'static> {
+    let mut cookie = actix_web::cookie::Cookie::build(PENDING_COOKIE, token)
+        .path("/login")
+        .http_only(true)
+        .secure(state.services.settings.session.cookie_secure)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .finish();
+    cookie.set_max_age(actix_web::cookie::time::Duration::minutes(5));
+    cookie
+}
+
+/// The wait is over: the session starts, the wait's cookie goes, and the sign-in's return address.
+async fn start_after_wait(
+    state: &AppState,
+    req: &HttpRequest,
+    res: &mut actix_web::HttpResponseBuilder,
+    pending: PendingSignIn,
+) -> Result<String, ApiError> {
+    crate::handlers::auth::start_session(state, req, pending.user_id, res, pending.oidc_id_token).await?;
+    let mut gone = actix_web::cookie::Cookie::build(PENDING_COOKIE, "")
+        .path("/login")
+        .finish();
+    gone.make_removal();
+    res.cookie(gone);
+    Ok(if pending.rd.is_empty() {
+        "/login".to_owned()
+    } else {
+        pending.rd
+    })
+}
+
+/// A second step's form: its token checked, then the wait's cookie and the client's address — or, with
+/// no wait (expired, used, another browser), back to the start.
+fn waiting(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &CodeForm,
+) -> Result<Result<(String, String), HttpResponse>, ApiError> {
+    check_form_token(req, &form.csrf_token)?;
+    let Some(token) = req.cookie(PENDING_COOKIE).map(|c| c.value().to_owned()) else {
+        return Ok(Err(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/login"))
+            .finish()));
+    };
+    let ip = crate::client_ip::client_ip(req, &state.services.settings.server.trusted_proxies);
+    Ok(Ok((token, ip)))
+}
+
+/// `POST /login/enrol`: the first code of the new authenticator. Right: TOTP is on, the session starts,
+/// and the recovery codes are shown once. Wrong: the form again (charged to the login budget).
+pub async fn submit_enrol(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<CodeForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    let (token, ip) = match waiting(&state, &req, &form)? {
+        Ok(v) => v,
+        Err(start_again) => return Ok(start_again),
+    };
+    match s.finish_parked_enrolment(&token, &form.otp, &ip).await {
+        Ok((pending, codes)) => {
+            let mut res = HttpResponse::Ok();
+            let target = start_after_wait(&state, &req, &mut res, pending).await?;
+            let page = LoginPage {
+                csrf: "",
+                rd: &target,
+                error: None,
+                password_login: true,
+                signed_in_as: None,
+                oidc_provider: None,
+                reauth: false,
+                username_hint: "",
+                code_step: false,
+                enrol: None,
+                recovery_codes: codes,
+            };
+            let html = page.render().map_err(|e| ApiError::internal(&e))?;
+            Ok(res
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((
+                    "content-security-policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                ))
+                .insert_header(("x-frame-options", "DENY"))
+                .content_type(actix_web::http::header::ContentType::html())
+                .body(html))
+        }
+        Err(tessera_service::login::LoginFailure::BadSecondFactor) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "that code is not right; go back and try the authenticator's next one",
+        )),
+        Err(tessera_service::login::LoginFailure::Service(e)) => Err(e.into()),
+        Err(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/login"))
+            .finish()),
+    }
+}
 
 #[derive(Deserialize)]
 pub struct CodeForm {
@@ -227,14 +393,8 @@ pub(crate) async fn code_step(
 ) -> Result<HttpResponse, ApiError> {
     let token = state.services.park_sign_in(pending).await?;
     let mut res = code_page(state, &pending.rd, error, StatusCode::OK)?;
-    let mut cookie = actix_web::cookie::Cookie::build(PENDING_COOKIE, token)
-        .path("/login")
-        .http_only(true)
-        .secure(state.services.settings.session.cookie_secure)
-        .same_site(actix_web::cookie::SameSite::Strict)
-        .finish();
-    cookie.set_max_age(actix_web::cookie::time::Duration::minutes(5));
-    res.add_cookie(&cookie).map_err(|e| ApiError::internal(&e))?;
+    res.add_cookie(&pending_cookie(state, token))
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(res)
 }
 
@@ -255,6 +415,8 @@ fn code_page(
         reauth: false,
         username_hint: "",
         code_step: true,
+        enrol: None,
+        recovery_codes: Vec::new(),
     };
     render(state, &page, status, &form_token)
 }
@@ -267,34 +429,14 @@ pub async fn submit_code(
     web::Form(form): web::Form<CodeForm>,
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
-    check_form_token(&req, &form.csrf_token)?;
-    let Some(token) = req.cookie(PENDING_COOKIE).map(|c| c.value().to_owned()) else {
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/login"))
-            .finish());
+    let (token, ip) = match waiting(&state, &req, &form)? {
+        Ok(v) => v,
+        Err(start_again) => return Ok(start_again),
     };
-    let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
     match s.finish_sign_in(&token, &form.otp, &ip).await {
         Ok(pending) => {
             let mut res = HttpResponse::SeeOther();
-            crate::handlers::auth::start_session(
-                &state,
-                &req,
-                pending.user_id,
-                &mut res,
-                pending.oidc_id_token,
-            )
-            .await?;
-            let mut gone = actix_web::cookie::Cookie::build(PENDING_COOKIE, "")
-                .path("/login")
-                .finish();
-            gone.make_removal();
-            res.cookie(gone);
-            let target = if pending.rd.is_empty() {
-                "/login".to_owned()
-            } else {
-                pending.rd
-            };
+            let target = start_after_wait(&state, &req, &mut res, pending).await?;
             Ok(res.insert_header((header::LOCATION, target)).finish())
         }
         Err(tessera_service::login::LoginFailure::BadSecondFactor) => code_page(

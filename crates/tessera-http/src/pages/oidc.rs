@@ -107,33 +107,14 @@ pub async fn callback(
         Err(e) => return failure(&state, e),
     };
     // The upstream provider vouches for the password, not for Tessera's second factor: asked here too.
-    if state.services.second_factor_status(signed_in.user.id).await?.totp {
-        let pending = tessera_service::second_factor::PendingSignIn {
-            user_id: signed_in.user.id,
-            rd: signed_in.rd,
-            oidc_id_token: Some(signed_in.id_token),
-        };
-        let mut res = crate::pages::login::code_step(&state, &pending, None).await?;
-        res.add_cookie(&state_cookie(&state, String::new(), 0))
-            .map_err(|e| ApiError::internal(&e))?;
-        return Ok(res);
-    }
-    let mut res = HttpResponse::SeeOther();
-    crate::handlers::auth::start_session(
-        &state,
-        &req,
-        signed_in.user.id,
-        &mut res,
-        Some(signed_in.id_token),
-    )
-    .await?;
-    let target = if signed_in.rd.is_empty() {
-        "/login".to_owned()
-    } else {
-        signed_in.rd
+    let pending = tessera_service::second_factor::PendingSignIn {
+        user_id: signed_in.user.id,
+        rd: signed_in.rd,
+        oidc_id_token: Some(signed_in.id_token),
+        enrol: false,
     };
-    Ok(res
-        .cookie(state_cookie(&state, String::new(), 0))
-        .insert_header((header::LOCATION, target))
-        .finish())
+    let mut res = crate::pages::login::after_first_factor(&state, &req, pending).await?;
+    res.add_cookie(&state_cookie(&state, String::new(), 0))
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(res)
 }

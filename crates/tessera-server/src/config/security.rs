@@ -12,6 +12,8 @@ pub(super) struct SecurityFile {
     bcrypt_concurrency: Option<usize>,
     /// "refuse" (default) or "allow".
     basic_with_second_factor: Option<String>,
+    /// Role or permission-group names.
+    require_second_factor: Option<Vec<String>>,
 }
 
 impl SecurityFile {
@@ -34,6 +36,7 @@ impl SecurityFile {
             bcrypt_cost,
             bcrypt_concurrency: self.bcrypt_concurrency.unwrap_or(2).max(1),
             basic_with_second_factor_allowed,
+            require_second_factor: self.require_second_factor.unwrap_or_default(),
         })
     }
 }
