@@ -48,6 +48,8 @@ pub struct TokenRequestBody {
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// The password grant's second factor, for a user who has one: a current code or a recovery code.
+    pub otp: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
 }
