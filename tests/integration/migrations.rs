@@ -139,6 +139,7 @@ fn round_trip_every_model(c: &mut DbConnection) -> Result<(), DbError> {
             backchannel_logout_uri: None,
             skip_consent: false,
             logo_uri: None,
+            refresh_without_offline_access: false,
         },
     )?;
     assert_eq!(OAuthClient::find_by_client_id(c, "launcher")?, Some(client));

@@ -663,3 +663,55 @@ async fn a_password_change_tells_the_apps_of_the_sessions_it_ended() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_party_app_may_get_refresh_tokens_without_offline_access() {
+    let app = TestApp::try_spawn(tessera_tests::DbKind::Sqlite)
+        .await
+        .expect("sqlite app");
+    app.create_user("ada", Role::User).await;
+    app.services
+        .create_client(
+            ClientSpec {
+                client_id: Some("photos".into()),
+                name: "Photo gallery".into(),
+                confidential: false,
+                grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                scopes: vec!["me.read".into()],
+                can_introspect: false,
+                sign_in: SignInSettings {
+                    redirect_uris: vec![CALLBACK.into()],
+                    skip_consent: true,
+                    refresh_without_offline_access: true,
+                    ..Default::default()
+                },
+            },
+            "test",
+            app.services.catalog.all(),
+        )
+        .await
+        .unwrap();
+    let session = app.session_login("ada").await;
+    let code = param(
+        &location(&authorize(&app, Some(&session), &authorize_query(&[("scope", "openid")])).await),
+        "code",
+    )
+    .unwrap();
+    let body: Value = redeem(&app, &code, VERIFIER).await.json().await.unwrap();
+    assert!(body["refresh_token"].is_string(), "{body}");
+    // The admin API shows the setting.
+    app.create_user("root", Role::Admin).await;
+    let admin = app.password_login("root", None).await.access_token;
+    let client: Value = app
+        .client
+        .get(app.url("/api/oauth-clients/photos"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(client["refresh_without_offline_access"], true, "{client}");
+    assert_eq!(client["redirect_uris"], json!([CALLBACK]));
+}

@@ -70,6 +70,7 @@ diesel::table! {
         backchannel_logout_uri -> Nullable<Text>,
         skip_consent -> Bool,
         logo_uri -> Nullable<Text>,
+        refresh_without_offline_access -> Bool,
     }
 }
 

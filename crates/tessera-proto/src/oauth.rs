@@ -158,6 +158,8 @@ pub struct OAuthClientView {
     pub skip_consent: bool,
     /// Shown on the consent page.
     pub logo_uri: Option<String>,
+    /// Refresh tokens from the code grant without `offline_access` (a trusted first-party app).
+    pub refresh_without_offline_access: bool,
     /// Shown once, right after creation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -185,6 +187,8 @@ pub struct OAuthClientRequest {
     pub skip_consent: bool,
     #[serde(default)]
     pub logo_uri: Option<String>,
+    #[serde(default)]
+    pub refresh_without_offline_access: bool,
 }
 
 /// An app a person allowed to sign them in (OpenID Provider consent).

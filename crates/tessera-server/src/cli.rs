@@ -135,6 +135,9 @@ pub enum ClientsCommand {
         /// A trusted first-party app: its users are not asked to consent.
         #[arg(long)]
         skip_consent: bool,
+        /// Give refresh tokens from the code grant even without the offline_access scope.
+        #[arg(long)]
+        refresh_without_offline_access: bool,
     },
     /// List clients.
     List,
@@ -359,6 +362,7 @@ async fn clients(cmd: ClientsCommand, services: Arc<Services>) -> anyhow::Result
             post_logout_redirect_uris,
             backchannel_logout_uri,
             skip_consent,
+            refresh_without_offline_access,
         } => {
             let created = services
                 .create_client(
@@ -375,6 +379,7 @@ async fn clients(cmd: ClientsCommand, services: Arc<Services>) -> anyhow::Result
                             backchannel_logout_uri,
                             skip_consent,
                             logo_uri: None,
+                            refresh_without_offline_access,
                         },
                     },
                     "cli",

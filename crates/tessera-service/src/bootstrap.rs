@@ -55,6 +55,7 @@ impl Services {
                         backchannel_logout_uri: None,
                         skip_consent: false,
                         logo_uri: None,
+                        refresh_without_offline_access: false,
                     },
                 ) {
                     Ok(_) => Ok(()),

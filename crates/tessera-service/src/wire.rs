@@ -104,6 +104,7 @@ pub fn client_view(row: &OAuthClient, secret: Option<String>) -> OAuthClientView
         backchannel_logout_uri: row.backchannel_logout_uri.clone(),
         skip_consent: row.skip_consent,
         logo_uri: row.logo_uri.clone(),
+        refresh_without_offline_access: row.refresh_without_offline_access,
         client_secret: secret,
     }
 }

@@ -1,6 +1,7 @@
 DROP TABLE oidc_session_clients;
 DROP TABLE oauth_consents;
 DROP TABLE authorization_codes;
+ALTER TABLE oauth_clients DROP COLUMN refresh_without_offline_access;
 ALTER TABLE oauth_clients DROP COLUMN logo_uri;
 ALTER TABLE oauth_clients DROP COLUMN skip_consent;
 ALTER TABLE oauth_clients DROP COLUMN backchannel_logout_uri;

@@ -5,6 +5,8 @@ ALTER TABLE oauth_clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEF
 ALTER TABLE oauth_clients ADD COLUMN backchannel_logout_uri TEXT;
 ALTER TABLE oauth_clients ADD COLUMN skip_consent BOOLEAN NOT NULL DEFAULT 0;
 ALTER TABLE oauth_clients ADD COLUMN logo_uri TEXT;
+-- A first-party app that gets refresh tokens without asking for offline_access.
+ALTER TABLE oauth_clients ADD COLUMN refresh_without_offline_access BOOLEAN NOT NULL DEFAULT 0;
 
 -- One-use authorization codes, stored as digests. Redeeming sets used_at and family_id in one conditional
 -- update; a second redemption finds used_at set and revokes that family.

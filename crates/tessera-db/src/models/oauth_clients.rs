@@ -24,6 +24,8 @@ pub struct OAuthClient {
     pub backchannel_logout_uri: Option<String>,
     pub skip_consent: bool,
     pub logo_uri: Option<String>,
+    /// Refresh tokens from the code grant without `offline_access` (a trusted first-party app).
+    pub refresh_without_offline_access: bool,
 }
 
 #[derive(Clone, Debug, Insertable)]
@@ -44,6 +46,7 @@ pub struct NewOAuthClient<'a> {
     pub backchannel_logout_uri: Option<&'a str>,
     pub skip_consent: bool,
     pub logo_uri: Option<&'a str>,
+    pub refresh_without_offline_access: bool,
 }
 
 impl OAuthClient {
@@ -89,6 +92,7 @@ pub struct OAuthClientChanges<'a> {
     pub backchannel_logout_uri: Option<&'a str>,
     pub skip_consent: bool,
     pub logo_uri: Option<&'a str>,
+    pub refresh_without_offline_access: bool,
 }
 
 impl OAuthClient {

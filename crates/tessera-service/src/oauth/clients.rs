@@ -77,6 +77,8 @@ pub struct SignInSettings {
     /// A trusted first-party app: its users are not asked to consent.
     pub skip_consent: bool,
     pub logo_uri: Option<String>,
+    /// Refresh tokens from the code grant without `offline_access`.
+    pub refresh_without_offline_access: bool,
 }
 
 /// At most this many redirect URIs per list; a registration is not a place to store data.
@@ -302,6 +304,7 @@ impl Services {
                         backchannel_logout_uri: spec.sign_in.backchannel_logout_uri.as_deref(),
                         skip_consent: spec.sign_in.skip_consent,
                         logo_uri: spec.sign_in.logo_uri.as_deref(),
+                        refresh_without_offline_access: spec.sign_in.refresh_without_offline_access,
                     },
                 )
                 .map_err(|e| {
@@ -368,6 +371,7 @@ impl Services {
                         backchannel_logout_uri: spec.sign_in.backchannel_logout_uri.as_deref(),
                         skip_consent: spec.sign_in.skip_consent,
                         logo_uri: spec.sign_in.logo_uri.as_deref(),
+                        refresh_without_offline_access: spec.sign_in.refresh_without_offline_access,
                     },
                 )?
                 .ok_or(ServiceError::NotFound)?;

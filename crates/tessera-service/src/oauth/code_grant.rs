@@ -9,6 +9,7 @@ use tessera_core::ids::FamilyId;
 use tessera_core::token_format::TokenDigest;
 use tessera_core::{ScopeSet, UnixTime};
 use tessera_db::models::authorization_codes::AuthorizationCode;
+use tessera_db::models::oauth_clients::OAuthClient;
 use tessera_db::models::oidc_session_clients::OidcSessionClient;
 use tessera_db::models::refresh::RefreshFamily;
 use tessera_db::models::revoked_access_tokens::RevokedAccessToken;
@@ -156,8 +157,11 @@ impl Services {
                         oidc_scopes: Some(row.oidc_scopes.clone()),
                     },
                 )?;
-                // Refresh tokens only for `offline_access` (OpenID Connect Core §11).
-                let offline = row.oidc_scopes.split(' ').any(|s| s == "offline_access");
+                // Refresh tokens only for `offline_access` (OpenID Connect Core §11), or for a client
+                // registered to get them anyway.
+                let always = OAuthClient::find_by_client_id(c, &row.client_id)?
+                    .is_some_and(|cl| cl.refresh_without_offline_access);
+                let offline = always || row.oidc_scopes.split(' ').any(|s| s == "offline_access");
                 let refresh_expires_at = offline.then(|| (now.as_secs() + oauth.refresh_ttl_secs).min(cap));
                 if let Some(exp) = refresh_expires_at {
                     store_refresh(c, &stored_refresh, &fid, now, exp)?;

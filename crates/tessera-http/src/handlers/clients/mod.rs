@@ -24,6 +24,7 @@ pub fn spec(req: OAuthClientRequest) -> ClientSpec {
             backchannel_logout_uri: req.backchannel_logout_uri,
             skip_consent: req.skip_consent,
             logo_uri: req.logo_uri,
+            refresh_without_offline_access: req.refresh_without_offline_access,
         },
     }
 }
