@@ -4,11 +4,11 @@
 //! authorize with PKCE and a nonce, sign-in and consent in the browser, the code exchange, ID-token
 //! validation with the library's own JWKS handling, userinfo, refresh, and RP-initiated logout.
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use serde_json::Value;
 use tessera_core::{Clock, Role, SystemClock};
 use tessera_service::oauth::clients::{ClientSpec, SignInSettings};
-use tessera_tests::browser::{browser_available, Browser};
+use tessera_tests::browser::{browser_available, click, sign_in, Browser};
 use tessera_tests::oauth::PASSWORD;
 use tessera_tests::{on_both_backends, require_python_modules, DbKind, TestApp};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -84,19 +84,6 @@ async fn register(app: &TestApp, client_id: &str, rp: &RelyingParty, backchannel
         .expect("client registered");
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
-}
-
 fn screenshot(name: &str, png: &[u8]) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
@@ -115,9 +102,7 @@ async fn sign_in_and_out(app: &TestApp, rp: &mut RelyingParty, uid: i64, label: 
     // The app sends the browser to Tessera, which asks for the password first.
     c.wait().for_element(Locator::Css("#username")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/login");
-    fill(c, "#username", "ada").await;
-    fill(c, "#password", PASSWORD).await;
-    click(c, "button[type=submit]").await;
+    sign_in(c, "ada", PASSWORD).await;
     // Then the consent page, naming the app and the scopes in words.
     c.wait().for_element(Locator::Css("#approve")).await.unwrap();
     let client = c
@@ -299,9 +284,7 @@ async fn jupyterhub_signs_a_person_in_through_tessera() {
     c.goto(&format!("{hub}/hub/login")).await.unwrap();
     // auto_login: JupyterHub sends the browser straight to Tessera.
     c.wait().for_element(Locator::Css("#username")).await.unwrap();
-    fill(c, "#username", "ada").await;
-    fill(c, "#password", PASSWORD).await;
-    click(c, "button[type=submit]").await;
+    sign_in(c, "ada", PASSWORD).await;
     c.wait().for_element(Locator::Css("#approve")).await.unwrap();
     assert_eq!(
         c.find(Locator::Css("#client"))

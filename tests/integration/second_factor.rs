@@ -404,3 +404,37 @@ async fn a_role_that_must_have_a_factor_enrols_before_anything_else() {
         StatusCode::OK
     );
 }
+
+/// The two-step sign-in in a real Chromium: the password, then the authenticator's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_with_a_code_in_chromium() {
+    use fantoccini::Locator;
+    use tessera_tests::browser::{browser_available, click, fill, sign_in, Browser};
+    if !browser_available() || !require_python_modules(&["pyotp"]) {
+        return;
+    }
+    let app = TestApp::try_spawn(tessera_tests::DbKind::Sqlite)
+        .await
+        .expect("sqlite app");
+    app.create_user("ada", Role::User).await;
+    let (secret, _) = enrol(&app).await;
+    next_step(&app);
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/login")).await.unwrap();
+    sign_in(c, "ada", PASSWORD).await;
+    // No session yet: the code is asked.
+    c.wait().for_element(Locator::Css("#otp")).await.unwrap();
+    fill(c, "#otp", &pyotp(&secret, now(&app))).await;
+    click(c, "button[type=submit]").await;
+    let done = c
+        .wait()
+        .for_element(Locator::Css(".done"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("signed in as ada"), "{done}");
+    browser.stop().await;
+}

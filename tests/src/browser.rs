@@ -90,3 +90,34 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// Types into the element `css` finds.
+pub async fn fill(c: &Client, css: &str, text: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .expect("element")
+        .send_keys(text)
+        .await
+        .expect("typed");
+}
+
+/// Clicks the element `css` finds.
+pub async fn click(c: &Client, css: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .expect("element")
+        .click()
+        .await
+        .expect("clicked");
+}
+
+/// Fills and sends Tessera's sign-in form once it is shown.
+pub async fn sign_in(c: &Client, username: &str, password: &str) {
+    c.wait()
+        .for_element(fantoccini::Locator::Css("#username"))
+        .await
+        .expect("the sign-in form");
+    fill(c, "#username", username).await;
+    fill(c, "#password", password).await;
+    click(c, "button[type=submit]").await;
+}
