@@ -10,7 +10,8 @@ test: ## Run every test (PostgreSQL and Redis tests skip loudly unless CI=true, 
 	cargo build -p tessera-server --bin tessera
 	scripts/clients.sh
 	rm -rf target/test-logs
-	TESSERA_BIN=$(CURDIR)/target/debug/tessera cargo test --workspace --no-fail-fast
+	# No backtraces: a failing test's message is the last thing it prints, so a log tail keeps it.
+	RUST_BACKTRACE=0 TESSERA_BIN=$(CURDIR)/target/debug/tessera cargo test --workspace --no-fail-fast
 	scripts/smoke.sh target/debug/tessera
 	scripts/check-test-logs.sh target/test-logs
 

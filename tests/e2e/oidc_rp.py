@@ -14,6 +14,7 @@ import html
 import json
 import secrets
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -28,8 +29,15 @@ META = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).js
 PENDING = {}
 
 
+REPORT_LOCK = threading.Lock()
+
+
 def report(**event):
-    print(json.dumps(event), flush=True)
+    # Requests are served on threads (the back-channel POST races the browser's redirect): one locked
+    # write per line, since print() writes the text and its newline separately and lines could interleave.
+    with REPORT_LOCK:
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
 
 
 class RelyingParty(BaseHTTPRequestHandler):
