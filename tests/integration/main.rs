@@ -18,6 +18,7 @@ mod openid_provider;
 mod openid_provider_browser;
 mod operations;
 mod ops;
+mod passkeys;
 mod proxies;
 mod real_clients;
 mod replicas;

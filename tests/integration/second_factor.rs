@@ -33,45 +33,29 @@ fn next_step(app: &TestApp) {
     app.clock.advance(Duration::from_secs(30));
 }
 
-async fn json_req(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.client
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Enrols ada with TOTP; returns the base32 secret and the recovery codes.
 async fn enrol(app: &TestApp) -> (String, Vec<String>) {
     let token = app.password_login("ada", None).await.access_token;
-    let wrong = json_req(
-        app,
-        reqwest::Method::POST,
-        "/api/users/me/totp",
-        &token,
-        json!({"current_password": "not it at all"}),
-    )
-    .await;
+    let wrong = app
+        .bearer_json(
+            reqwest::Method::POST,
+            "/api/users/me/totp",
+            &token,
+            json!({"current_password": "not it at all"}),
+        )
+        .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let begun: Value = json_req(
-        app,
-        reqwest::Method::POST,
-        "/api/users/me/totp",
-        &token,
-        json!({"current_password": PASSWORD}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let begun: Value = app
+        .bearer_json(
+            reqwest::Method::POST,
+            "/api/users/me/totp",
+            &token,
+            json!({"current_password": PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let secret = begun["secret"].as_str().unwrap().to_owned();
     let uri = begun["otpauth_uri"].as_str().unwrap();
     assert!(
@@ -93,23 +77,23 @@ async fn enrol(app: &TestApp) -> (String, Vec<String>) {
         .status(),
         StatusCode::OK
     );
-    let bad = json_req(
-        app,
-        reqwest::Method::POST,
-        "/api/users/me/totp/confirm",
-        &token,
-        json!({"code": "000000"}),
-    )
-    .await;
+    let bad = app
+        .bearer_json(
+            reqwest::Method::POST,
+            "/api/users/me/totp/confirm",
+            &token,
+            json!({"code": "000000"}),
+        )
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let confirmed = json_req(
-        app,
-        reqwest::Method::POST,
-        "/api/users/me/totp/confirm",
-        &token,
-        json!({"code": pyotp(&secret, now(app))}),
-    )
-    .await;
+    let confirmed = app
+        .bearer_json(
+            reqwest::Method::POST,
+            "/api/users/me/totp/confirm",
+            &token,
+            json!({"code": pyotp(&secret, now(app))}),
+        )
+        .await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     let codes: Vec<String> = confirmed.json::<Value>().await.unwrap()["recovery_codes"]
         .as_array()
@@ -179,9 +163,9 @@ both_backends! {
         let me: Value = app.get_bearer("/api/users/me", &token).await.json().await.unwrap();
         assert_eq!(me["second_factor"], json!({"totp": true, "passkeys": 0, "recovery_codes_left": 8}));
         // Removing TOTP needs a code; then the password alone works again.
-        let refused = json_req(&app, reqwest::Method::DELETE, "/api/users/me/totp", &token, json!({"code": "999999"})).await;
+        let refused = app.bearer_json( reqwest::Method::DELETE, "/api/users/me/totp", &token, json!({"code": "999999"})).await;
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let removed = json_req(&app, reqwest::Method::DELETE, "/api/users/me/totp", &token, json!({"code": codes[2]})).await;
+        let removed = app.bearer_json( reqwest::Method::DELETE, "/api/users/me/totp", &token, json!({"code": codes[2]})).await;
         assert_eq!(removed.status(), StatusCode::NO_CONTENT);
         assert_eq!(password_grant(&app, None).await.status(), StatusCode::OK);
         let events = app.services.db.run(|c| tessera_db::models::audit_events::AuditEvent::recent(c, 200)).await.unwrap();

@@ -121,3 +121,79 @@ pub async fn sign_in(c: &Client, username: &str, password: &str) {
     fill(c, "#password", password).await;
     click(c, "button[type=submit]").await;
 }
+
+/// A command of WebDriver's WebAuthn extension (W3C WebAuthn §11), which chromedriver implements:
+/// virtual authenticators and their credentials.
+#[derive(Debug)]
+struct WebAuthnCommand {
+    path: String,
+    method: http::Method,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthnCommand {
+    fn endpoint(&self, base: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/webauthn/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (self.method.clone(), self.body.as_ref().map(|b| b.to_string()))
+    }
+}
+
+impl Browser {
+    async fn webauthn(
+        &self,
+        method: http::Method,
+        path: String,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.client
+            .issue_cmd(WebAuthnCommand { path, method, body })
+            .await
+            .expect("a WebAuthn extension command")
+    }
+
+    /// Adds a virtual CTAP2 authenticator that keeps discoverable credentials and verifies its user
+    /// (as a phone's or a laptop's platform authenticator does); returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let v = self
+            .webauthn(
+                http::Method::POST,
+                "authenticator".into(),
+                Some(serde_json::json!({
+                    "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                    "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true
+                })),
+            )
+            .await;
+        v.as_str().expect("an authenticator id").to_owned()
+    }
+
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        self.webauthn(http::Method::DELETE, format!("authenticator/{id}"), None)
+            .await;
+    }
+
+    /// The credentials an authenticator holds (with private keys and signature counts).
+    pub async fn credentials(&self, id: &str) -> Vec<serde_json::Value> {
+        let v = self
+            .webauthn(http::Method::GET, format!("authenticator/{id}/credentials"), None)
+            .await;
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Puts a credential into an authenticator (for example one copied from another: a clone).
+    pub async fn add_credential(&self, id: &str, credential: serde_json::Value) {
+        self.webauthn(
+            http::Method::POST,
+            format!("authenticator/{id}/credential"),
+            Some(credential),
+        )
+        .await;
+    }
+}

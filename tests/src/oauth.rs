@@ -162,6 +162,23 @@ pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 impl TestApp {
+    /// A JSON request with a Bearer token.
+    pub async fn bearer_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Signs in through `/api/auth/login` and returns the session cookie and CSRF token.
     pub async fn session_login(&self, username: &str) -> BrowserSession {
         let res = self

@@ -104,6 +104,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> BigInt,
+        credential_id -> Text,
+        user_handle -> Text,
+        name -> Text,
+        credential -> Text,
+        counter -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     recovery_codes (user_id, digest) {
         user_id -> BigInt,
         digest -> Binary,
@@ -300,11 +314,13 @@ diesel::joinable!(oauth_consents -> users (user_id));
 diesel::joinable!(oidc_session_clients -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     oauth_consents,
     oidc_session_clients,
+    passkeys,
     permission_groups,
     recovery_codes,
     user_totp,

@@ -18,7 +18,13 @@ use crate::AppState;
 /// endpoints for the same actions take no cookie credential, so a stale cookie must not block them.
 /// `/oauth/authorize` (the consent answer) and `/account/apps/revoke` check the session's token in their
 /// form field, like `/device`; `/login/code` and `/login/enrol` (a sign-in's second step) check the sign-in form's token.
-const EXEMPT: [&str; 16] = [
+/// `/login/passkey` checks the sign-in form's token; `/login/passkey/options` only hands out a challenge
+/// (budgeted per address). `/account/passkeys/*` check the session's token in their form field.
+const EXEMPT: [&str; 20] = [
+    "/login/passkey",
+    "/login/passkey/options",
+    "/account/passkeys/rename",
+    "/account/passkeys/delete",
     "/login/code",
     "/login/enrol",
     "/oauth/authorize",

@@ -54,6 +54,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/account/apps").route(web::get().to(crate::pages::account_apps::page)))
     .service(resource("/account/apps/revoke").route(web::post().to(crate::pages::account_apps::revoke)))
+    .service(resource("/account/passkeys").route(web::get().to(crate::pages::account_passkeys::page)))
+    .service(
+        resource("/account/passkeys/rename").route(web::post().to(crate::pages::account_passkeys::rename)),
+    )
+    .service(
+        resource("/account/passkeys/delete").route(web::post().to(crate::pages::account_passkeys::delete)),
+    )
+    .service(resource("/assets/passkeys.js").route(web::get().to(crate::pages::assets::passkeys_js)))
     .service(resource("/oauth/end_session").route(web::get().to(crate::pages::end_session::end_session)))
     .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke::revoke)))
     .service(
@@ -94,6 +102,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(users::second_factor::remove)),
     )
     .service(resource("/api/users/me/totp/confirm").route(web::post().to(users::second_factor::confirm)))
+    .service(resource("/api/users/me/passkeys/options").route(web::post().to(users::passkeys::options)))
+    .service(
+        resource("/api/users/me/passkeys")
+            .route(web::get().to(users::passkeys::list))
+            .route(web::post().to(users::passkeys::register)),
+    )
+    .service(
+        resource("/api/users/me/passkeys/{id}")
+            .route(web::patch().to(users::passkeys::rename))
+            .route(web::delete().to(users::passkeys::delete)),
+    )
     .service(resource("/api/users/{id}/second-factor").route(web::delete().to(users::second_factor::reset)))
     .service(resource("/api/users/me/consents").route(web::get().to(users::consents::list)))
     .service(resource("/api/users/me/consents/{client_id}").route(web::delete().to(users::consents::revoke)))
@@ -146,6 +165,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/login/code").route(web::post().to(crate::pages::login::submit_code)))
     .service(resource("/login/enrol").route(web::post().to(crate::pages::login::submit_enrol)))
+    .service(resource("/login/passkey/options").route(web::post().to(crate::pages::login::passkey_options)))
+    .service(resource("/login/passkey").route(web::post().to(crate::pages::login::submit_passkey)))
     .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
     .service(resource("/login/oidc").route(web::get().to(crate::pages::oidc::start)))
     // RomM's web app starts its OIDC sign-in here.

@@ -33,7 +33,7 @@ pub struct UserMe {
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct SecondFactorView {
     pub totp: bool,
-    /// Registered passkeys (none until passkeys land).
+    /// Registered passkeys.
     pub passkeys: u32,
     /// Recovery codes not used yet.
     pub recovery_codes_left: i64,
@@ -65,6 +65,47 @@ pub struct TotpCodeRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RecoveryCodesView {
     pub recovery_codes: Vec<String>,
+}
+
+/// `POST /api/users/me/passkeys/options`: the current password proves the owner is at the keyboard.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyOptionsRequest {
+    pub current_password: String,
+}
+
+/// A started WebAuthn ceremony: pass `options.publicKey` (binary fields base64url) to
+/// `navigator.credentials.create()` or `.get()`, and send the answer back with `challenge_id`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyCeremonyView {
+    pub challenge_id: String,
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
+/// `POST /api/users/me/passkeys`: the authenticator's answer to the registration options.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyRegisterRequest {
+    pub challenge_id: String,
+    /// A name to tell this passkey from the others ("Phone", "YubiKey"), 1 to 64 characters.
+    pub name: String,
+    /// The `PublicKeyCredential` as JSON (id, rawId, type, response with clientDataJSON and
+    /// attestationObject, base64url).
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasskeyRenameRequest {
+    pub name: String,
+}
+
+/// A registered passkey (its key material never leaves the server).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]

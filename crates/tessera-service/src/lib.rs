@@ -25,6 +25,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod oidc;
+pub mod passkeys;
 pub mod password_reset;
 pub mod permissions;
 pub mod ratelimit;

@@ -96,7 +96,7 @@ impl Metrics {
         let second_factor = counter_vec(
             &r,
             "tessera_second_factor_total",
-            "Second-factor events: totp_enabled, totp_removed, reset, accepted, refused",
+            "Second-factor events: totp_enabled, totp_removed, reset, accepted, refused, passkey_registered, passkey_deleted, passkey_accepted, passkey_refused, passkey_cloned",
             &["event"],
         )?;
         let server_errors = counter_vec(

@@ -28,6 +28,8 @@ pub enum LimitedAction {
     Invite,
     /// Authorization requests per client IP (`/oauth/authorize`: each may store a code).
     Authorize,
+    /// Passkey ceremonies started per client IP (each stores a challenge until it expires).
+    PasskeyStart,
     /// Authorization codes redeemed per client IP that were wrong (refunded when right).
     CodeRedeem,
 }
@@ -40,7 +42,7 @@ pub struct Budget {
 }
 
 impl LimitedAction {
-    pub const ALL: [LimitedAction; 12] = [
+    pub const ALL: [LimitedAction; 13] = [
         LimitedAction::LoginUser,
         LimitedAction::LoginIp,
         LimitedAction::DeviceInit,
@@ -53,6 +55,7 @@ impl LimitedAction {
         LimitedAction::Invite,
         LimitedAction::Authorize,
         LimitedAction::CodeRedeem,
+        LimitedAction::PasskeyStart,
     ];
 
     pub fn key(self) -> &'static str {
@@ -69,6 +72,7 @@ impl LimitedAction {
             LimitedAction::Invite => "invite",
             LimitedAction::Authorize => "authorize",
             LimitedAction::CodeRedeem => "code_redeem",
+            LimitedAction::PasskeyStart => "passkey_start",
         }
     }
 
@@ -87,6 +91,7 @@ impl LimitedAction {
             LimitedAction::Invite => (20, 3600),
             LimitedAction::Authorize => (60, 60),
             LimitedAction::CodeRedeem => (20, 60),
+            LimitedAction::PasskeyStart => (30, 60),
         };
         Budget { limit, period_secs }
     }

@@ -4,6 +4,7 @@
 //! by `verify_login`, which is where every password path asks for the factor.
 
 use tessera_core::token_format::TokenDigest;
+use tessera_db::models::passkeys::PasskeyRow;
 use tessera_db::models::second_factor::{RecoveryCode, UserTotp};
 use tessera_db::models::users::User;
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -54,7 +55,15 @@ fn pending_key(token: &str) -> String {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SecondFactorStatus {
     pub totp: bool,
+    pub passkeys: i64,
     pub recovery_codes_left: i64,
+}
+
+impl SecondFactorStatus {
+    /// Whether a password alone is no longer enough.
+    pub fn any(&self) -> bool {
+        self.totp || self.passkeys > 0
+    }
 }
 
 fn totp(secret: &[u8]) -> TOTP {
@@ -95,6 +104,7 @@ impl Services {
                 let totp = UserTotp::find(c, user_id)?.is_some_and(|t| t.confirmed_at.is_some());
                 Ok(SecondFactorStatus {
                     totp,
+                    passkeys: PasskeyRow::count_of_user(c, user_id)?,
                     recovery_codes_left: if totp {
                         RecoveryCode::unused_count(c, user_id)?
                     } else {
@@ -111,19 +121,37 @@ impl Services {
         me: &Identity,
         current_password: &str,
     ) -> Result<TotpEnrolment, ServiceError> {
-        let p = me
-            .principal
-            .clone()
-            .ok_or_else(|| ServiceError::Forbidden("this credential does not belong to a user".into()))?;
-        let user = self.get_user(p.user_id).await?;
-        let ok = self
+        let uid = crate::passkeys::owner_id(me)?;
+        let user = self.get_user(uid).await?;
+        self.check_current_password(&user, current_password, "totp")
+            .await?;
+        self.new_totp_secret(&user).await
+    }
+
+    /// The current password of a signed-in user adding a way to sign in. Wrong guesses spend the user's
+    /// login budget, so a stolen token cannot walk through passwords here.
+    pub(crate) async fn check_current_password(
+        &self,
+        user: &User,
+        current_password: &str,
+        purpose: &str,
+    ) -> Result<(), ServiceError> {
+        let budget = format!("#{}|{purpose}", user.id);
+        let now = self.clock.now();
+        self.limits
+            .charge(crate::ratelimit::LimitedAction::LoginUser, &budget, now)
+            .await?;
+        if !self
             .hasher
             .verify(current_password, user.password_hash.as_deref())
-            .await?;
-        if !ok {
+            .await?
+        {
             return Err(ServiceError::field("current_password", "does not match"));
         }
-        self.new_totp_secret(&user).await
+        self.limits
+            .refund(crate::ratelimit::LimitedAction::LoginUser, &budget, now)
+            .await;
+        Ok(())
     }
 
     async fn new_totp_secret(&self, user: &User) -> Result<TotpEnrolment, ServiceError> {
@@ -167,11 +195,8 @@ impl Services {
 
     /// Confirms an enrolment with a first right code; returns the recovery codes, shown once.
     pub async fn confirm_totp(&self, me: &Identity, code: &str) -> Result<Vec<String>, ServiceError> {
-        let p = me
-            .principal
-            .clone()
-            .ok_or_else(|| ServiceError::Forbidden("this credential does not belong to a user".into()))?;
-        self.confirm_totp_of(p.user_id, code).await
+        let uid = crate::passkeys::owner_id(me)?;
+        self.confirm_totp_of(uid, code).await
     }
 
     async fn confirm_totp_of(&self, uid: i64, code: &str) -> Result<Vec<String>, ServiceError> {
@@ -216,11 +241,8 @@ impl Services {
 
     /// Turns TOTP off, proven with a current code or a recovery code.
     pub async fn remove_totp(&self, me: &Identity, code: &str) -> Result<(), ServiceError> {
-        let p = me
-            .principal
-            .clone()
-            .ok_or_else(|| ServiceError::Forbidden("this credential does not belong to a user".into()))?;
-        let user = self.get_user(p.user_id).await?;
+        let uid = crate::passkeys::owner_id(me)?;
+        let user = self.get_user(uid).await?;
         // Wrong codes spend the user's login budget, so a stolen token cannot walk through the code space.
         let budget = format!("#{}|remove-totp", user.id);
         let now = self.clock.now();
@@ -287,6 +309,7 @@ impl Services {
         self.db
             .write_tx(move |c| {
                 UserTotp::remove(c, user_id)?;
+                PasskeyRow::delete_all_of_user(c, user_id)?;
                 audit::record(c, now, "second_factor.reset", Some(user_id), Some(&actor), None)?;
                 Ok::<_, ServiceError>(())
             })
@@ -300,7 +323,7 @@ impl Services {
         if self.settings.security.require_second_factor.is_empty() {
             return Ok(false);
         }
-        Ok(!self.second_factor_status(user.id).await?.totp && self.must_enrol(user).await?)
+        Ok(!self.second_factor_status(user.id).await?.any() && self.must_enrol(user).await?)
     }
 
     /// Whether `security.require_second_factor` names the user's role or permission group.
@@ -372,7 +395,7 @@ impl Services {
     }
 
     /// A parked sign-in and its store key; an unknown or expired wait reads as bad credentials.
-    async fn parked(&self, token: &str) -> Result<(String, PendingSignIn), LoginFailure> {
+    pub(crate) async fn parked(&self, token: &str) -> Result<(String, PendingSignIn), LoginFailure> {
         let key = pending_key(token);
         let raw = self
             .store
@@ -385,7 +408,7 @@ impl Services {
     }
 
     /// Ends a wait: exactly one caller wins, so one right code never starts two sessions.
-    async fn use_up(&self, key: &str) -> Result<(), LoginFailure> {
+    pub(crate) async fn use_up(&self, key: &str) -> Result<(), LoginFailure> {
         let taken = self
             .store
             .take(key, self.clock.now())
@@ -467,20 +490,29 @@ impl Services {
         given: Option<&str>,
     ) -> Result<(), LoginFailure> {
         let uid = user.id;
-        let row = self
+        let (row, passkeys) = self
             .db
-            .run(move |c| Ok::<_, ServiceError>(UserTotp::find(c, uid)?))
+            .run(move |c| {
+                Ok::<_, ServiceError>((UserTotp::find(c, uid)?, PasskeyRow::count_of_user(c, uid)?))
+            })
             .await?;
-        let Some(row) = row.filter(|r| r.confirmed_at.is_some()) else {
+        let row = row.filter(|r| r.confirmed_at.is_some());
+        if row.is_none() && passkeys == 0 {
             return Ok(());
-        };
+        }
+        // A passkey is asked by the sign-in page itself; here only a TOTP or recovery code can answer.
         let Some(code) = given.map(str::trim).filter(|c| !c.is_empty()) else {
             return Err(LoginFailure::SecondFactorRequired);
         };
         let now = self.clock.now();
         let accepted = if is_totp_code(code) {
-            let secret = self.totp_secret(&row)?;
-            match matching_step(&secret, code, now.as_secs().max(0).unsigned_abs()) {
+            let step = match &row {
+                Some(row) => {
+                    matching_step(&self.totp_secret(row)?, code, now.as_secs().max(0).unsigned_abs())
+                }
+                None => None,
+            };
+            match step {
                 Some(step) => {
                     self.db
                         .run(move |c| Ok::<_, ServiceError>(UserTotp::accept_step(c, uid, step)?))

@@ -9,6 +9,7 @@ pub mod oauth_clients;
 pub mod oauth_consents;
 pub mod oidc_links;
 pub mod oidc_session_clients;
+pub mod passkeys;
 pub mod password_resets;
 pub mod permission_groups;
 pub mod refresh;

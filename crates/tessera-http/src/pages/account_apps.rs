@@ -1,7 +1,6 @@
 //! `GET /account/apps` and `POST /account/apps/revoke`: the apps a person allowed to sign them in, and
 //! withdrawing one. The same services as `/api/users/me/consents`; the form carries the session's CSRF token.
 
-use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -9,7 +8,6 @@ use serde::Deserialize;
 use tessera_core::UnixTime;
 use tessera_service::identity::Identity;
 
-use crate::cookies::session_cookie;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -33,19 +31,6 @@ struct AppsPage<'a> {
 pub struct RevokeForm {
     csrf_token: String,
     client_id: String,
-}
-
-/// The signed-in session and its CSRF token, or a redirect through `/login` back here.
-async fn session(state: &AppState, req: &HttpRequest) -> Result<(Identity, String), HttpResponse> {
-    let s = &state.services;
-    if let Some(c) = session_cookie(req, &s.settings.session) {
-        if let Ok(id) = s.resolve_session(c.value()).await {
-            return Ok((id, s.csrf_token(c.value())));
-        }
-    }
-    Err(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/login?rd=%2Faccount%2Fapps"))
-        .finish())
 }
 
 async fn render(
@@ -75,19 +60,11 @@ async fn render(
     }
     .render()
     .map_err(|e| ApiError::internal(&e))?;
-    Ok(HttpResponse::build(StatusCode::OK)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ))
-        .insert_header(("x-frame-options", "DENY"))
-        .content_type(ContentType::html())
-        .body(html))
+    Ok(super::session_page(StatusCode::OK, html))
 }
 
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    match session(&state, &req).await {
+    match super::signed_in_or_login(&state, &req, Some("/account/apps")).await {
         Ok((id, csrf)) => render(&state, &id, &csrf, None).await,
         Err(redirect) => Ok(redirect),
     }
@@ -98,7 +75,7 @@ pub async fn revoke(
     req: HttpRequest,
     web::Form(form): web::Form<RevokeForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, csrf) = match session(&state, &req).await {
+    let (id, csrf) = match super::signed_in_or_login(&state, &req, Some("/account/apps")).await {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };

@@ -10,7 +10,6 @@ use askama::Template;
 use tessera_service::identity::Identity;
 use tessera_service::oauth::authorize::{AuthorizeError, AuthorizeParams, AuthorizeRequest, Decision};
 
-use crate::cookies::session_cookie;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -127,14 +126,6 @@ fn client_ip(state: &AppState, req: &HttpRequest) -> String {
     crate::client_ip::client_ip(req, &state.services.settings.server.trusted_proxies)
 }
 
-/// The signed-in session and its CSRF token, if any.
-async fn session(state: &AppState, req: &HttpRequest) -> Option<(Identity, String)> {
-    let s = &state.services;
-    let c = session_cookie(req, &s.settings.session)?;
-    let id = s.resolve_session(c.value()).await.ok()?;
-    Some((id, s.csrf_token(c.value())))
-}
-
 /// `/login` with this request as the return address; `again` asks for the password even when signed in.
 fn to_login(state: &AppState, req: &AuthorizeRequest, again: bool) -> HttpResponse {
     let s = &state.services;
@@ -238,7 +229,7 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> Result<H
         Ok(c) => c,
         Err(e) => return answer(Err(e)),
     };
-    let signed_in = session(&state, &req).await;
+    let signed_in = super::signed_in(&state, &req).await;
     match s
         .authorize_decision(&checked, signed_in.as_ref().map(|(i, _)| i))
         .await
@@ -271,7 +262,7 @@ pub async fn consent(
     let s = &state.services;
     let result = async {
         let checked = s.check_authorize(&params).await?;
-        let Some((id, expected)) = session(&state, &req).await else {
+        let Some((id, expected)) = super::signed_in(&state, &req).await else {
             return Ok(to_login(&state, &checked, false));
         };
         if !tessera_crypto::ct_eq(csrf.unwrap_or_default().as_bytes(), expected.as_bytes()) {

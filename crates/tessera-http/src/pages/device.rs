@@ -10,7 +10,6 @@ use tessera_service::device_flow::display_user_code;
 use tessera_service::identity::Identity;
 use tessera_service::ServiceError;
 
-use crate::cookies::session_cookie;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -52,21 +51,6 @@ fn html(page: &DevicePage<'_>, status: StatusCode) -> Result<HttpResponse, ApiEr
         .body(body))
 }
 
-/// The signed-in session and its CSRF token, or a redirect through `/login` back to this URL.
-async fn session(state: &AppState, req: &HttpRequest) -> Result<(Identity, String), HttpResponse> {
-    let s = &state.services;
-    if let Some(c) = session_cookie(req, &state.services.settings.session) {
-        if let Ok(id) = s.resolve_session(c.value()).await {
-            return Ok((id, s.csrf_token(c.value())));
-        }
-    }
-    let here = req.uri().path_and_query().map_or("/device", |p| p.as_str());
-    let rd: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-    Err(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/login?rd={rd}")))
-        .finish())
-}
-
 async fn pending_view(state: &AppState, id: &Identity, code: &str) -> Result<PendingView, ServiceError> {
     let s = &state.services;
     let p = s.pending_device(id, code).await?;
@@ -93,7 +77,7 @@ pub async fn page(
     req: HttpRequest,
     q: web::Query<CodeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, csrf) = match session(&state, &req).await {
+    let (id, csrf) = match super::signed_in_or_login(&state, &req, None).await {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
@@ -154,7 +138,7 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = crate::extract::body::read_limited(&req, payload, crate::routes::FORM_LIMIT).await?;
-    let (id, csrf) = match session(&state, &req).await {
+    let (id, csrf) = match super::signed_in_or_login(&state, &req, None).await {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use tessera_service::second_factor::PendingSignIn;
+use tessera_service::second_factor::{PendingSignIn, SecondFactorStatus};
 
 use crate::cookies::{logout_cookies, session_cookie};
 use crate::error::ApiError;
@@ -33,6 +33,34 @@ struct LoginPage<'a> {
     enrol: Option<EnrolView>,
     /// Shown once, right after an enrolment on this page.
     recovery_codes: Vec<String>,
+    /// The "Sign in with a passkey" button (passkeys work with this `public_url`).
+    passkeys: bool,
+    /// The second step asks for a TOTP or recovery code.
+    totp_step: bool,
+    /// The second step offers the user's passkeys.
+    passkey_step: bool,
+}
+
+impl<'a> LoginPage<'a> {
+    /// A page with nothing shown but what the caller sets.
+    fn blank(csrf: &'a str, rd: &'a str) -> Self {
+        LoginPage {
+            csrf,
+            rd,
+            error: None,
+            password_login: true,
+            signed_in_as: None,
+            oidc_provider: None,
+            reauth: false,
+            username_hint: "",
+            code_step: false,
+            enrol: None,
+            recovery_codes: Vec::new(),
+            passkeys: false,
+            totp_step: false,
+            passkey_step: false,
+        }
+    }
 }
 
 struct EnrolView {
@@ -120,6 +148,7 @@ pub async fn page(
     let rd = safe_rd(&state, q.rd.as_deref())?;
     let reauth = q.reauth.is_some();
     let signed_in_as = signed_in_as.filter(|_| !reauth);
+    let signed_in = signed_in_as.clone();
     let hint: String = q
         .login_hint
         .as_deref()
@@ -129,20 +158,19 @@ pub async fn page(
         .take(255)
         .collect();
     let page = LoginPage {
-        csrf: session_csrf
-            .as_deref()
-            .filter(|_| signed_in_as.is_some())
-            .unwrap_or(&form_token),
-        rd: &rd,
-        error: None,
         password_login: s.settings.auth.password_login,
         oidc_provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
         signed_in_as,
         reauth,
         username_hint: &hint,
-        code_step: false,
-        enrol: None,
-        recovery_codes: Vec::new(),
+        passkeys: s.passkeys_available(),
+        ..LoginPage::blank(
+            session_csrf
+                .as_deref()
+                .filter(|_| signed_in.is_some())
+                .unwrap_or(&form_token),
+            &rd,
+        )
     };
     render(&state, &page, StatusCode::OK, &form_token)
 }
@@ -200,17 +228,11 @@ pub async fn submit(
             let msg = e.to_string();
             let form_token = tessera_crypto::random::hex_secret(16);
             let page = LoginPage {
-                csrf: &form_token,
-                rd: &rd,
                 error: Some(&msg),
                 password_login: s.settings.auth.password_login,
                 oidc_provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
-                signed_in_as: None,
-                reauth: false,
-                username_hint: "",
-                code_step: false,
-                enrol: None,
-                recovery_codes: Vec::new(),
+                passkeys: s.passkeys_available(),
+                ..LoginPage::blank(&form_token, &rd)
             };
             render(&state, &page, status, &form_token)
         }
@@ -228,8 +250,9 @@ pub(crate) async fn after_first_factor(
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
     let user_id = pending.user_id;
-    if s.second_factor_status(user_id).await?.totp {
-        return code_step(state, &pending, None).await;
+    let factors = s.second_factor_status(user_id).await?;
+    if factors.any() {
+        return code_step(state, &pending, factors).await;
     }
     if s.enrolment_missing_for(user_id).await? {
         pending.enrol = true;
@@ -257,20 +280,11 @@ async fn enrol_step(state: &AppState, pending: &PendingSignIn) -> Result<HttpRes
     let token = state.services.park_sign_in(pending).await?;
     let form_token = tessera_crypto::random::hex_secret(16);
     let page = LoginPage {
-        csrf: &form_token,
-        rd: &pending.rd,
-        error: None,
-        password_login: true,
-        signed_in_as: None,
-        oidc_provider: None,
-        reauth: false,
-        username_hint: "",
-        code_step: false,
         enrol: Some(EnrolView {
             secret: enrolment.secret,
             qr_svg: svg,
         }),
-        recovery_codes: Vec::new(),
+        ..LoginPage::blank(&form_token, &pending.rd)
     };
     let mut res = render(state, &page, StatusCode::OK, &form_token)?;
     res.add_cookie(&pending_cookie(state, token))
@@ -343,17 +357,8 @@ pub async fn submit_enrol(
             let mut res = HttpResponse::Ok();
             let target = start_after_wait(&state, &req, &mut res, pending).await?;
             let page = LoginPage {
-                csrf: "",
-                rd: &target,
-                error: None,
-                password_login: true,
-                signed_in_as: None,
-                oidc_provider: None,
-                reauth: false,
-                username_hint: "",
-                code_step: false,
-                enrol: None,
                 recovery_codes: codes,
+                ..LoginPage::blank("", &target)
             };
             let html = page.render().map_err(|e| ApiError::internal(&e))?;
             Ok(res
@@ -386,13 +391,13 @@ pub struct CodeForm {
 
 /// Parks a sign-in and shows the code form: the wait's token goes into an HttpOnly, SameSite=Strict
 /// cookie scoped to `/login`, never into the page or a URL.
-pub(crate) async fn code_step(
+async fn code_step(
     state: &AppState,
     pending: &PendingSignIn,
-    error: Option<&str>,
+    factors: SecondFactorStatus,
 ) -> Result<HttpResponse, ApiError> {
     let token = state.services.park_sign_in(pending).await?;
-    let mut res = code_page(state, &pending.rd, error, StatusCode::OK)?;
+    let mut res = code_page(state, &pending.rd, None, factors, StatusCode::OK)?;
     res.add_cookie(&pending_cookie(state, token))
         .map_err(|e| ApiError::internal(&e))?;
     Ok(res)
@@ -402,21 +407,16 @@ fn code_page(
     state: &AppState,
     rd: &str,
     error: Option<&str>,
+    factors: SecondFactorStatus,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let form_token = tessera_crypto::random::hex_secret(16);
     let page = LoginPage {
-        csrf: &form_token,
-        rd,
         error,
-        password_login: true,
-        signed_in_as: None,
-        oidc_provider: None,
-        reauth: false,
-        username_hint: "",
         code_step: true,
-        enrol: None,
-        recovery_codes: Vec::new(),
+        totp_step: factors.totp,
+        passkey_step: factors.passkeys > 0,
+        ..LoginPage::blank(&form_token, rd)
     };
     render(state, &page, status, &form_token)
 }
@@ -443,6 +443,11 @@ pub async fn submit_code(
             &state,
             "",
             Some("That code is not right, or was used already. Try the next one."),
+            // Only a person with TOTP is sent to this form.
+            SecondFactorStatus {
+                totp: true,
+                ..Default::default()
+            },
             StatusCode::UNAUTHORIZED,
         ),
         Err(tessera_service::login::LoginFailure::Service(e)) => Err(e.into()),
@@ -475,4 +480,95 @@ pub async fn logout(
         res.cookie(c);
     }
     Ok(res.insert_header((header::LOCATION, "/login")).finish())
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyOptionsBody {
+    /// The passkey step after a password (the wait's cookie says whose); else a discoverable sign-in.
+    #[serde(default)]
+    second: bool,
+}
+
+/// `POST /login/passkey/options`: a challenge for `navigator.credentials.get()` (JSON). Starting one
+/// proves nothing and stores a challenge, so starts are budgeted per client address.
+pub async fn passkey_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Json(body): web::Json<PasskeyOptionsBody>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
+    let ceremony = if body.second {
+        let expired = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this sign-in expired; start again",
+            )
+        };
+        let token = req.cookie(PENDING_COOKIE).ok_or_else(expired)?;
+        match s.begin_passkey_second_step(token.value(), &ip).await {
+            Ok(c) => c,
+            Err(tessera_service::login::LoginFailure::Service(e)) => return Err(e.into()),
+            Err(_) => return Err(expired()),
+        }
+    } else {
+        s.begin_passkey_sign_in(&ip).await?
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "challenge_id": ceremony.challenge_id,
+            "options": ceremony.options,
+        })))
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    csrf_token: String,
+    challenge_id: String,
+    credential: String,
+    rd: Option<String>,
+}
+
+/// `POST /login/passkey`: the authenticator's answer, posted by the page's form. Accepted: the session
+/// starts and the browser goes on; refused: the sign-in page again, with the reason in words.
+pub async fn submit_passkey(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<PasskeyForm>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    check_form_token(&req, &form.csrf_token)?;
+    let rd = safe_rd(&state, form.rd.as_deref())?;
+    let ip = crate::client_ip::client_ip(&req, &s.settings.server.trusted_proxies);
+    let wait = req.cookie(PENDING_COOKIE).map(|c| c.value().to_owned());
+    match s
+        .finish_passkey_sign_in(
+            &form.challenge_id,
+            &form.credential,
+            wait.as_deref(),
+            rd.clone(),
+            &ip,
+        )
+        .await
+    {
+        Ok(pending) => {
+            let mut res = HttpResponse::SeeOther();
+            let target = start_after_wait(&state, &req, &mut res, pending).await?;
+            Ok(res.insert_header((header::LOCATION, target)).finish())
+        }
+        Err(tessera_service::login::LoginFailure::Service(e)) => Err(e.into()),
+        Err(_) => {
+            let form_token = tessera_crypto::random::hex_secret(16);
+            let page = LoginPage {
+                error: Some("That passkey was not accepted. Try again, or sign in with your password."),
+                password_login: s.settings.auth.password_login,
+                oidc_provider: s.settings.oidc.as_ref().map(|o| o.provider_name.clone()),
+                passkeys: s.passkeys_available(),
+                ..LoginPage::blank(&form_token, &rd)
+            };
+            render(&state, &page, StatusCode::UNAUTHORIZED, &form_token)
+        }
+    }
 }

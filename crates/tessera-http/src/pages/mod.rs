@@ -1,7 +1,9 @@
-//! Server-rendered pages: compiled askama templates, no external assets.
+//! Server-rendered pages: compiled askama templates; the only asset is our own passkeys script.
 
 pub mod account;
 pub mod account_apps;
+pub mod account_passkeys;
+pub mod assets;
 pub mod authorize;
 pub mod device;
 pub mod end_session;
@@ -11,7 +13,49 @@ pub mod oidc;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
+use tessera_service::identity::Identity;
+
+use crate::cookies::session_cookie;
+
+/// The signed-in session and its CSRF token, if any.
+pub(crate) async fn signed_in(state: &crate::AppState, req: &HttpRequest) -> Option<(Identity, String)> {
+    let s = &state.services;
+    let c = session_cookie(req, &s.settings.session)?;
+    let id = s.resolve_session(c.value()).await.ok()?;
+    Some((id, s.csrf_token(c.value())))
+}
+
+/// The signed-in session and its CSRF token, or a redirect through `/login` back to `page` (a form's
+/// action is not a page to come back to), or else to this request's URL.
+pub(crate) async fn signed_in_or_login(
+    state: &crate::AppState,
+    req: &HttpRequest,
+    page: Option<&str>,
+) -> Result<(Identity, String), HttpResponse> {
+    if let Some(v) = signed_in(state, req).await {
+        return Ok(v);
+    }
+    let here = page.unwrap_or_else(|| req.uri().path_and_query().map_or("/", |p| p.as_str()));
+    let rd: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    Err(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/login?rd={rd}")))
+        .finish())
+}
+
+/// A page for a signed-in person (its forms carry the session's CSRF token): the strict headers of every
+/// page; scripts and fetches only from Tessera itself (the passkeys script).
+pub(crate) fn session_page(status: StatusCode, html: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .insert_header(("x-frame-options", "DENY"))
+        .content_type(ContentType::html())
+        .body(html)
+}
 
 /// A page with a form token: the token goes into a SameSite=Strict cookie the form must match, and
 /// every page gets the same strict headers (no caching, no framing, no outside resources, no Referer).
@@ -47,7 +91,7 @@ pub(crate) fn form_page_to(
         .insert_header((
             "content-security-policy",
             format!(
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'",
+                "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'{}; frame-ancestors 'none'",
                 redirect_origin.map(|o| format!(" {o}")).unwrap_or_default()
             ),
         ))

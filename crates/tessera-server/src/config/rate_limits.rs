@@ -23,6 +23,7 @@ pub(super) struct RateLimitsFile {
     invite: Option<Budget>,
     authorize: Option<Budget>,
     code_redeem: Option<Budget>,
+    passkey_start: Option<Budget>,
 }
 
 pub(super) fn settings(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Budget>, ConfigError> {
@@ -39,6 +40,7 @@ pub(super) fn settings(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Budg
         (LimitedAction::Invite, f.invite),
         (LimitedAction::Authorize, f.authorize),
         (LimitedAction::CodeRedeem, f.code_redeem),
+        (LimitedAction::PasskeyStart, f.passkey_start),
     ];
     let mut out = HashMap::new();
     for (action, budget) in given {

@@ -67,7 +67,7 @@ async fn me_view(state: &AppState, id: &Identity) -> Result<UserMe, ApiError> {
         ra_progression: None,
         second_factor: tessera_proto::users::SecondFactorView {
             totp: factors.totp,
-            passkeys: 0,
+            passkeys: u32::try_from(factors.passkeys).unwrap_or(u32::MAX),
             recovery_codes_left: factors.recovery_codes_left,
         },
     })

@@ -8,5 +8,6 @@ pub mod get;
 pub mod invite;
 pub mod list;
 pub mod me;
+pub mod passkeys;
 pub mod second_factor;
 pub mod update;
