@@ -126,6 +126,9 @@ both_backends! {
         let manager = app.password_login("ada", None).await.access_token;
         let root_id = app.services.find_user_by_name("root").await.unwrap().id;
         assert_eq!(put_json(&app, &format!("/api/users/{root_id}"), &manager, json!({"enabled": false})).await.status(), StatusCode::FORBIDDEN);
+        // Nor reset an admin's second factors (issue 21): only an admin resets an admin's.
+        let reset = app.client.delete(app.url(&format!("/api/users/{root_id}/second-factor"))).bearer_auth(&manager).send().await.unwrap();
+        assert_eq!(reset.status(), StatusCode::FORBIDDEN);
         assert_eq!(post_json_as(&app, "/api/users", &manager, json!({"username": "evil", "password": PASSWORD, "role": "admin"})).await.status(), StatusCode::FORBIDDEN);
         // Creating an account whose password the manager knows would hand the manager the default
         // group's rights, which the manager lacks: minting never widens (issue 16).

@@ -366,7 +366,7 @@ async fn a_cloned_authenticator_is_refused(db: DbKind) {
     let Some(app) = localhost_app(db, None).await else {
         return;
     };
-    app.create_user("ada", Role::User).await;
+    let uid = app.create_user("ada", Role::User).await;
     let browser = Browser::start().await;
     let c = &browser.client;
     let original = browser.add_virtual_authenticator().await;
@@ -391,6 +391,22 @@ async fn a_cloned_authenticator_is_refused(db: DbKind) {
     assert!(
         metrics.contains("tessera_second_factor_total{event=\"passkey_cloned\"} 1"),
         "refused as a clone, not for another reason"
+    );
+    // The owner lost the device: an admin's reset removes the passkeys with the other factors.
+    app.create_user("root", Role::Admin).await;
+    let root = app.password_login("root", None).await.access_token;
+    let reset = app
+        .client
+        .delete(app.url(&format!("/api/users/{uid}/second-factor")))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.services.second_factor_status(uid).await.unwrap().passkeys, 0);
+    assert!(
+        !app.password_login("ada", None).await.access_token.is_empty(),
+        "the password alone works again"
     );
     browser.stop().await;
     app.stop().await;
