@@ -299,6 +299,24 @@ async fn a_person_lives_with_a_passkey_in_chromium(db: DbKind) {
         )
         .await;
     assert_oauth_error(res, StatusCode::BAD_REQUEST, "mfa_required").await;
+    let basic = app
+        .client
+        .get(app.url("/api/users/me"))
+        .basic_auth("ada", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        basic.json::<Value>().await.unwrap()["code"],
+        "second_factor_required"
+    );
+    // The account says so (read in the browser, with its session).
+    c.goto(&app_url(&app, "/api/users/me")).await.unwrap();
+    let me: Value =
+        serde_json::from_str(&c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()).unwrap();
+    assert_eq!(me["second_factor"]["passkeys"], 1, "{me}");
+    assert_eq!(me["second_factor"]["totp"], false, "{me}");
     let held = browser.credentials(&authenticator).await;
     assert_eq!(held.len(), 1);
     assert_eq!(held[0]["isResidentCredential"], true, "a discoverable credential");

@@ -466,7 +466,7 @@ impl Services {
         };
         let stored: Passkey =
             serde_json::from_str(&row.credential).map_err(|e| ServiceError::Unexpected(e.into()))?;
-        let (result, pending) = match state {
+        let (result, pending, wait_key) = match state {
             CeremonyState::SignIn { state } => {
                 let (handle, _) = webauthn
                     .identify_discoverable_authentication(&credential)
@@ -485,7 +485,7 @@ impl Services {
                     oidc_id_token: None,
                     enrol: false,
                 };
-                (result, pending)
+                (result, pending, None)
             }
             CeremonyState::SecondStep { wait_key, state } => {
                 // Only the browser holding the wait's cookie finishes its sign-in.
@@ -500,8 +500,7 @@ impl Services {
                     Ok(r) => r,
                     Err(e) => return Err(self.refused(&row, &e).await),
                 };
-                self.use_up(&key).await?;
-                (result, pending)
+                (result, pending, Some(key))
             }
             CeremonyState::Register { .. } => return Err(LoginFailure::BadSecondFactor),
         };
@@ -524,6 +523,10 @@ impl Services {
         if !advanced {
             // Another sign-in with this passkey moved the counter meanwhile: one of the two is a clone.
             return Err(LoginFailure::BadSecondFactor);
+        }
+        // Only now is the waiting sign-in used up: a refused passkey leaves it for another try.
+        if let Some(key) = wait_key {
+            self.use_up(&key).await?;
         }
         Ok(pending)
     }
