@@ -1,5 +1,6 @@
 //! The one integration test binary: a module per capability. Add modules here, not new test files.
 
+mod account_pages;
 mod accounts;
 mod browser;
 mod client_tokens;

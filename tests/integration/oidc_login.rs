@@ -33,8 +33,10 @@ link_existing_by_email = true
     Some((app, provider))
 }
 
+/// The account page (where a sign-in without a return address lands) or the sign-in page's "signed in".
 fn signed_in_as(text: &str, name: &str) -> bool {
-    text.contains(&format!("signed in as <strong>{name}</strong>"))
+    text.contains(&format!("<strong id=\"username\">{name}</strong>"))
+        || text.contains(&format!("signed in as <strong>{name}</strong>"))
 }
 
 async fn upstream_login_creates_links_and_refuses_accounts(db: DbKind) {

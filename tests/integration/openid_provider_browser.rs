@@ -8,7 +8,7 @@ use fantoccini::Locator;
 use serde_json::Value;
 use tessera_core::{Clock, Role, SystemClock};
 use tessera_service::oauth::clients::{ClientSpec, SignInSettings};
-use tessera_tests::browser::{browser_available, click, sign_in, Browser};
+use tessera_tests::browser::{browser_available, click, screenshot, sign_in, Browser};
 use tessera_tests::oauth::PASSWORD;
 use tessera_tests::{on_both_backends, require_python_modules, DbKind, TestApp};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -82,15 +82,6 @@ async fn register(app: &TestApp, client_id: &str, rp: &RelyingParty, backchannel
         )
         .await
         .expect("client registered");
-}
-
-fn screenshot(name: &str, png: &[u8]) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, png).unwrap();
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "artifact: {}", path.display());
 }
 
 /// The whole flow in Chromium against one relying party; returns after it signed the person out. With

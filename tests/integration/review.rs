@@ -498,7 +498,7 @@ async fn login_redirects_never_leave_for_a_foreign_origin() {
     assert_eq!(tessera_tests::oauth::set_cookie(&res, "tessera_session"), None);
     let res = post("//evil.example/x").await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/login", "a foreign rd is dropped");
+    assert_eq!(res.headers()["location"], "/account", "a foreign rd is dropped");
     let res = post("/device?x=1").await.unwrap();
     assert_eq!(res.headers()["location"], "/device?x=1");
 }

@@ -411,14 +411,16 @@ async fn a_person_signs_in_with_a_code_in_chromium() {
     c.wait().for_element(Locator::Css("#otp")).await.unwrap();
     fill(c, "#otp", &pyotp(&secret, now(&app))).await;
     click(c, "button[type=submit]").await;
-    let done = c
+    // Signed in: the account page, where a sign-in without a return address lands.
+    let name = c
         .wait()
-        .for_element(Locator::Css(".done"))
+        .for_element(Locator::Css("#username"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(done.contains("signed in as ada"), "{done}");
+    assert_eq!(name, "ada");
+    assert_eq!(c.current_url().await.unwrap().path(), "/account");
     browser.stop().await;
 }

@@ -91,6 +91,28 @@ impl Drop for Browser {
     }
 }
 
+/// Saves a screenshot into `target/browser-artifacts` (kept with the CI log) and says where.
+pub fn screenshot(name: &str, png: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact folder");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("screenshot written");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "artifact: {}", path.display());
+}
+
+/// Screenshots of the current page at a desktop and a phone width (`NAME-desktop.png`, `NAME-phone.png`).
+pub async fn screenshots(c: &Client, name: &str) {
+    for (label, w, h) in [("desktop", 1280, 1000), ("phone", 390, 844)] {
+        c.set_window_size(w, h).await.expect("window size");
+        screenshot(
+            &format!("{name}-{label}.png"),
+            &c.screenshot().await.expect("screenshot"),
+        );
+    }
+    c.set_window_size(900, 1100).await.expect("window size");
+}
+
 /// Types into the element `css` finds.
 pub async fn fill(c: &Client, css: &str, text: &str) {
     c.find(fantoccini::Locator::Css(css))

@@ -20,7 +20,12 @@ use crate::AppState;
 /// form field, like `/device`; `/login/code` and `/login/enrol` (a sign-in's second step) check the sign-in form's token.
 /// `/login/passkey` checks the sign-in form's token; `/login/passkey/options` only hands out a challenge
 /// (budgeted per address). `/account/passkeys/*` check the session's token in their form field.
-const EXEMPT: [&str; 20] = [
+/// `/account/password`, `/account/email` and `/account/sessions/*` check the session's token in their form field.
+const EXEMPT: [&str; 24] = [
+    "/account/password",
+    "/account/email",
+    "/account/sessions/end",
+    "/account/sessions/end-others",
     "/login/passkey",
     "/login/passkey/options",
     "/account/passkeys/rename",

@@ -61,7 +61,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/account/passkeys/delete").route(web::post().to(crate::pages::account_passkeys::delete)),
     )
-    .service(resource("/assets/passkeys.js").route(web::get().to(crate::pages::assets::passkeys_js)))
+    .service(
+        resource("/assets/passkeys.js")
+            .route(web::get().to(crate::pages::assets::passkeys_js))
+            .route(web::head().to(crate::pages::assets::passkeys_js)),
+    )
+    .service(
+        resource("/assets/tessera.css")
+            .route(web::get().to(crate::pages::assets::stylesheet))
+            .route(web::head().to(crate::pages::assets::stylesheet)),
+    )
+    .service(resource("/account").route(web::get().to(crate::pages::account_home::page)))
+    .service(resource("/account/password").route(web::post().to(crate::pages::account_home::password)))
+    .service(resource("/account/email").route(web::post().to(crate::pages::account_home::email)))
+    .service(resource("/account/sessions/end").route(web::post().to(crate::pages::account_home::end_session)))
+    .service(
+        resource("/account/sessions/end-others")
+            .route(web::post().to(crate::pages::account_home::end_others)),
+    )
     .service(resource("/oauth/end_session").route(web::get().to(crate::pages::end_session::end_session)))
     .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke::revoke)))
     .service(

@@ -139,9 +139,8 @@ impl Services {
                 "required to change email or password",
             ));
         };
-        if !self.hasher.verify(current, user.password_hash.as_deref()).await? {
-            return Err(ServiceError::field("current_password", "does not match"));
-        }
+        // Wrong guesses spend the login budget: a stolen token must not walk through passwords here.
+        self.check_current_password(&user, current, "me").await?;
         let email = match &req.email {
             Some(e) => Some(check_email(Some(e))?),
             None => None,

@@ -75,17 +75,10 @@ pub async fn revoke(
     req: HttpRequest,
     web::Form(form): web::Form<RevokeForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, csrf) = match super::signed_in_or_login(&state, &req, Some("/account/apps")).await {
+    let (id, csrf) = match super::signed_in_form(&state, &req, &form.csrf_token, "/account/apps").await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if !tessera_crypto::ct_eq(form.csrf_token.as_bytes(), csrf.as_bytes()) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "the form expired; reload the page",
-        ));
-    }
     let p = crate::handlers::views::principal_of(&id)?;
     state.services.revoke_consent(p.user_id, &form.client_id).await?;
     render(

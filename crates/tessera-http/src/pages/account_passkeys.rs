@@ -88,32 +88,12 @@ pub async fn page(
     }
 }
 
-/// The signed-in person whose form carries the session's CSRF token.
-async fn checked(
-    state: &AppState,
-    req: &HttpRequest,
-    form: &PasskeyForm,
-) -> Result<Result<(Identity, String), HttpResponse>, ApiError> {
-    let (id, csrf) = match super::signed_in_or_login(state, req, Some(PAGE)).await {
-        Ok(v) => v,
-        Err(redirect) => return Ok(Err(redirect)),
-    };
-    if !tessera_crypto::ct_eq(form.csrf_token.as_bytes(), csrf.as_bytes()) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "the form expired; reload the page",
-        ));
-    }
-    Ok(Ok((id, csrf)))
-}
-
 pub async fn rename(
     state: web::Data<AppState>,
     req: HttpRequest,
     web::Form(form): web::Form<PasskeyForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, csrf) = match checked(&state, &req, &form).await? {
+    let (id, csrf) = match super::signed_in_form(&state, &req, &form.csrf_token, PAGE).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
@@ -127,7 +107,7 @@ pub async fn delete(
     req: HttpRequest,
     web::Form(form): web::Form<PasskeyForm>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, csrf) = match checked(&state, &req, &form).await? {
+    let (id, csrf) = match super::signed_in_form(&state, &req, &form.csrf_token, PAGE).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };

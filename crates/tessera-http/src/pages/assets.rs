@@ -1,9 +1,19 @@
-//! `GET /assets/passkeys.js`: the one script of the pages, compiled in (no CDN, CSP `script-src 'self'`).
+//! `GET /assets/passkeys.js` and `GET /assets/tessera.css`: the pages' one script and one stylesheet,
+//! compiled in (no CDN; CSP `script-src 'self'`, `style-src 'self'`).
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
 
 const PASSKEYS_JS: &str = include_str!("../../assets/passkeys.js");
+const STYLESHEET: &str = include_str!("../../assets/tessera.css");
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .body(STYLESHEET)
+}
 
 pub async fn passkeys_js() -> HttpResponse {
     HttpResponse::Ok()

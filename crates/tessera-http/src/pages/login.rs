@@ -260,8 +260,9 @@ pub(crate) async fn after_first_factor(
     }
     let mut res = HttpResponse::SeeOther();
     crate::handlers::auth::start_session(state, req, user_id, &mut res, pending.oidc_id_token).await?;
+    // Without a return address, a person lands on their account page (issue 22).
     let target = if pending.rd.is_empty() {
-        "/login".to_owned()
+        "/account".to_owned()
     } else {
         pending.rd
     };
@@ -317,7 +318,7 @@ async fn start_after_wait(
     gone.make_removal();
     res.cookie(gone);
     Ok(if pending.rd.is_empty() {
-        "/login".to_owned()
+        "/account".to_owned()
     } else {
         pending.rd
     })

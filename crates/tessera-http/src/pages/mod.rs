@@ -1,7 +1,9 @@
-//! Server-rendered pages: compiled askama templates; the only asset is our own passkeys script.
+//! Server-rendered pages: compiled askama templates; the only assets are our own stylesheet and passkeys
+//! script (`/assets/`).
 
 pub mod account;
 pub mod account_apps;
+pub mod account_home;
 pub mod account_passkeys;
 pub mod assets;
 pub mod authorize;
@@ -43,6 +45,28 @@ pub(crate) async fn signed_in_or_login(
         .finish())
 }
 
+/// A signed-in person's form post: the session, and the session's CSRF token in the form's field (403
+/// otherwise); without a session, a redirect through `/login` back to `page`.
+pub(crate) async fn signed_in_form(
+    state: &crate::AppState,
+    req: &HttpRequest,
+    csrf_token: &str,
+    page: &str,
+) -> Result<Result<(Identity, String), HttpResponse>, crate::error::ApiError> {
+    let (id, csrf) = match signed_in_or_login(state, req, Some(page)).await {
+        Ok(v) => v,
+        Err(redirect) => return Ok(Err(redirect)),
+    };
+    if !tessera_crypto::ct_eq(csrf_token.as_bytes(), csrf.as_bytes()) {
+        return Err(crate::error::ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "the form expired; reload the page",
+        ));
+    }
+    Ok(Ok((id, csrf)))
+}
+
 /// A page for a signed-in person (its forms carry the session's CSRF token): the strict headers of every
 /// page; scripts and fetches only from Tessera itself (the passkeys script).
 pub(crate) fn session_page(status: StatusCode, html: String) -> HttpResponse {
@@ -50,7 +74,7 @@ pub(crate) fn session_page(status: StatusCode, html: String) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ))
         .insert_header(("x-frame-options", "DENY"))
         .content_type(ContentType::html())

@@ -1,0 +1,163 @@
+//! The account page (issue 22) in Chromium and over plain HTTP: a sign-in without a return address lands
+//! on it; a person changes their email and password and ends another session there, with the same
+//! rules as the API; every form refuses a missing or wrong CSRF token; screenshots at two widths.
+
+use fantoccini::{Client, Locator};
+use reqwest::StatusCode;
+use serde_json::json;
+use tessera_core::Role;
+use tessera_tests::browser::{browser_available, click, fill, screenshots, sign_in, Browser};
+use tessera_tests::oauth::PASSWORD;
+use tessera_tests::{on_both_backends, DbKind, TestApp};
+
+async fn text(c: &Client, css: &str) -> String {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn a_person_manages_their_account_in_chromium(db: DbKind) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = TestApp::try_spawn(db).await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    // Another device of ada's, signed in through the API.
+    let phone = app.session_login("ada").await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/login")).await.unwrap();
+    sign_in(c, "ada", PASSWORD).await;
+    assert_eq!(text(c, "#username").await, "ada");
+    assert_eq!(c.current_url().await.unwrap().path(), "/account");
+    assert_eq!(
+        c.find_all(Locator::Css("#sessions tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(text(c, "#sessions tr.current").await.contains("(this one)"));
+    screenshots(c, "account").await;
+
+    // End the other session: its cookie stops working at once.
+    click(c, "button.end-session").await;
+    assert_eq!(text(c, "#done").await, "Session ended.");
+    assert_eq!(
+        c.find_all(Locator::Css("#sessions tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let me = app.with_session(app.client.get(app.url("/api/users/me")), &phone, false);
+    assert_eq!(me.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // Email: a wrong password is refused in words; the right one changes it (unverified until confirmed).
+    fill(c, "#new-email", "ada@new.example").await;
+    fill(c, "#email-password", "not my password").await;
+    click(c, "#change-email").await;
+    assert!(text(c, "#error").await.contains("current password"));
+    fill(c, "#new-email", "ada@new.example").await;
+    fill(c, "#email-password", PASSWORD).await;
+    click(c, "#change-email").await;
+    assert!(text(c, "#done").await.starts_with("Email changed"));
+    assert_eq!(text(c, "#email").await, "ada@new.example");
+
+    // Password: the old one stops working, this session stays.
+    fill(c, "#current-password", PASSWORD).await;
+    fill(c, "#new-password", "a brand new passphrase").await;
+    click(c, "#change-password").await;
+    assert!(text(c, "#done").await.starts_with("Password changed"));
+    let old = app
+        .token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(old.status(), StatusCode::BAD_REQUEST);
+    let new = app
+        .token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(new.status(), StatusCode::OK);
+    c.goto(&app.url("/account")).await.unwrap();
+    assert_eq!(text(c, "#username").await, "ada");
+    browser.stop().await;
+    app.stop().await;
+}
+
+on_both_backends!(a_person_manages_their_account_in_chromium);
+
+/// Every account form refuses a post without the session's CSRF token in its field (403), and without a
+/// session sends the browser through `/login` back to the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_forms_refuse_a_missing_or_wrong_csrf_token() {
+    let app = TestApp::try_spawn(DbKind::Sqlite).await.expect("sqlite app");
+    app.create_user("ada", Role::User).await;
+    let s = app.session_login("ada").await;
+    let forms = [
+        ("/account/password", "/account"),
+        ("/account/email", "/account"),
+        ("/account/sessions/end", "/account"),
+        ("/account/sessions/end-others", "/account"),
+        ("/account/passkeys/rename", "/account/passkeys"),
+        ("/account/passkeys/delete", "/account/passkeys"),
+        ("/account/apps/revoke", "/account/apps"),
+    ];
+    let fields = json!({"current_password": PASSWORD, "new_password": "another passphrase", "email": "x@example.com",
+        "id": "x", "name": "x", "client_id": "x"});
+    for (path, page) in forms {
+        for token in [None, Some("wrong"), Some(s.csrf.as_str())] {
+            let mut form = fields.as_object().unwrap().clone();
+            if let Some(t) = token {
+                // The session's token is the header's; the form field must carry the page's (the same).
+                form.insert("csrf_token".into(), json!(t));
+            }
+            let res = app
+                .with_session(app.client.post(app.url(path)), &s, true)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            match token {
+                Some(t) if t == s.csrf => assert_ne!(res.status(), StatusCode::FORBIDDEN, "{path}"),
+                _ => assert!(
+                    matches!(res.status(), StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST),
+                    "{path} with {token:?}: {}",
+                    res.status()
+                ),
+            }
+        }
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let anonymous = no_redirects
+            .post(app.url(path)).form(&json!({"csrf_token": "x", "id": "x", "client_id": "x", "current_password": "x", "new_password": "x", "email": "x"})).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::SEE_OTHER, "{path}");
+        let rd: String = url::form_urlencoded::byte_serialize(page.as_bytes()).collect();
+        assert_eq!(
+            anonymous.headers()["location"],
+            format!("/login?rd={rd}").as_str(),
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
