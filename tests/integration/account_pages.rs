@@ -105,6 +105,109 @@ async fn a_person_manages_their_account_in_chromium(db: DbKind) {
 
 on_both_backends!(a_person_manages_their_account_in_chromium);
 
+async fn value(c: &Client, css: &str) -> String {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn a_person_makes_a_token_in_chromium(db: DbKind) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = TestApp::try_spawn(db).await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let held: Vec<String> = app
+        .password_login("ada", None)
+        .await
+        .body["scope"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/account/tokens")).await.unwrap();
+    sign_in(c, "ada", PASSWORD).await;
+    assert_eq!(text(c, "#count").await, "0 of 25");
+    // The picker offers exactly what ada holds: nothing an admin has.
+    let mut offered = Vec::new();
+    for b in c.find_all(Locator::Css("input[name=scope]")).await.unwrap() {
+        offered.push(b.attr("value").await.unwrap().unwrap());
+    }
+    assert!(!offered.is_empty());
+    assert!(
+        offered.iter().all(|o| held.contains(o)),
+        "{offered:?} within {held:?}"
+    );
+    assert!(!offered.iter().any(|o| o == "users.write"));
+    fill(c, "#token-name", "Launcher").await;
+    click(c, "input[name=scope][value='me.read']").await;
+    click(c, "#create").await;
+    let secret = value(c, "#secret").await;
+    assert!(secret.len() > 64, "{secret}");
+    screenshots(c, "account-tokens").await;
+    // The shown secret works against the API, with only what was ticked.
+    let me = app.get_bearer("/api/users/me", &secret).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_bearer("/api/devices", &secret).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // Reloading never shows it again.
+    c.goto(&app.url("/account/tokens")).await.unwrap();
+    assert!(c.find(Locator::Css("#secret")).await.is_err());
+    assert_eq!(text(c, "#count").await, "1 of 25");
+    // A pair code with its QR code, for a TV.
+    click(c, "button.pair").await;
+    assert_eq!(text(c, "#pair-code").await.len(), 8);
+    assert!(c.find(Locator::Css("#pair-qr svg")).await.is_ok());
+    // Regenerate: a new secret, the old one refused at once.
+    click(c, "button.regenerate").await;
+    let renewed = value(c, "#secret").await;
+    assert_ne!(renewed, secret);
+    assert_eq!(
+        app.get_bearer("/api/users/me", &secret).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get_bearer("/api/users/me", &renewed).await.status(),
+        StatusCode::OK
+    );
+    click(c, "button.delete").await;
+    c.wait().for_element(Locator::Css("#none")).await.unwrap();
+    assert_eq!(
+        app.get_bearer("/api/users/me", &renewed).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Asking for more than ada holds (a forged form) is refused in words, nothing made.
+    browser.stop().await;
+    let s = app.session_login("ada").await;
+    let forged = app
+        .with_session(app.client.post(app.url("/account/tokens/create")), &s, false)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf_token={}&name=x&scope=users.write&expires_in=30d",
+            s.csrf
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(forged.text().await.unwrap().contains("id=\"error\""));
+    app.stop().await;
+}
+
+on_both_backends!(a_person_makes_a_token_in_chromium);
+
 /// Every account form refuses a post without the session's CSRF token in its field (403), and without a
 /// session sends the browser through `/login` back to the page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,6 +223,8 @@ async fn account_forms_refuse_a_missing_or_wrong_csrf_token() {
         ("/account/passkeys/rename", "/account/passkeys"),
         ("/account/passkeys/delete", "/account/passkeys"),
         ("/account/apps/revoke", "/account/apps"),
+        ("/account/tokens/create", "/account/tokens"),
+        ("/account/tokens/delete", "/account/tokens"),
     ];
     let fields = json!({"current_password": PASSWORD, "new_password": "another passphrase", "email": "x@example.com",
         "id": "x", "name": "x", "client_id": "x"});

@@ -16,24 +16,16 @@ use crate::AppState;
 /// Forward-auth checks no CSRF token: the main app keeps its own (API.md §5). The account pages
 /// (`/register`, `/reset-password`, `/setup`) check their own form token, like `/login`; the JSON
 /// endpoints for the same actions take no cookie credential, so a stale cookie must not block them.
-/// `/oauth/authorize` (the consent answer) and `/account/apps/revoke` check the session's token in their
-/// form field, like `/device`; `/login/code` and `/login/enrol` (a sign-in's second step) check the sign-in form's token.
-/// `/login/passkey` checks the sign-in form's token; `/login/passkey/options` only hands out a challenge
-/// (budgeted per address). `/account/passkeys/*` check the session's token in their form field.
-/// `/account/password`, `/account/email` and `/account/sessions/*` check the session's token in their form field.
-const EXEMPT: [&str; 24] = [
-    "/account/password",
-    "/account/email",
-    "/account/sessions/end",
-    "/account/sessions/end-others",
+/// `/oauth/authorize` (the consent answer) checks the session's token in its form field, like `/device`;
+/// `/login/code`, `/login/enrol` and `/login/passkey` (a sign-in's second step or passkey) check the sign-in
+/// form's token; `/login/passkey/options` only hands out a challenge (budgeted per address). Every form under `/account/` is a signed-in person's and checks the session's token in its form field
+/// (`pages::signed_in_form`), so the prefix is exempt from the header check.
+const EXEMPT: [&str; 17] = [
     "/login/passkey",
     "/login/passkey/options",
-    "/account/passkeys/rename",
-    "/account/passkeys/delete",
     "/login/code",
     "/login/enrol",
     "/oauth/authorize",
-    "/account/apps/revoke",
     "/api/login",
     "/api/auth/login",
     "/login",
@@ -48,6 +40,8 @@ const EXEMPT: [&str; 24] = [
     "/api/reset-password",
 ];
 
+const ACCOUNT_FORMS: &str = "/account/";
+
 fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
@@ -57,7 +51,7 @@ pub async fn csrf<B: MessageBody>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     // Safe methods and exempt paths (most of the hot path) pay a comparison here, never a cookie parse.
-    if is_safe(req.method()) || EXEMPT.contains(&req.path()) {
+    if is_safe(req.method()) || EXEMPT.contains(&req.path()) || req.path().starts_with(ACCOUNT_FORMS) {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     let state = req.app_data::<web::Data<AppState>>().cloned();

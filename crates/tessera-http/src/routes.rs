@@ -62,9 +62,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource("/account/passkeys/delete").route(web::post().to(crate::pages::account_passkeys::delete)),
     )
     .service(
-        resource("/assets/passkeys.js")
-            .route(web::get().to(crate::pages::assets::passkeys_js))
-            .route(web::head().to(crate::pages::assets::passkeys_js)),
+        resource("/assets/pages.js")
+            .route(web::get().to(crate::pages::assets::pages_js))
+            .route(web::head().to(crate::pages::assets::pages_js)),
     )
     .service(
         resource("/assets/tessera.css")
@@ -72,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(crate::pages::assets::stylesheet)),
     )
     .service(resource("/account").route(web::get().to(crate::pages::account_home::page)))
+    .service(resource("/account/tokens").route(web::get().to(crate::pages::account_tokens::page)))
+    .service(resource("/account/tokens/{action}").route(web::post().to(crate::pages::account_tokens::act)))
     .service(resource("/account/password").route(web::post().to(crate::pages::account_home::password)))
     .service(resource("/account/email").route(web::post().to(crate::pages::account_home::email)))
     .service(resource("/account/sessions/end").route(web::post().to(crate::pages::account_home::end_session)))

@@ -167,7 +167,7 @@ fn consent_page(
         logo_uri: req.client.logo_uri.as_deref(),
         username,
         return_host: &host,
-        scopes: scopes.iter().map(|s| describe_scope(s)).collect(),
+        scopes: scopes.iter().map(|s| super::describe_scope(s)).collect(),
         params: req.to_params(&state.services),
         error: None,
     }
@@ -179,24 +179,6 @@ fn consent_page(
         Some(&req.redirect_uri),
         req.client.logo_uri.as_deref(),
     ))
-}
-
-/// A scope in words, for the consent page.
-fn describe_scope(name: &str) -> String {
-    match name {
-        "openid" => "Know who you are (your account id)".to_owned(),
-        "profile" => "See your username".to_owned(),
-        "email" => "See your email address".to_owned(),
-        "groups" => "See your role and permission group".to_owned(),
-        "offline_access" => "Stay signed in when you are away (a refresh token)".to_owned(),
-        "me.read" => "See your profile (me.read)".to_owned(),
-        "me.write" => "Change your profile (me.write)".to_owned(),
-        other => match other.split_once('.') {
-            Some((what, "read")) => format!("See {what} ({other})"),
-            Some((what, "write")) => format!("Change {what} ({other})"),
-            _ => other.to_owned(),
-        },
-    }
 }
 
 /// OpenID Connect authorization endpoint (`response_type=code`, PKCE S256): a browser arrives here from an
@@ -285,8 +267,8 @@ mod tests {
 
     #[test]
     fn scopes_read_as_words() {
-        assert_eq!(describe_scope("roms.read"), "See roms (roms.read)");
-        assert_eq!(describe_scope("email"), "See your email address");
+        assert_eq!(crate::pages::describe_scope("roms.read"), "See roms (roms.read)");
+        assert_eq!(crate::pages::describe_scope("email"), "See your email address");
     }
 
     #[test]

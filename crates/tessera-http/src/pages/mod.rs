@@ -5,6 +5,7 @@ pub mod account;
 pub mod account_apps;
 pub mod account_home;
 pub mod account_passkeys;
+pub mod account_tokens;
 pub mod assets;
 pub mod authorize;
 pub mod device;
@@ -43,6 +44,24 @@ pub(crate) async fn signed_in_or_login(
     Err(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/login?rd={rd}")))
         .finish())
+}
+
+/// A scope in words, for the consent page and the token picker.
+pub(crate) fn describe_scope(name: &str) -> String {
+    match name {
+        "openid" => "Know who you are (your account id)".to_owned(),
+        "profile" => "See your username".to_owned(),
+        "email" => "See your email address".to_owned(),
+        "groups" => "See your role and permission group".to_owned(),
+        "offline_access" => "Stay signed in when you are away (a refresh token)".to_owned(),
+        "me.read" => "See your profile (me.read)".to_owned(),
+        "me.write" => "Change your profile (me.write)".to_owned(),
+        other => match other.split_once('.') {
+            Some((what, "read")) => format!("See {what} ({other})"),
+            Some((what, "write")) => format!("Change {what} ({other})"),
+            _ => other.to_owned(),
+        },
+    }
 }
 
 /// A signed-in person's form post: the session, and the session's CSRF token in the form's field (403

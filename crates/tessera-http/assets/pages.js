@@ -1,8 +1,20 @@
-// Passkeys on Tessera's pages (issue 21). The browser talks to the authenticator; the server checks
-// everything. Binary WebAuthn fields travel as base64url, as webauthn-rs writes and reads them.
-// Pages without JavaScript keep the password form; passkeys need it by nature (navigator.credentials).
+// The pages' one script: progressive enhancement only. Copy buttons copy a shown secret; passkeys
+// (issue 21) need the browser's WebAuthn API by nature. The browser talks to the authenticator; the server
+// checks everything. Binary WebAuthn fields travel as base64url, as webauthn-rs writes and reads them.
 (function () {
   "use strict";
+
+  // <button data-copy="ID">: copies the value of the element ID (a read-only field with a secret).
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var field = document.getElementById(b.dataset.copy);
+      field.select();
+      (navigator.clipboard ? navigator.clipboard.writeText(field.value) : Promise.reject())
+        .then(function () { b.textContent = "Copied"; })
+        .catch(function () { document.execCommand("copy"); b.textContent = "Copied"; });
+    });
+  });
 
   function toBytes(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
@@ -73,8 +85,7 @@
   // /login: "Sign in with a passkey" (discoverable) or the passkey step after the password.
   var signIn = document.getElementById("passkey-sign-in");
   if (signIn) {
-    if (!window.PublicKeyCredential) { signIn.hidden = true; return; }
-    signIn.hidden = false;
+    signIn.hidden = !window.PublicKeyCredential;
     signIn.addEventListener("click", async function () {
       var form = document.getElementById("passkey-form");
       var error = document.getElementById("passkey-error");

@@ -1,0 +1,237 @@
+//! `GET /account/tokens` and its forms (issue 22): a person's client API tokens — create with a scope
+//! picker that offers only what they hold and an expiry, the secret shown once (with a copy button),
+//! regenerate, a pair code with its QR code for a TV, delete; the 25-token limit shown before it bites.
+//! The same services as `/api/client-tokens`, so minting never widens here either.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use tessera_core::UnixTime;
+use tessera_service::client_tokens::MAX_LIVE_TOKENS;
+use tessera_service::identity::Identity;
+use tessera_service::ServiceError;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+const PAGE: &str = "/account/tokens";
+
+struct TokenRowView {
+    id: i64,
+    name: String,
+    scopes: String,
+    expires: String,
+    last_used: String,
+}
+
+struct PairView {
+    code: String,
+    qr_svg: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_tokens.html")]
+struct TokensPage<'a> {
+    csrf: &'a str,
+    tokens: Vec<TokenRowView>,
+    limit: usize,
+    scopes: Vec<(String, String)>,
+    actions: [(&'static str, &'static str); 3],
+    done: Option<&'a str>,
+    error: Option<String>,
+    secret: Option<String>,
+    pair: Option<PairView>,
+}
+
+/// What a form post leads to, shown on the page.
+#[derive(Default)]
+struct Outcome<'a> {
+    done: Option<&'a str>,
+    error: Option<String>,
+    secret: Option<String>,
+    pair: Option<PairView>,
+}
+
+async fn render(
+    state: &AppState,
+    id: &Identity,
+    csrf: &str,
+    out: Outcome<'_>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    let p = crate::handlers::views::principal_of(id)?;
+    let t = |secs: i64| UnixTime(secs).to_rfc3339();
+    let tokens = s
+        .list_client_tokens(p.user_id)
+        .await?
+        .iter()
+        .map(|row| {
+            let v = crate::handlers::client_tokens::view(row, &s.catalog);
+            TokenRowView {
+                id: v.id,
+                name: v.name,
+                scopes: v.scopes.join(" "),
+                expires: row.expires_at.map_or_else(|| "never".to_owned(), t),
+                last_used: row.last_used_at.map_or_else(|| "never".to_owned(), t),
+            }
+        })
+        .collect();
+    let scopes = s
+        .catalog
+        .names(id.scopes)
+        .into_iter()
+        .map(|n| (n.to_owned(), super::describe_scope(n)))
+        .collect();
+    let status = if out.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let html = TokensPage {
+        csrf,
+        tokens,
+        limit: usize::try_from(MAX_LIVE_TOKENS).unwrap_or(25),
+        scopes,
+        actions: [
+            ("pair", "Pair code"),
+            ("regenerate", "Regenerate"),
+            ("delete", "Delete"),
+        ],
+        done: out.done,
+        error: out.error,
+        secret: out.secret,
+        pair: out.pair,
+    }
+    .render()
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(super::session_page(status, html))
+}
+
+/// A refusal the person can act on, in words; anything else is the error page.
+fn in_words(e: ServiceError) -> Result<String, ApiError> {
+    match e {
+        ServiceError::Validation(fields) => Ok(fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field.replace('_', " "), f.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        ServiceError::Conflict(m) | ServiceError::Forbidden(m) => Ok(m),
+        ServiceError::ScopeExcess { excess } => Ok(format!(
+            "a token cannot do more than you can; you do not have {}",
+            excess.join(", ")
+        )),
+        ServiceError::TokenLimit(n) => Ok(format!(
+            "you have {n} tokens, the most there can be: delete one first"
+        )),
+        other => Err(other.into()),
+    }
+}
+
+pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    match super::signed_in_or_login(&state, &req, Some(PAGE)).await {
+        Ok((id, csrf)) => render(&state, &id, &csrf, Outcome::default()).await,
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+/// The form's fields; `scope` repeats (one per ticked box), which typed forms cannot read.
+fn fields(body: &[u8]) -> (String, Vec<(String, String)>) {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    (csrf, pairs)
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// `POST /account/tokens/{action}`: create, regenerate, pair or delete.
+pub async fn act(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    action: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (csrf_token, pairs) = fields(&body);
+    let (id, csrf) = match super::signed_in_form(&state, &req, &csrf_token, PAGE).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    let s = &state.services;
+    let token_id = field(&pairs, "id").parse::<i64>().ok();
+    let result: Result<Outcome<'_>, ServiceError> = match (action.as_str(), token_id) {
+        ("create", _) => {
+            let scopes: Vec<String> = pairs
+                .iter()
+                .filter(|(k, _)| k == "scope")
+                .map(|(_, v)| v.clone())
+                .collect();
+            let expires = field(&pairs, "expires_in");
+            s.create_client_token(
+                &id,
+                field(&pairs, "name"),
+                &scopes,
+                Some(expires).filter(|e| !e.is_empty()),
+            )
+            .await
+            .map(|c| Outcome {
+                done: Some("Created."),
+                secret: Some(c.raw.expose().to_owned()),
+                ..Outcome::default()
+            })
+        }
+        ("regenerate", Some(t)) => s.regenerate_client_token(&id, t).await.map(|c| Outcome {
+            done: Some("Regenerated: the old secret no longer works."),
+            secret: Some(c.raw.expose().to_owned()),
+            ..Outcome::default()
+        }),
+        ("pair", Some(t)) => match s.create_pair_code(&id, t).await {
+            Ok(code) => {
+                let qr = qrcode::QrCode::new(code.as_bytes()).map_err(|e| ApiError::internal(&e))?;
+                let qr_svg = qr
+                    .render::<qrcode::render::svg::Color<'_>>()
+                    .min_dimensions(180, 180)
+                    .quiet_zone(true)
+                    .build();
+                Ok(Outcome {
+                    pair: Some(PairView { code, qr_svg }),
+                    ..Outcome::default()
+                })
+            }
+            Err(e) => Err(e),
+        },
+        ("delete", Some(t)) => {
+            let owner = crate::handlers::views::principal_of(&id)?.user_id;
+            s.delete_client_token(Some(owner), t).await.map(|()| Outcome {
+                done: Some("Deleted: that token no longer works."),
+                ..Outcome::default()
+            })
+        }
+        _ => Err(ServiceError::NotFound),
+    };
+    match result {
+        Ok(out) => render(&state, &id, &csrf, out).await,
+        Err(e) => {
+            let error = Some(in_words(e)?);
+            render(
+                &state,
+                &id,
+                &csrf,
+                Outcome {
+                    error,
+                    ..Outcome::default()
+                },
+            )
+            .await
+        }
+    }
+}
