@@ -124,10 +124,7 @@ async fn a_person_makes_a_token_in_chromium(db: DbKind) {
         return;
     };
     app.create_user("ada", Role::User).await;
-    let held: Vec<String> = app
-        .password_login("ada", None)
-        .await
-        .body["scope"]
+    let held: Vec<String> = app.password_login("ada", None).await.body["scope"]
         .as_str()
         .unwrap()
         .split(' ')
@@ -208,6 +205,82 @@ async fn a_person_makes_a_token_in_chromium(db: DbKind) {
 
 on_both_backends!(a_person_makes_a_token_in_chromium);
 
+/// A TV approved through the device flow (RomM's endpoints); returns its token.
+async fn approved_tv(app: &TestApp, bearer: &str) -> String {
+    let init: serde_json::Value = app
+        .post_json(
+            "/api/auth/device/init",
+            &json!({"client_device_identifier": "tv-1", "name": "Living room TV", "client": "argosy",
+                    "platform": "android", "client_version": "1.2", "requested_scopes": ["me.read", "roms.read"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let approved = app
+        .client
+        .post(app.url("/api/auth/device/approve"))
+        .bearer_auth(bearer)
+        .json(&json!({"user_code": init["user_code"], "approved_scopes": ["me.read", "roms.read"], "device_name": "Den TV"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::OK);
+    app.clock.advance(std::time::Duration::from_secs(5));
+    let token: serde_json::Value = app
+        .post_json(
+            "/api/auth/device/token",
+            &json!({"device_code": init["device_code"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().expect("a device token").to_owned()
+}
+
+async fn a_person_renames_and_revokes_a_device_in_chromium(db: DbKind) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = TestApp::try_spawn(db).await else {
+        return;
+    };
+    app.create_user("ada", Role::User).await;
+    let ada = app.password_login("ada", None).await.access_token;
+    let tv = approved_tv(&app, &ada).await;
+    assert_eq!(
+        app.get_bearer("/api/users/me", &tv).await.status(),
+        StatusCode::OK
+    );
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/account/devices")).await.unwrap();
+    sign_in(c, "ada", PASSWORD).await;
+    assert_eq!(text(c, ".device-name").await, "Den TV");
+    assert_eq!(text(c, ".device-scopes").await, "me.read roms.read");
+    screenshots(c, "account-devices").await;
+    fill(
+        c,
+        "form[action='/account/devices/rename'] input[name=name]",
+        "Bedroom TV",
+    )
+    .await;
+    click(c, "button.rename").await;
+    assert_eq!(text(c, "#done").await, "Renamed.");
+    assert_eq!(text(c, ".device-name").await, "Bedroom TV");
+    click(c, "button.revoke").await;
+    c.wait().for_element(Locator::Css("#none")).await.unwrap();
+    assert_eq!(
+        app.get_bearer("/api/users/me", &tv).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    browser.stop().await;
+    app.stop().await;
+}
+
+on_both_backends!(a_person_renames_and_revokes_a_device_in_chromium);
+
 /// Every account form refuses a post without the session's CSRF token in its field (403), and without a
 /// session sends the browser through `/login` back to the page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,6 +298,8 @@ async fn account_forms_refuse_a_missing_or_wrong_csrf_token() {
         ("/account/apps/revoke", "/account/apps"),
         ("/account/tokens/create", "/account/tokens"),
         ("/account/tokens/delete", "/account/tokens"),
+        ("/account/devices/rename", "/account/devices"),
+        ("/account/devices/revoke", "/account/devices"),
     ];
     let fields = json!({"current_password": PASSWORD, "new_password": "another passphrase", "email": "x@example.com",
         "id": "x", "name": "x", "client_id": "x"});

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod account_apps;
+pub mod account_devices;
 pub mod account_home;
 pub mod account_passkeys;
 pub mod account_tokens;
