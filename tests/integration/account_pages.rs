@@ -341,3 +341,92 @@ async fn account_forms_refuse_a_missing_or_wrong_csrf_token() {
     }
     app.stop().await;
 }
+
+async fn an_admin_manages_users_in_chromium(db: DbKind) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = TestApp::try_spawn(db).await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    let ada = app.create_user("ada", Role::User).await;
+    app.create_user("bob", Role::User).await;
+    let ada_token = app.password_login("ada", None).await.access_token;
+    // A member without users.read gets no admin page.
+    let member = app.session_login("bob").await;
+    let refused = app
+        .with_session(app.client.get(app.url("/admin")), &member, false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/admin")).await.unwrap();
+    sign_in(c, "root", PASSWORD).await;
+    assert_eq!(text(c, "#shown").await, "3 of 3 users.");
+    screenshots(c, "admin-users").await;
+    fill(c, "#q", "ad").await;
+    click(c, "form[role=search] button").await;
+    assert_eq!(text(c, "#shown").await, "1 of 1 users.");
+    assert_eq!(text(c, ".user-name").await, "ada\nada@example.com");
+    // Disable: ada's tokens stop at once; enable again.
+    click(c, "tr[data-user=ada] button.toggle").await;
+    assert!(text(c, "#done").await.starts_with("Disabled"));
+    assert_eq!(text(c, "tr[data-user=ada] .user-state").await, "disabled");
+    assert_eq!(
+        app.get_bearer("/api/users/me", &ada_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    click(c, "tr[data-user=ada] button.toggle").await;
+    assert_eq!(text(c, "tr[data-user=ada] .user-state").await, "enabled");
+    // An admin cannot disable themself (nor the last admin): said in words.
+    click(c, "tr[data-user=root] button.toggle").await;
+    let refusal = text(c, "#error").await;
+    assert!(!refusal.is_empty(), "refused in words");
+    assert_eq!(text(c, "tr[data-user=root] .user-state").await, "enabled", "{refusal}");
+    // The audit log, filtered to ada: the changes above, newest first.
+    c.goto(&app.url(&format!("/admin/audit?user_id={ada}")))
+        .await
+        .unwrap();
+    let rows = c.find_all(Locator::Css("#events tbody tr")).await.unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let cells = row.find_all(Locator::Css("td")).await.unwrap();
+        assert_eq!(cells[2].text().await.unwrap(), ada.to_string());
+    }
+    screenshots(c, "admin-audit").await;
+    c.goto(&app.url("/admin/audit?user_id=abc")).await.unwrap();
+    assert!(text(c, "#error").await.contains("user_id"));
+    browser.stop().await;
+    // The forms check the session's CSRF token, then the scope.
+    let root = app.session_login("root").await;
+    let wrong = app
+        .with_session(app.client.post(app.url("/admin/users/disable")), &root, false)
+        .form(&[("csrf_token", "wrong"), ("id", &ada.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let by_member = app
+        .with_session(app.client.post(app.url("/admin/users/disable")), &member, false)
+        .form(&[("csrf_token", member.csrf.as_str()), ("id", &ada.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_member.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get_bearer(
+            "/api/users/me",
+            &app.password_login("ada", None).await.access_token
+        )
+        .await
+        .status(),
+        StatusCode::OK,
+        "ada is still enabled"
+    );
+    app.stop().await;
+}
+
+on_both_backends!(an_admin_manages_users_in_chromium);

@@ -41,6 +41,8 @@ const EXEMPT: [&str; 17] = [
 ];
 
 const ACCOUNT_FORMS: &str = "/account/";
+/// The admin pages' forms check the session's token in their field the same way.
+const ADMIN_FORMS: &str = "/admin/";
 
 fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
@@ -51,7 +53,11 @@ pub async fn csrf<B: MessageBody>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     // Safe methods and exempt paths (most of the hot path) pay a comparison here, never a cookie parse.
-    if is_safe(req.method()) || EXEMPT.contains(&req.path()) || req.path().starts_with(ACCOUNT_FORMS) {
+    if is_safe(req.method())
+        || EXEMPT.contains(&req.path())
+        || req.path().starts_with(ACCOUNT_FORMS)
+        || req.path().starts_with(ADMIN_FORMS)
+    {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     let state = req.app_data::<web::Data<AppState>>().cloned();

@@ -7,6 +7,7 @@ pub mod account_devices;
 pub mod account_home;
 pub mod account_passkeys;
 pub mod account_tokens;
+pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod device;

@@ -1,0 +1,295 @@
+//! `/admin` (issue 22, first part): users — search, page, disable/enable, reset second factors — and the
+//! audit log filtered by kind, user and time. `users.read` to look and `users.write` to change (the
+//! audit log needs `logs.read`), checked on the session's effective scopes like the API's; every change
+//! goes through the same services as `/api/users`, audited there.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use tessera_core::UnixTime;
+use tessera_service::accounts::UserUpdate;
+use tessera_service::audit::AuditFilter;
+use tessera_service::identity::Identity;
+use tessera_service::ServiceError;
+
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::AppState;
+
+const PAGE: &str = "/admin";
+const PER_PAGE: usize = 50;
+
+/// The session holds `scopes` (effective, after the owner's rights), or 403 as the API answers.
+fn require(state: &AppState, id: &Identity, scopes: &[&str]) -> Result<(), ApiError> {
+    Caller(Some(id.clone())).require(state, scopes).map(|_| ())
+}
+
+struct UserRowView {
+    id: i64,
+    username: String,
+    email: Option<String>,
+    role: String,
+    group: String,
+    enabled: bool,
+    last_login: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage<'a> {
+    csrf: &'a str,
+    q: &'a str,
+    users: Vec<UserRowView>,
+    total: usize,
+    shown: usize,
+    page: usize,
+    more: bool,
+    can_write: bool,
+    done: Option<&'a str>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    q: Option<String>,
+    page: Option<usize>,
+}
+
+struct Shown<'a> {
+    q: &'a str,
+    page: usize,
+    done: Option<&'a str>,
+    error: Option<String>,
+}
+
+async fn render_users(
+    state: &AppState,
+    id: &Identity,
+    csrf: &str,
+    shown: Shown<'_>,
+) -> Result<HttpResponse, ApiError> {
+    let s = &state.services;
+    let needle = shown.q.trim().to_lowercase();
+    let groups: std::collections::HashMap<i64, String> = s
+        .list_groups()
+        .await?
+        .into_iter()
+        .map(|g| (g.group.id, g.group.name))
+        .collect();
+    let matching: Vec<_> = s
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| {
+            needle.is_empty()
+                || u.username.to_lowercase().contains(&needle)
+                || u.email
+                    .as_deref()
+                    .is_some_and(|e| e.to_lowercase().contains(&needle))
+        })
+        .collect();
+    let total = matching.len();
+    let page = shown.page.max(1);
+    let users: Vec<UserRowView> = matching
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|u| UserRowView {
+            group: u
+                .permission_group_id
+                .and_then(|g| groups.get(&g).cloned())
+                .unwrap_or_else(|| "—".into()),
+            last_login: u
+                .last_login
+                .map_or_else(|| "never".into(), |t| UnixTime(t).to_rfc3339()),
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            role: u.role,
+            enabled: u.enabled,
+        })
+        .collect();
+    let count = users.len();
+    let status = if shown.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let html = UsersPage {
+        csrf,
+        q: shown.q,
+        more: (page - 1) * PER_PAGE + count < total,
+        users,
+        total,
+        shown: count,
+        page,
+        can_write: require(state, id, &["users.write"]).is_ok(),
+        done: shown.done,
+        error: shown.error,
+    }
+    .render()
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(super::session_page(status, html))
+}
+
+pub async fn users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<UsersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, csrf) = match super::signed_in_or_login(&state, &req, None).await {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    require(&state, &id, &["users.read"])?;
+    let query: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
+    let shown = Shown {
+        q: &query,
+        page: q.page.unwrap_or(1).min(100_000),
+        done: None,
+        error: None,
+    };
+    render_users(&state, &id, &csrf, shown).await
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    csrf_token: String,
+    id: i64,
+}
+
+/// `POST /admin/users/{action}`: disable, enable or reset-second-factor (`users.write`).
+pub async fn user_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    action: web::Path<String>,
+    web::Form(form): web::Form<UserForm>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, csrf) = match super::signed_in_form(&state, &req, &form.csrf_token, PAGE).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    require(&state, &id, &["users.write"])?;
+    let s = &state.services;
+    let enabled = |on: bool| UserUpdate {
+        enabled: Some(on),
+        ..UserUpdate::default()
+    };
+    let result = match action.as_str() {
+        "disable" => s
+            .update_user(&id, form.id, enabled(false))
+            .await
+            .map(|_| "Disabled: their sessions and tokens ended."),
+        "enable" => s
+            .update_user(&id, form.id, enabled(true))
+            .await
+            .map(|_| "Enabled."),
+        "reset-second-factor" => s
+            .reset_second_factor(form.id, Some(&id))
+            .await
+            .map(|()| "Second factors reset: they sign in with their password and can enrol again."),
+        _ => Err(ServiceError::NotFound),
+    };
+    let (done, error) = match result {
+        Ok(done) => (Some(done), None),
+        Err(ServiceError::Conflict(m) | ServiceError::Forbidden(m)) => (None, Some(m)),
+        Err(e) => return Err(e.into()),
+    };
+    let shown = Shown {
+        q: "",
+        page: 1,
+        done,
+        error,
+    };
+    render_users(&state, &id, &csrf, shown).await
+}
+
+struct EventView {
+    at: String,
+    kind: String,
+    user: String,
+    actor: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    kind: String,
+    user_id: String,
+    since: String,
+    limit: i64,
+    events: Vec<EventView>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    kind: Option<String>,
+    user_id: Option<String>,
+    since: Option<String>,
+}
+
+pub async fn audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, _) = match super::signed_in_or_login(&state, &req, None).await {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    require(&state, &id, &["logs.read"])?;
+    let clean = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (kind, since, user_raw) = (clean(&q.kind), clean(&q.since), clean(&q.user_id));
+    let user_id = user_raw
+        .as_deref()
+        .map(str::parse::<i64>)
+        .transpose()
+        .map_err(|_| ServiceError::field("user_id", "is not a number"));
+    let parsed = user_id.and_then(|u| AuditFilter::parse(since.as_deref(), kind.as_deref(), u, None));
+    let (events, error) = match parsed {
+        Ok(filter) => (state.services.audit_events(filter).await?, None),
+        Err(ServiceError::Validation(f)) => (
+            Vec::new(),
+            Some(
+                f.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let html = AuditPage {
+        kind: kind.unwrap_or_default(),
+        user_id: user_raw.unwrap_or_default(),
+        since: since.unwrap_or_default(),
+        limit: AuditFilter::DEFAULT_LIMIT,
+        events: events
+            .into_iter()
+            .map(|e| EventView {
+                at: UnixTime(e.at).to_rfc3339(),
+                kind: e.kind,
+                user: e.user_id.map(|u| u.to_string()).unwrap_or_default(),
+                actor: e.actor.unwrap_or_default(),
+                detail: e.detail.unwrap_or_default(),
+            })
+            .collect(),
+        error,
+    }
+    .render()
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(super::session_page(status, html))
+}
