@@ -385,7 +385,30 @@ async fn an_admin_manages_users_in_chromium(db: DbKind) {
     click(c, "tr[data-user=root] button.toggle").await;
     let refusal = text(c, "#error").await;
     assert!(!refusal.is_empty(), "refused in words");
-    assert_eq!(text(c, "tr[data-user=root] .user-state").await, "enabled", "{refusal}");
+    assert_eq!(
+        text(c, "tr[data-user=root] .user-state").await,
+        "enabled",
+        "{refusal}"
+    );
+    // An invite link, shown once; the person registers through it and can sign in.
+    click(c, "#make-invite").await;
+    let link = value(c, "#invite-link").await;
+    assert!(link.contains("/register?token="), "{link}");
+    c.goto(&link).await.unwrap();
+    fill(c, "#username", "carol").await;
+    fill(c, "#email", "carol@example.com").await;
+    fill(c, "#password", PASSWORD).await;
+    click(c, "button[type=submit]").await;
+    c.wait().for_element(Locator::Css(".done, .error")).await.unwrap();
+    assert!(!app.password_login("carol", None).await.access_token.is_empty());
+    // It works once.
+    c.goto(&link).await.unwrap();
+    if c.find(Locator::Css("#username")).await.is_ok() {
+        fill(c, "#username", "dave").await;
+        fill(c, "#password", PASSWORD).await;
+        click(c, "button[type=submit]").await;
+    }
+    assert!(text(c, ".error").await.contains("used"), "the link works once");
     // The audit log, filtered to ada: the changes above, newest first.
     c.goto(&app.url(&format!("/admin/audit?user_id={ada}")))
         .await

@@ -76,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/account/devices").route(web::get().to(crate::pages::account_devices::page)))
     .service(resource("/admin").route(web::get().to(crate::pages::admin::users)))
     .service(resource("/admin/audit").route(web::get().to(crate::pages::admin::audit)))
+    .service(resource("/admin/invite").route(web::post().to(crate::pages::admin::invite)))
     .service(resource("/admin/users/{action}").route(web::post().to(crate::pages::admin::user_action)))
     .service(resource("/account/devices/rename").route(web::post().to(crate::pages::account_devices::rename)))
     .service(resource("/account/devices/revoke").route(web::post().to(crate::pages::account_devices::revoke)))

@@ -48,6 +48,7 @@ struct UsersPage<'a> {
     can_write: bool,
     done: Option<&'a str>,
     error: Option<String>,
+    invite: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,11 +57,13 @@ pub struct UsersQuery {
     page: Option<usize>,
 }
 
+#[derive(Default)]
 struct Shown<'a> {
     q: &'a str,
     page: usize,
     done: Option<&'a str>,
     error: Option<String>,
+    invite: Option<String>,
 }
 
 async fn render_users(
@@ -127,6 +130,7 @@ async fn render_users(
         can_write: require(state, id, &["users.write"]).is_ok(),
         done: shown.done,
         error: shown.error,
+        invite: shown.invite,
     }
     .render()
     .map_err(|e| ApiError::internal(&e))?;
@@ -147,8 +151,7 @@ pub async fn users(
     let shown = Shown {
         q: &query,
         page: q.page.unwrap_or(1).min(100_000),
-        done: None,
-        error: None,
+        ..Shown::default()
     };
     render_users(&state, &id, &csrf, shown).await
 }
@@ -197,10 +200,46 @@ pub async fn user_action(
         Err(e) => return Err(e.into()),
     };
     let shown = Shown {
-        q: "",
-        page: 1,
         done,
         error,
+        ..Shown::default()
+    };
+    render_users(&state, &id, &csrf, shown).await
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    csrf_token: String,
+    role: Option<String>,
+    expires_in: Option<i64>,
+}
+
+/// `POST /admin/invite`: a one-use invite link (`users.write`; an admin invite needs an admin), shown once.
+pub async fn invite(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<InviteForm>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, csrf) = match super::signed_in_form(&state, &req, &form.csrf_token, PAGE).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    require(&state, &id, &["users.write"])?;
+    let shown = match state
+        .services
+        .create_invite(&id, form.role.as_deref(), form.expires_in)
+        .await
+    {
+        Ok(invite) => Shown {
+            done: Some("Invite link made."),
+            invite: Some(invite.url),
+            ..Shown::default()
+        },
+        Err(ServiceError::Forbidden(m) | ServiceError::Conflict(m)) => Shown {
+            error: Some(m),
+            ..Shown::default()
+        },
+        Err(e) => return Err(e.into()),
     };
     render_users(&state, &id, &csrf, shown).await
 }
