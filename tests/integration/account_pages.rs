@@ -6,7 +6,7 @@ use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::json;
 use tessera_core::Role;
-use tessera_tests::browser::{browser_available, click, fill, screenshots, sign_in, Browser};
+use tessera_tests::browser::{browser_available, click, fill, screenshots, sign_in, submit, Browser};
 use tessera_tests::oauth::PASSWORD;
 use tessera_tests::{on_both_backends, DbKind, TestApp};
 
@@ -47,7 +47,7 @@ async fn a_person_manages_their_account_in_chromium(db: DbKind) {
     screenshots(c, "account").await;
 
     // End the other session: its cookie stops working at once.
-    click(c, "button.end-session").await;
+    submit(c, "button.end-session").await;
     assert_eq!(text(c, "#done").await, "Session ended.");
     assert_eq!(
         c.find_all(Locator::Css("#sessions tbody tr"))
@@ -62,18 +62,18 @@ async fn a_person_manages_their_account_in_chromium(db: DbKind) {
     // Email: a wrong password is refused in words; the right one changes it (unverified until confirmed).
     fill(c, "#new-email", "ada@new.example").await;
     fill(c, "#email-password", "not my password").await;
-    click(c, "#change-email").await;
+    submit(c, "#change-email").await;
     assert!(text(c, "#error").await.contains("current password"));
     fill(c, "#new-email", "ada@new.example").await;
     fill(c, "#email-password", PASSWORD).await;
-    click(c, "#change-email").await;
+    submit(c, "#change-email").await;
     assert!(text(c, "#done").await.starts_with("Email changed"));
     assert_eq!(text(c, "#email").await, "ada@new.example");
 
     // Password: the old one stops working, this session stays.
     fill(c, "#current-password", PASSWORD).await;
     fill(c, "#new-password", "a brand new passphrase").await;
-    click(c, "#change-password").await;
+    submit(c, "#change-password").await;
     assert!(text(c, "#done").await.starts_with("Password changed"));
     let old = app
         .token_form(
@@ -148,7 +148,7 @@ async fn a_person_makes_a_token_in_chromium(db: DbKind) {
     assert!(!offered.iter().any(|o| o == "users.write"));
     fill(c, "#token-name", "Launcher").await;
     click(c, "input[name=scope][value='me.read']").await;
-    click(c, "#create").await;
+    submit(c, "#create").await;
     let secret = value(c, "#secret").await;
     assert!(secret.len() > 64, "{secret}");
     screenshots(c, "account-tokens").await;
@@ -164,11 +164,11 @@ async fn a_person_makes_a_token_in_chromium(db: DbKind) {
     assert!(c.find(Locator::Css("#secret")).await.is_err());
     assert_eq!(text(c, "#count").await, "1 of 25");
     // A pair code with its QR code, for a TV.
-    click(c, "button.pair").await;
+    submit(c, "button.pair").await;
     assert_eq!(text(c, "#pair-code").await.len(), 8);
     assert!(c.find(Locator::Css("#pair-qr svg")).await.is_ok());
     // Regenerate: a new secret, the old one refused at once.
-    click(c, "button.regenerate").await;
+    submit(c, "button.regenerate").await;
     let renewed = value(c, "#secret").await;
     assert_ne!(renewed, secret);
     assert_eq!(
@@ -179,7 +179,7 @@ async fn a_person_makes_a_token_in_chromium(db: DbKind) {
         app.get_bearer("/api/users/me", &renewed).await.status(),
         StatusCode::OK
     );
-    click(c, "button.delete").await;
+    submit(c, "button.delete").await;
     c.wait().for_element(Locator::Css("#none")).await.unwrap();
     assert_eq!(
         app.get_bearer("/api/users/me", &renewed).await.status(),
@@ -266,10 +266,10 @@ async fn a_person_renames_and_revokes_a_device_in_chromium(db: DbKind) {
         "Bedroom TV",
     )
     .await;
-    click(c, "button.rename").await;
+    submit(c, "button.rename").await;
     assert_eq!(text(c, "#done").await, "Renamed.");
     assert_eq!(text(c, ".device-name").await, "Bedroom TV");
-    click(c, "button.revoke").await;
+    submit(c, "button.revoke").await;
     c.wait().for_element(Locator::Css("#none")).await.unwrap();
     assert_eq!(
         app.get_bearer("/api/users/me", &tv).await.status(),
@@ -368,21 +368,21 @@ async fn an_admin_manages_users_in_chromium(db: DbKind) {
     assert_eq!(text(c, "#shown").await, "3 of 3 users.");
     screenshots(c, "admin-users").await;
     fill(c, "#q", "ad").await;
-    click(c, "form[role=search] button").await;
+    submit(c, "form[role=search] button").await;
     assert_eq!(text(c, "#shown").await, "1 of 1 users.");
     assert_eq!(text(c, ".user-name").await, "ada\nada@example.com");
     // Disable: ada's tokens stop at once; enable again.
-    click(c, "tr[data-user=ada] button.toggle").await;
+    submit(c, "tr[data-user=ada] button.toggle").await;
     assert!(text(c, "#done").await.starts_with("Disabled"));
     assert_eq!(text(c, "tr[data-user=ada] .user-state").await, "disabled");
     assert_eq!(
         app.get_bearer("/api/users/me", &ada_token).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    click(c, "tr[data-user=ada] button.toggle").await;
+    submit(c, "tr[data-user=ada] button.toggle").await;
     assert_eq!(text(c, "tr[data-user=ada] .user-state").await, "enabled");
     // An admin cannot disable themself (nor the last admin): said in words.
-    click(c, "tr[data-user=root] button.toggle").await;
+    submit(c, "tr[data-user=root] button.toggle").await;
     let refusal = text(c, "#error").await;
     assert!(!refusal.is_empty(), "refused in words");
     assert_eq!(
@@ -390,15 +390,50 @@ async fn an_admin_manages_users_in_chromium(db: DbKind) {
         "enabled",
         "{refusal}"
     );
+    // A role change takes effect at once; back again.
+    let bob = app.services.find_user_by_name("bob").await.unwrap().id;
+    let set_role = |role: &'static str| async move {
+        c.find(Locator::Css(&format!("#role-{bob}")))
+            .await
+            .unwrap()
+            .select_by_value(role)
+            .await
+            .unwrap();
+        submit(c, "tr[data-user=bob] button.set-role").await;
+        text(c, "tr[data-user=bob] .user-role").await
+    };
+    assert_eq!(set_role("admin").await, "admin");
+    assert_eq!(set_role("user").await, "user");
+    // A one-use reset link for ada, shown once; it sets her password.
+    submit(c, "tr[data-user=ada] button.reset-link").await;
+    let reset = value(c, "#reset-link").await;
+    assert!(reset.contains("/reset-password?token="), "{reset}");
+    c.goto(&reset).await.unwrap();
+    fill(c, "#password", "ada's fresh passphrase").await;
+    submit(c, "button[type=submit]").await;
+    c.wait().for_element(Locator::Css(".done, .error")).await.unwrap();
+    let fresh = app
+        .token_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "ada"),
+                ("password", "ada's fresh passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(fresh.status(), StatusCode::OK);
+    app.services.set_password("ada", PASSWORD).await.unwrap();
+    c.goto(&app.url("/admin")).await.unwrap();
     // An invite link, shown once; the person registers through it and can sign in.
-    click(c, "#make-invite").await;
+    submit(c, "#make-invite").await;
     let link = value(c, "#invite-link").await;
     assert!(link.contains("/register?token="), "{link}");
     c.goto(&link).await.unwrap();
     fill(c, "#username", "carol").await;
     fill(c, "#email", "carol@example.com").await;
     fill(c, "#password", PASSWORD).await;
-    click(c, "button[type=submit]").await;
+    submit(c, "button[type=submit]").await;
     c.wait().for_element(Locator::Css(".done, .error")).await.unwrap();
     assert!(!app.password_login("carol", None).await.access_token.is_empty());
     // It works once.
@@ -406,7 +441,7 @@ async fn an_admin_manages_users_in_chromium(db: DbKind) {
     if c.find(Locator::Css("#username")).await.is_ok() {
         fill(c, "#username", "dave").await;
         fill(c, "#password", PASSWORD).await;
-        click(c, "button[type=submit]").await;
+        submit(c, "button[type=submit]").await;
     }
     assert!(text(c, ".error").await.contains("used"), "the link works once");
     // The audit log, filtered to ada: the changes above, newest first.
@@ -439,6 +474,50 @@ async fn an_admin_manages_users_in_chromium(db: DbKind) {
         .await
         .unwrap();
     assert_eq!(by_member.status(), StatusCode::FORBIDDEN);
+    // A manager (users.write through a group, not an admin) gets no reset link for an admin, nor for
+    // someone holding rights the manager lacks: a reset link hands over the account.
+    let root_token = app.password_login("root", None).await.access_token;
+    let group: serde_json::Value = app
+        .client
+        .post(app.url("/api/permissions/groups"))
+        .bearer_auth(&root_token)
+        .json(&json!({"name": "Managers", "grants": [{"entity": "users", "action": "read"}, {"entity": "users", "action": "write"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bob = app.services.find_user_by_name("bob").await.unwrap().id;
+    let moved = app
+        .client
+        .put(app.url(&format!("/api/permissions/users/{bob}")))
+        .bearer_auth(&root_token)
+        .json(&json!({"permission_group_id": group["id"], "overrides": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
+    let manager = app.session_login("bob").await;
+    let root_id = app.services.find_user_by_name("root").await.unwrap().id;
+    for (target, says) in [(root_id, "only an admin"), (ada, "rights you do not")] {
+        let res = app
+            .with_session(
+                app.client.post(app.url("/admin/users/reset-link")),
+                &manager,
+                false,
+            )
+            .form(&[("csrf_token", manager.csrf.as_str()), ("id", &target.to_string())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains(says) && !page.contains("reset-password?token="),
+            "{says}: {page}"
+        );
+    }
     assert_eq!(
         app.get_bearer(
             "/api/users/me",

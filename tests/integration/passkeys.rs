@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_core::Role;
-use tessera_tests::browser::{browser_available, click, fill, sign_in, Browser};
+use tessera_tests::browser::{browser_available, click, fill, sign_in, submit, Browser};
 use tessera_tests::oauth::{assert_oauth_error, set_cookie, PASSWORD};
 use tessera_tests::{on_both_backends, DbKind, TestApp, TestAppBuilder};
 
@@ -250,7 +250,7 @@ async fn add_passkey(app: &TestApp, c: &Client, name: &str) {
     assert!(c.find(Locator::Css("#none")).await.is_ok(), "no passkey yet");
     fill(c, "#name", name).await;
     fill(c, "#current_password", PASSWORD).await;
-    click(c, "#add").await;
+    submit(c, "#add").await;
     c.wait().for_element(Locator::Css("#done")).await.unwrap();
     let listed = c
         .find(Locator::Css(".passkey-name"))
@@ -347,7 +347,7 @@ async fn a_person_lives_with_a_passkey_in_chromium(db: DbKind) {
         "Work laptop",
     )
     .await;
-    click(c, "button.rename").await;
+    submit(c, "button.rename").await;
     c.wait().for_element(Locator::Css("#done")).await.unwrap();
     let listed = c
         .find(Locator::Css(".passkey-name"))
@@ -357,7 +357,7 @@ async fn a_person_lives_with_a_passkey_in_chromium(db: DbKind) {
         .await
         .unwrap();
     assert_eq!(listed, "Work laptop");
-    click(c, "button.delete").await;
+    submit(c, "button.delete").await;
     c.wait().for_element(Locator::Css("#none")).await.unwrap();
     assert_eq!(app.services.second_factor_status(uid).await.unwrap().passkeys, 0);
     // The authenticator still holds the credential, but it no longer signs anyone in.

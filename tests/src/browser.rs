@@ -133,6 +133,20 @@ pub async fn click(c: &Client, css: &str) {
         .expect("clicked");
 }
 
+/// Clicks what sends a form (or starts a navigation) and returns once the page it was on is gone, so the
+/// next look finds the new page, not the old one. The wait is bounded (15 s).
+pub async fn submit(c: &Client, css: &str) {
+    let old = c.find(fantoccini::Locator::Css("html")).await.expect("a page");
+    click(c, css).await;
+    for _ in 0..300 {
+        if old.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("clicking {css} did not leave the page");
+}
+
 /// Fills and sends Tessera's sign-in form once it is shown.
 pub async fn sign_in(c: &Client, username: &str, password: &str) {
     c.wait()
@@ -141,7 +155,7 @@ pub async fn sign_in(c: &Client, username: &str, password: &str) {
         .expect("the sign-in form");
     fill(c, "#username", username).await;
     fill(c, "#password", password).await;
-    click(c, "button[type=submit]").await;
+    submit(c, "button[type=submit]").await;
 }
 
 /// A command of WebDriver's WebAuthn extension (W3C WebAuthn §11), which chromedriver implements:

@@ -72,6 +72,39 @@ impl Services {
         Ok(())
     }
 
+    /// A reset link made by someone for another person (the admin pages): whoever holds it can take the
+    /// account over, so it is minting — only an admin makes one for an admin, and the person's rights must
+    /// lie within the maker's credential. Audited with who made it.
+    pub async fn issue_reset_link_as(&self, actor: &Identity, user_id: i64) -> Result<String, ServiceError> {
+        let target = self.get_user(user_id).await?;
+        if target.role == tessera_core::Role::Admin.as_str() && !actor.is_admin() {
+            return Err(ServiceError::Forbidden(
+                "only an admin can make a reset link for an admin".into(),
+            ));
+        }
+        let catalog = self.catalog.clone();
+        let rights = self
+            .db
+            .run(move |c| Ok::<_, ServiceError>(crate::identity::user_rights(c, &catalog, &target)?))
+            .await?;
+        ServiceError::unless_within(&self.catalog, rights, actor.scopes)?;
+        let url = self.issue_reset_link(user_id).await?;
+        let (now, who) = (self.clock.now(), actor.subject.to_string());
+        self.db
+            .run(move |c| {
+                audit::record(
+                    c,
+                    now,
+                    "password_reset.link_made",
+                    Some(user_id),
+                    Some(&who),
+                    None,
+                )
+            })
+            .await?;
+        Ok(url)
+    }
+
     /// A fresh one-use reset link for a user (also `tessera users reset-link`).
     pub async fn issue_reset_link(&self, user_id: i64) -> Result<String, ServiceError> {
         let token = tessera_crypto::random::hex_secret(32);

@@ -49,6 +49,8 @@ struct UsersPage<'a> {
     done: Option<&'a str>,
     error: Option<String>,
     invite: Option<String>,
+    reset_link: Option<String>,
+    roles: [&'static str; 2],
 }
 
 #[derive(Deserialize)]
@@ -64,6 +66,7 @@ struct Shown<'a> {
     done: Option<&'a str>,
     error: Option<String>,
     invite: Option<String>,
+    reset_link: Option<String>,
 }
 
 async fn render_users(
@@ -131,6 +134,8 @@ async fn render_users(
         done: shown.done,
         error: shown.error,
         invite: shown.invite,
+        reset_link: shown.reset_link,
+        roles: ["user", "admin"],
     }
     .render()
     .map_err(|e| ApiError::internal(&e))?;
@@ -160,9 +165,10 @@ pub async fn users(
 pub struct UserForm {
     csrf_token: String,
     id: i64,
+    role: Option<String>,
 }
 
-/// `POST /admin/users/{action}`: disable, enable or reset-second-factor (`users.write`).
+/// `POST /admin/users/{action}`: disable, enable, role, reset-link or reset-second-factor (`users.write`).
 pub async fn user_action(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -179,7 +185,21 @@ pub async fn user_action(
         enabled: Some(on),
         ..UserUpdate::default()
     };
+    let mut reset_link = None;
     let result = match action.as_str() {
+        "role" => {
+            let change = UserUpdate {
+                role: form.role.clone(),
+                ..UserUpdate::default()
+            };
+            s.update_user(&id, form.id, change)
+                .await
+                .map(|_| "Role changed: their rights follow at once.")
+        }
+        "reset-link" => s.issue_reset_link_as(&id, form.id).await.map(|url| {
+            reset_link = Some(url);
+            "Reset link made."
+        }),
         "disable" => s
             .update_user(&id, form.id, enabled(false))
             .await
@@ -197,11 +217,25 @@ pub async fn user_action(
     let (done, error) = match result {
         Ok(done) => (Some(done), None),
         Err(ServiceError::Conflict(m) | ServiceError::Forbidden(m)) => (None, Some(m)),
+        Err(ServiceError::ScopeExcess { excess }) => (
+            None,
+            Some(format!("they hold rights you do not ({})", excess.join(", "))),
+        ),
+        Err(ServiceError::Validation(f)) => (
+            None,
+            Some(
+                f.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
         Err(e) => return Err(e.into()),
     };
     let shown = Shown {
         done,
         error,
+        reset_link,
         ..Shown::default()
     };
     render_users(&state, &id, &csrf, shown).await
