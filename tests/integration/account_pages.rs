@@ -404,6 +404,17 @@ async fn an_admin_manages_users_in_chromium(db: DbKind) {
     };
     assert_eq!(set_role("admin").await, "admin");
     assert_eq!(set_role("user").await, "user");
+    // Signed out everywhere: ada's browser session and her OAuth token end at once.
+    let ada_session = app.session_login("ada").await;
+    let ada_oauth = app.password_login("ada", None).await.access_token;
+    submit(c, "tr[data-user=ada] button.end-sessions").await;
+    assert!(text(c, "#done").await.starts_with("Signed out everywhere"));
+    let me = app.with_session(app.client.get(app.url("/api/users/me")), &ada_session, false);
+    assert_eq!(me.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get_bearer("/api/users/me", &ada_oauth).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     // A one-use reset link for ada, shown once; it sets her password.
     submit(c, "tr[data-user=ada] button.reset-link").await;
     let reset = value(c, "#reset-link").await;

@@ -124,6 +124,25 @@ impl Services {
             .await
     }
 
+    /// Ends every session of a person and the OAuth tokens made from them, on every replica (an admin's
+    /// "sign them out everywhere"; their client API tokens stay). Only an admin does it to an admin.
+    pub async fn end_all_sessions_of(&self, actor: &Identity, user_id: i64) -> Result<(), ServiceError> {
+        let target = self.get_user(user_id).await?;
+        if target.role == Role::Admin.as_str() && !actor.is_admin() {
+            return Err(forbidden("only an admin can sign an admin out"));
+        }
+        let (now, sid_until, who) = (self.clock.now(), self.sid_until(), actor.subject.to_string());
+        self.revoking(
+            self.db.write_tx(move |c| {
+                revoke_everything(c, user_id, None, false, now.as_secs(), sid_until)?;
+                audit::record(c, now, "user.sessions_ended", Some(user_id), Some(&who), None)?;
+                Ok::<_, ServiceError>(())
+            }),
+            |_| vec![Eviction::User(user_id)],
+        )
+        .await
+    }
+
     pub async fn update_me(&self, me: &Identity, req: MeUpdate) -> Result<User, ServiceError> {
         let p = me
             .principal

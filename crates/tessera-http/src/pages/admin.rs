@@ -168,7 +168,8 @@ pub struct UserForm {
     role: Option<String>,
 }
 
-/// `POST /admin/users/{action}`: disable, enable, role, reset-link or reset-second-factor (`users.write`).
+/// `POST /admin/users/{action}`: disable, enable, role, end-sessions, reset-link or reset-second-factor
+/// (`users.write`).
 pub async fn user_action(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -196,6 +197,10 @@ pub async fn user_action(
                 .await
                 .map(|_| "Role changed: their rights follow at once.")
         }
+        "end-sessions" => s
+            .end_all_sessions_of(&id, form.id)
+            .await
+            .map(|()| "Signed out everywhere: their sessions and the tokens made from them ended."),
         "reset-link" => s.issue_reset_link_as(&id, form.id).await.map(|url| {
             reset_link = Some(url);
             "Reset link made."
