@@ -543,3 +543,75 @@ async fn an_admin_manages_users_in_chromium(db: DbKind) {
 }
 
 on_both_backends!(an_admin_manages_users_in_chromium);
+
+async fn an_admin_sees_the_settings_and_rotates_the_key(db: DbKind) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = TestApp::try_spawn(db).await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    app.create_user("bob", Role::User).await;
+    let member = app.session_login("bob").await;
+    let refused = app
+        .with_session(app.client.get(app.url("/admin/settings")), &member, false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/admin/settings")).await.unwrap();
+    sign_in(c, "root", PASSWORD).await;
+    assert_eq!(text(c, "#database").await, "ok");
+    assert_eq!(c.find_all(Locator::Css("#keys tbody tr")).await.unwrap().len(), 1);
+    assert_eq!(text(c, ".key-state").await, "current");
+    // The effective configuration, with no secret in it.
+    let config = text(c, "#config").await;
+    assert!(
+        config.contains(&app.services.settings.server.public_url),
+        "{config}"
+    );
+    let kek = std::fs::read_to_string(app.services.settings.server.data_dir.join("jwt-kek")).unwrap();
+    for secret in [app.service_key(), kek.trim().to_owned()] {
+        assert!(
+            secret.len() >= 32 && !config.contains(&secret),
+            "a secret is shown"
+        );
+    }
+    screenshots(c, "admin-settings").await;
+    submit(c, "#rotate").await;
+    assert!(text(c, "#done").await.starts_with("Rotated"));
+    let states: Vec<String> = {
+        let mut v = Vec::new();
+        for e in c.find_all(Locator::Css(".key-state")).await.unwrap() {
+            v.push(e.text().await.unwrap());
+        }
+        v
+    };
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert!(
+        states.contains(&"current".to_owned()) && states.iter().any(|s| s.starts_with("retired")),
+        "{states:?}"
+    );
+    browser.stop().await;
+    // Tokens keep working across the rotation.
+    let token = app.password_login("bob", None).await.access_token;
+    assert_eq!(
+        app.get_bearer("/api/users/me", &token).await.status(),
+        StatusCode::OK
+    );
+    let events = app
+        .services
+        .db
+        .run(|c| tessera_db::models::audit_events::AuditEvent::recent(c, 20))
+        .await
+        .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "signing_key.rotated" && e.actor.is_some()));
+    app.stop().await;
+}
+
+on_both_backends!(an_admin_sees_the_settings_and_rotates_the_key);

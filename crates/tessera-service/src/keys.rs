@@ -216,3 +216,31 @@ impl Keys {
         self.ring().jwks(now.as_secs())
     }
 }
+
+impl crate::Services {
+    /// Rotates the signing key for an admin (the admin pages; the CLI is the operator's): the old key keeps
+    /// verifying until the longest token signed with it has expired. Audited with who did it.
+    pub async fn rotate_signing_key(
+        &self,
+        actor: &crate::identity::Identity,
+    ) -> Result<String, ServiceError> {
+        if !actor.is_admin() {
+            return Err(ServiceError::Forbidden(
+                "only an admin can rotate the signing key".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let jwt = &self.settings.jwt;
+        let kid = self
+            .keys
+            .rotate(now, jwt.access_ttl_secs, jwt.leeway_secs)
+            .await?;
+        let (who, detail) = (actor.subject.to_string(), kid.clone());
+        self.db
+            .run(move |c| {
+                crate::audit::record(c, now, "signing_key.rotated", None, Some(&who), Some(&detail))
+            })
+            .await?;
+        Ok(kid)
+    }
+}
