@@ -615,3 +615,47 @@ async fn an_admin_sees_the_settings_and_rotates_the_key(db: DbKind) {
 }
 
 on_both_backends!(an_admin_sees_the_settings_and_rotates_the_key);
+
+async fn an_admin_registers_an_oauth_client_in_chromium(db: DbKind) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = TestApp::try_spawn(db).await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/admin/clients")).await.unwrap();
+    sign_in(c, "root", PASSWORD).await;
+    fill(c, "#client-name", "Backup job").await;
+    fill(c, "#client-id", "backup-job").await;
+    click(c, "input[name=grant_type][value=client_credentials]").await;
+    fill(c, "#client-scopes", "roms.read").await;
+    submit(c, "#create").await;
+    let secret = value(c, "#client-secret").await;
+    assert_eq!(secret.len(), 64);
+    screenshots(c, "admin-clients").await;
+    let token = || {
+        app.client
+            .post(app.url("/oauth/token"))
+            .basic_auth("backup-job", Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    let issued: serde_json::Value = token().await.unwrap().json().await.unwrap();
+    assert_eq!(issued["scope"], "roms.read", "{issued}");
+    submit(c, "tr[data-client=backup-job] button.delete").await;
+    assert!(text(c, "#done").await.starts_with("Deleted"));
+    assert_eq!(token().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // Bad input is refused in words; nothing is made.
+    fill(c, "#client-name", "Broken").await;
+    click(c, "input[name=confidential]").await;
+    click(c, "input[name=grant_type][value=client_credentials]").await;
+    submit(c, "#create").await;
+    assert!(text(c, "#error").await.contains("confidential"));
+    browser.stop().await;
+    app.stop().await;
+}
+
+on_both_backends!(an_admin_registers_an_oauth_client_in_chromium);

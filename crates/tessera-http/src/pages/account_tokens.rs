@@ -134,26 +134,6 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
 }
 
-/// The form's fields; `scope` repeats (one per ticked box), which typed forms cannot read.
-fn fields(body: &[u8]) -> (String, Vec<(String, String)>) {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    (csrf, pairs)
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// `POST /account/tokens/{action}`: create, regenerate, pair or delete.
 pub async fn act(
     state: web::Data<AppState>,
@@ -161,24 +141,21 @@ pub async fn act(
     action: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (csrf_token, pairs) = fields(&body);
+    let pairs = super::form_pairs(&body);
+    let csrf_token = super::form_field(&pairs, "csrf_token").to_owned();
     let (id, csrf) = match super::signed_in_form(&state, &req, &csrf_token, PAGE).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
     let s = &state.services;
-    let token_id = field(&pairs, "id").parse::<i64>().ok();
+    let token_id = super::form_field(&pairs, "id").parse::<i64>().ok();
     let result: Result<Outcome<'_>, ServiceError> = match (action.as_str(), token_id) {
         ("create", _) => {
-            let scopes: Vec<String> = pairs
-                .iter()
-                .filter(|(k, _)| k == "scope")
-                .map(|(_, v)| v.clone())
-                .collect();
-            let expires = field(&pairs, "expires_in");
+            let scopes = super::form_values(&pairs, "scope");
+            let expires = super::form_field(&pairs, "expires_in");
             s.create_client_token(
                 &id,
-                field(&pairs, "name"),
+                super::form_field(&pairs, "name"),
                 &scopes,
                 Some(expires).filter(|e| !e.is_empty()),
             )

@@ -479,3 +479,139 @@ pub async fn rotate_key(
     )
     .await
 }
+
+struct ClientView {
+    client_id: String,
+    name: String,
+    grant_types: String,
+    scopes: String,
+    confidential: bool,
+    can_introspect: bool,
+    builtin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_clients.html")]
+struct ClientsPage<'a> {
+    csrf: &'a str,
+    clients: Vec<ClientView>,
+    grant_types: &'static [&'static str],
+    done: Option<&'a str>,
+    error: Option<String>,
+    secret: Option<String>,
+}
+
+async fn render_clients(
+    state: &AppState,
+    csrf: &str,
+    done: Option<&str>,
+    error: Option<String>,
+    secret: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let clients = state
+        .services
+        .list_clients()
+        .await?
+        .into_iter()
+        .map(|c| ClientView {
+            client_id: c.client_id,
+            name: c.name,
+            grant_types: c.grant_types,
+            scopes: c.scopes,
+            confidential: c.confidential,
+            can_introspect: c.can_introspect,
+            builtin: c.builtin,
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let html = ClientsPage {
+        csrf,
+        clients,
+        grant_types: &tessera_service::oauth::GRANT_TYPES,
+        done,
+        error,
+        secret,
+    }
+    .render()
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(super::session_page(status, html))
+}
+
+/// `GET /admin/clients` (an admin holding `users.write`, as `/api/clients`).
+pub async fn clients(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let (id, csrf) = match super::signed_in_or_login(&state, &req, None).await {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    Caller(Some(id.clone())).require_admin(&state, &["users.write"])?;
+    render_clients(&state, &csrf, None, None, None).await
+}
+
+/// `POST /admin/clients/{create|delete}`: the same services and rules as `/api/clients` (the client's
+/// scopes within the admin's; a confidential client's secret shown once).
+pub async fn client_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    action: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let pairs = super::form_pairs(&body);
+    let token = super::form_field(&pairs, "csrf_token");
+    let (id, csrf) = match super::signed_in_form(&state, &req, token, "/admin/clients").await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    Caller(Some(id.clone())).require_admin(&state, &["users.write"])?;
+    let s = &state.services;
+    let field = |n: &str| super::form_field(&pairs, n).trim().to_owned();
+    let result = match action.as_str() {
+        "create" => {
+            let spec = tessera_service::oauth::clients::ClientSpec {
+                client_id: Some(field("client_id")).filter(|c| !c.is_empty()),
+                name: field("name"),
+                confidential: !field("confidential").is_empty(),
+                grant_types: super::form_values(&pairs, "grant_type"),
+                scopes: field("scopes").split_whitespace().map(str::to_owned).collect(),
+                can_introspect: !field("can_introspect").is_empty(),
+                sign_in: tessera_service::oauth::clients::SignInSettings {
+                    redirect_uris: field("redirect_uris")
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
+                    ..Default::default()
+                },
+            };
+            s.create_client(spec, &id.subject, id.scopes)
+                .await
+                .map(|c| ("Created.", c.client_secret))
+        }
+        "delete" => s
+            .delete_client(&field("client_id"), &id.subject)
+            .await
+            .map(|()| ("Deleted: its tokens no longer work.", None)),
+        _ => Err(ServiceError::NotFound),
+    };
+    match result {
+        Ok((done, secret)) => render_clients(&state, &csrf, Some(done), None, secret).await,
+        Err(ServiceError::Validation(f)) => {
+            let words = f
+                .iter()
+                .map(|e| format!("{}: {}", e.field.replace('_', " "), e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            render_clients(&state, &csrf, None, Some(words), None).await
+        }
+        Err(ServiceError::Conflict(m) | ServiceError::Forbidden(m)) => {
+            render_clients(&state, &csrf, None, Some(m), None).await
+        }
+        Err(ServiceError::ScopeExcess { excess }) => {
+            let words = format!("a client cannot have scopes you do not: {}", excess.join(", "));
+            render_clients(&state, &csrf, None, Some(words), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -66,6 +66,31 @@ pub(crate) fn describe_scope(name: &str) -> String {
     }
 }
 
+/// A form's fields in order, for forms whose fields repeat (one per ticked box), which typed forms cannot
+/// read. The body is bounded by the form payload limit.
+pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The first value of `name` ("" when absent).
+pub(crate) fn form_field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Every value of `name`.
+pub(crate) fn form_values(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 /// A signed-in person's form post: the session, and the session's CSRF token in the form's field (403
 /// otherwise); without a session, a redirect through `/login` back to `page`.
 pub(crate) async fn signed_in_form(
