@@ -659,3 +659,56 @@ async fn an_admin_registers_an_oauth_client_in_chromium(db: DbKind) {
 }
 
 on_both_backends!(an_admin_registers_an_oauth_client_in_chromium);
+
+async fn an_admin_edits_a_group_and_a_member_token_shrinks(db: DbKind) {
+    if !browser_available() {
+        return;
+    }
+    let Some(app) = TestApp::try_spawn(db).await else {
+        return;
+    };
+    app.create_user("root", Role::Admin).await;
+    app.create_user("ada", Role::User).await;
+    let ada = app.password_login("ada", None).await.access_token;
+    let scopes = |v: serde_json::Value| {
+        v["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .split(' ')
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert!(scopes(app.introspect(&ada).await).contains(&"roms.read".to_owned()));
+    let default = app
+        .services
+        .list_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.group.is_default)
+        .expect("a default group")
+        .group
+        .name;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/admin/groups")).await.unwrap();
+    sign_in(c, "root", PASSWORD).await;
+    let section = format!("section[data-group='{default}']");
+    assert!(text(c, &format!("{section} .effective"))
+        .await
+        .contains("roms.read"));
+    screenshots(c, "admin-groups").await;
+    click(c, &format!("{section} input[name=grant][value='roms:read']")).await;
+    submit(c, &format!("{section} button.save")).await;
+    assert!(text(c, "#done").await.starts_with("Saved"));
+    assert!(!text(c, &format!("{section} .effective"))
+        .await
+        .contains("roms.read"));
+    // The member's token shrinks at once: the credential's scopes ∩ the owner's current rights.
+    let now = scopes(app.introspect(&ada).await);
+    assert!(!now.contains(&"roms.read".to_owned()), "{now:?}");
+    browser.stop().await;
+    app.stop().await;
+}
+
+on_both_backends!(an_admin_edits_a_group_and_a_member_token_shrinks);

@@ -79,6 +79,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/admin/invite").route(web::post().to(crate::pages::admin::invite)))
     .service(resource("/admin/settings").route(web::get().to(crate::pages::admin::settings)))
     .service(resource("/admin/clients").route(web::get().to(crate::pages::admin::clients)))
+    .service(resource("/admin/groups").route(web::get().to(crate::pages::admin::groups)))
+    .service(resource("/admin/groups/{action}").route(web::post().to(crate::pages::admin::group_action)))
     .service(resource("/admin/clients/{action}").route(web::post().to(crate::pages::admin::client_action)))
     .service(resource("/admin/settings/rotate-key").route(web::post().to(crate::pages::admin::rotate_key)))
     .service(resource("/admin/users/{action}").route(web::post().to(crate::pages::admin::user_action)))

@@ -615,3 +615,177 @@ pub async fn client_action(
         Err(e) => Err(e.into()),
     }
 }
+
+struct GrantCell {
+    action: &'static str,
+    granted: bool,
+    own_only: bool,
+}
+
+struct GrantRow {
+    entity: &'static str,
+    cells: Vec<GrantCell>,
+}
+
+struct GroupEdit {
+    id: i64,
+    name: String,
+    is_default: bool,
+    effective: String,
+    rows: Vec<GrantRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_groups.html")]
+struct GroupsPage<'a> {
+    csrf: &'a str,
+    actions: &'static [&'static str],
+    groups: Vec<GroupEdit>,
+    done: Option<&'a str>,
+    error: Option<String>,
+}
+
+async fn render_groups(
+    state: &AppState,
+    csrf: &str,
+    done: Option<&str>,
+    error: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    use tessera_core::rights::{ACTIONS, ENTITIES};
+    let s = &state.services;
+    let groups = s
+        .list_groups()
+        .await?
+        .into_iter()
+        .map(|g| {
+            let effective = tessera_core::rights::rights(&s.catalog, tessera_core::Role::User, &g.grants);
+            let rows = ENTITIES
+                .iter()
+                .map(|entity| GrantRow {
+                    entity,
+                    cells: ACTIONS
+                        .iter()
+                        .map(|action| {
+                            let grant = g
+                                .grants
+                                .iter()
+                                .find(|x| x.entity == *entity && x.action == *action);
+                            GrantCell {
+                                action,
+                                granted: grant.is_some(),
+                                own_only: grant.is_some_and(|x| x.own_only),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect();
+            GroupEdit {
+                id: g.group.id,
+                name: g.group.name,
+                is_default: g.group.is_default,
+                effective: s.catalog.names(effective).join(" "),
+                rows,
+            }
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let html = GroupsPage {
+        csrf,
+        actions: &tessera_core::rights::ACTIONS,
+        groups,
+        done,
+        error,
+    }
+    .render()
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(super::session_page(status, html))
+}
+
+/// `GET /admin/groups` (an admin, as `/api/permissions/groups`): grants as entities × actions.
+pub async fn groups(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let (id, csrf) = match super::signed_in_or_login(&state, &req, None).await {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    Caller(Some(id.clone())).require_admin(&state, &["users.read"])?;
+    render_groups(&state, &csrf, None, None).await
+}
+
+/// `POST /admin/groups/{save|make-default}` (an admin holding `users.write`): the same services as
+/// `PUT /api/permissions/groups/{id}` and `/api/permissions/default-group`.
+pub async fn group_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    action: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let pairs = super::form_pairs(&body);
+    let token = super::form_field(&pairs, "csrf_token");
+    let (id, csrf) = match super::signed_in_form(&state, &req, token, "/admin/groups").await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    Caller(Some(id.clone())).require_admin(&state, &["users.write"])?;
+    let s = &state.services;
+    let Ok(group) = super::form_field(&pairs, "id").parse::<i64>() else {
+        return render_groups(&state, &csrf, None, Some("no such group".into())).await;
+    };
+    let result = match action.as_str() {
+        "save" => {
+            let own = super::form_values(&pairs, "own");
+            let grants = super::form_values(&pairs, "grant")
+                .iter()
+                .filter_map(|v| {
+                    let (entity, action) = v.split_once(':')?;
+                    Some(tessera_core::rights::Grant {
+                        entity: entity.to_owned(),
+                        action: action.to_owned(),
+                        own_only: own.contains(v),
+                    })
+                })
+                .collect();
+            let description = s
+                .list_groups()
+                .await?
+                .into_iter()
+                .find(|g| g.group.id == group)
+                .and_then(|g| g.group.description);
+            let spec = tessera_service::permissions::GroupSpec {
+                name: super::form_field(&pairs, "name").to_owned(),
+                description,
+                grants,
+            };
+            s.update_group(group, spec, &id)
+                .await
+                .map(|_| "Saved: members' tokens follow at once.")
+        }
+        "make-default" => s
+            .set_default_group(group)
+            .await
+            .map(|()| "New users join it from now on."),
+        _ => Err(ServiceError::NotFound),
+    };
+    match result {
+        Ok(done) => render_groups(&state, &csrf, Some(done), None).await,
+        Err(ServiceError::Validation(f)) => {
+            let words = f
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            render_groups(&state, &csrf, None, Some(words)).await
+        }
+        Err(ServiceError::Conflict(m) | ServiceError::Forbidden(m)) => {
+            render_groups(&state, &csrf, None, Some(m)).await
+        }
+        Err(ServiceError::ScopeExcess { excess }) => {
+            let words = format!("a group cannot give what you do not have: {}", excess.join(", "));
+            render_groups(&state, &csrf, None, Some(words)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
