@@ -99,7 +99,21 @@ async fn a_person_manages_their_account_in_chromium(db: DbKind) {
     assert_eq!(new.status(), StatusCode::OK);
     c.goto(&app.url("/account")).await.unwrap();
     assert_eq!(text(c, "#username").await, "ada");
+    // A page ada may not see answers as a page for a person, not a problem document.
+    c.goto(&app.url("/admin")).await.unwrap();
+    assert!(text(c, "#what-happened").await.contains("users.read"));
+    assert!(c.source().await.unwrap().contains("Your account may not do this"));
     browser.stop().await;
+    // Programs asking the same get the problem document, as everywhere.
+    app.services.set_password("ada", PASSWORD).await.unwrap();
+    let s = app.session_login("ada").await;
+    let program = app
+        .with_session(app.client.get(app.url("/admin")), &s, false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(program.status(), StatusCode::FORBIDDEN);
+    assert_eq!(program.headers()["content-type"], "application/problem+json");
     app.stop().await;
 }
 

@@ -157,6 +157,8 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
         App::new()
             .app_data(data.clone())
             .wrap(middleware::from_fn(tessera_http::csrf::csrf))
+            // Outside the CSRF check, so its refusals on pages are shown as pages too.
+            .wrap(middleware::from_fn(tessera_http::pages::errors::person_facing))
             .wrap(middleware::Condition::new(
                 !origins.is_empty(),
                 cors(&origins, &csrf_headers),

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod authorize;
 pub mod device;
 pub mod end_session;
+pub mod errors;
 pub mod login;
 pub mod oidc;
 
