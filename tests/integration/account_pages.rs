@@ -69,6 +69,9 @@ async fn a_person_manages_their_account_in_chromium(db: DbKind) {
     submit(c, "#change-email").await;
     assert!(text(c, "#done").await.starts_with("Email changed"));
     assert_eq!(text(c, "#email").await, "ada@new.example");
+    // Confirming it needs a mail server; without one the page says so, and what to do.
+    submit(c, "#send-confirmation").await;
+    assert!(text(c, "#error").await.contains("no mail server"));
 
     // Password: the old one stops working, this session stays.
     fill(c, "#current-password", PASSWORD).await;
@@ -305,6 +308,7 @@ async fn account_forms_refuse_a_missing_or_wrong_csrf_token() {
     let forms = [
         ("/account/password", "/account"),
         ("/account/email", "/account"),
+        ("/account/verify-email", "/account"),
         ("/account/sessions/end", "/account"),
         ("/account/sessions/end-others", "/account"),
         ("/account/passkeys/rename", "/account/passkeys"),

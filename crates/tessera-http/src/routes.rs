@@ -89,6 +89,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/account/tokens/{action}").route(web::post().to(crate::pages::account_tokens::act)))
     .service(resource("/account/password").route(web::post().to(crate::pages::account_home::password)))
     .service(resource("/account/email").route(web::post().to(crate::pages::account_home::email)))
+    .service(
+        resource("/account/verify-email").route(web::post().to(crate::pages::account_home::verify_email)),
+    )
     .service(resource("/account/sessions/end").route(web::post().to(crate::pages::account_home::end_session)))
     .service(
         resource("/account/sessions/end-others")

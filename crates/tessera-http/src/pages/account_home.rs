@@ -174,6 +174,36 @@ async fn apply(
 }
 
 #[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+/// `POST /account/verify-email`: mails the address a confirmation link (`POST /api/users/me/verify-email`).
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, csrf) = match super::signed_in_form(&state, &req, &form.csrf_token, PAGE).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    match state.services.send_email_verification(&id).await {
+        Ok(()) => {
+            render(
+                &state,
+                &id,
+                &csrf,
+                Some("Sent: open the link in the mail to confirm the address."),
+                None,
+            )
+            .await
+        }
+        Err(e) => render(&state, &id, &csrf, None, Some(in_words(e)?)).await,
+    }
+}
+
+#[derive(Deserialize)]
 pub struct EndForm {
     csrf_token: String,
     id: Option<String>,
