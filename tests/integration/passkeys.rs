@@ -390,6 +390,40 @@ async fn a_cloned_authenticator_is_refused(db: DbKind) {
     let c = &browser.client;
     let original = browser.add_virtual_authenticator().await;
     add_passkey(&app, c, "Phone").await;
+    // The API sees and renames it too, with the browser's session (and its CSRF token for the write).
+    let cookie =
+        |name: &'static str| async move { c.get_named_cookie(name).await.unwrap().value().to_owned() };
+    let session = tessera_tests::oauth::BrowserSession {
+        cookie: cookie("tessera_session").await,
+        csrf: cookie("tessera_csrf").await,
+    };
+    let list = || async {
+        let res = app
+            .with_session(app.client.get(app.url("/api/users/me/passkeys")), &session, false)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()
+    };
+    let listed = list().await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["name"], "Phone");
+    let renamed = app
+        .with_session(
+            app.client.patch(app.url(&format!(
+                "/api/users/me/passkeys/{}",
+                listed[0]["id"].as_str().unwrap()
+            ))),
+            &session,
+            true,
+        )
+        .json(&json!({"name": "Old phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(list().await[0]["name"], "Old phone");
     sign_out(&app, c).await;
     use_passkey(c).await;
     assert!(signed_in_as(c).await);
