@@ -2,14 +2,12 @@
 //! client, last sighting and the scopes of their token; rename, and revoke (the token ends at once). The
 //! same services as `/api/devices`.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use tessera_core::UnixTime;
 use tessera_service::devices::DeviceEdit;
 use tessera_service::identity::Identity;
-use tessera_service::ServiceError;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -75,11 +73,7 @@ async fn render(
             }
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_of(error.as_ref());
     let html = DevicesPage {
         csrf,
         devices,
@@ -121,15 +115,7 @@ pub async fn rename(
     };
     match state.services.edit_device(p.user_id, &form.id, edit).await {
         Ok(_) => render(&state, &id, &csrf, Some("Renamed."), None).await,
-        Err(ServiceError::Validation(f)) => {
-            let words = f
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            render(&state, &id, &csrf, None, Some(words)).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => render(&state, &id, &csrf, None, Some(super::in_words(e)?)).await,
     }
 }
 

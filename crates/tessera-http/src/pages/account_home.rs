@@ -3,14 +3,12 @@
 //! `/account/sessions/end-others`), each with the session's CSRF token. The same services as the API
 //! (`PUT /api/users/me`, `/api/sessions`), so the rules are the API's.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use tessera_core::UnixTime;
 use tessera_service::accounts::MeUpdate;
 use tessera_service::identity::Identity;
-use tessera_service::ServiceError;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -67,11 +65,7 @@ async fn render(
             current: x.current,
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_of(error.as_ref());
     let html = AccountHome {
         csrf,
         username: user.username,
@@ -89,19 +83,6 @@ async fn render(
     .render()
     .map_err(|e| ApiError::internal(&e))?;
     Ok(super::session_page(status, html))
-}
-
-/// A refusal the person can act on, in words; anything else is the error page.
-fn in_words(e: ServiceError) -> Result<String, ApiError> {
-    match e {
-        ServiceError::Validation(fields) => Ok(fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field.replace('_', " "), f.message))
-            .collect::<Vec<_>>()
-            .join("; ")),
-        ServiceError::Conflict(m) => Ok(m),
-        other => Err(other.into()),
-    }
 }
 
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -169,7 +150,7 @@ async fn apply(
     };
     match state.services.update_me(&id, change).await {
         Ok(_) => render(state, &id, &csrf, Some(done), None).await,
-        Err(e) => render(state, &id, &csrf, None, Some(in_words(e)?)).await,
+        Err(e) => render(state, &id, &csrf, None, Some(super::in_words(e)?)).await,
     }
 }
 
@@ -199,7 +180,7 @@ pub async fn verify_email(
             )
             .await
         }
-        Err(e) => render(&state, &id, &csrf, None, Some(in_words(e)?)).await,
+        Err(e) => render(&state, &id, &csrf, None, Some(super::in_words(e)?)).await,
     }
 }
 

@@ -3,7 +3,6 @@
 //! regenerate, a pair code with its QR code for a TV, delete; the 25-token limit shown before it bites.
 //! The same services as `/api/client-tokens`, so minting never widens here either.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use tessera_core::UnixTime;
@@ -82,11 +81,7 @@ async fn render(
         .into_iter()
         .map(|n| (n.to_owned(), super::describe_scope(n)))
         .collect();
-    let status = if out.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_of(out.error.as_ref());
     let html = TokensPage {
         csrf,
         tokens,
@@ -105,26 +100,6 @@ async fn render(
     .render()
     .map_err(|e| ApiError::internal(&e))?;
     Ok(super::session_page(status, html))
-}
-
-/// A refusal the person can act on, in words; anything else is the error page.
-fn in_words(e: ServiceError) -> Result<String, ApiError> {
-    match e {
-        ServiceError::Validation(fields) => Ok(fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field.replace('_', " "), f.message))
-            .collect::<Vec<_>>()
-            .join("; ")),
-        ServiceError::Conflict(m) | ServiceError::Forbidden(m) => Ok(m),
-        ServiceError::ScopeExcess { excess } => Ok(format!(
-            "a token cannot do more than you can; you do not have {}",
-            excess.join(", ")
-        )),
-        ServiceError::TokenLimit(n) => Ok(format!(
-            "you have {n} tokens, the most there can be: delete one first"
-        )),
-        other => Err(other.into()),
-    }
 }
 
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -198,7 +173,7 @@ pub async fn act(
     match result {
         Ok(out) => render(&state, &id, &csrf, out).await,
         Err(e) => {
-            let error = Some(in_words(e)?);
+            let error = Some(super::in_words(e)?);
             render(
                 &state,
                 &id,

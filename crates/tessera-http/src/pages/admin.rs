@@ -117,11 +117,7 @@ async fn render_users(
         })
         .collect();
     let count = users.len();
-    let status = if shown.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_of(shown.error.as_ref());
     let html = UsersPage {
         csrf,
         q: shown.q,
@@ -221,21 +217,7 @@ pub async fn user_action(
     };
     let (done, error) = match result {
         Ok(done) => (Some(done), None),
-        Err(ServiceError::Conflict(m) | ServiceError::Forbidden(m)) => (None, Some(m)),
-        Err(ServiceError::ScopeExcess { excess }) => (
-            None,
-            Some(format!("they hold rights you do not ({})", excess.join(", "))),
-        ),
-        Err(ServiceError::Validation(f)) => (
-            None,
-            Some(
-                f.iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-        ),
-        Err(e) => return Err(e.into()),
+        Err(e) => (None, Some(super::in_words(e)?)),
     };
     let shown = Shown {
         done,
@@ -274,11 +256,10 @@ pub async fn invite(
             invite: Some(invite.url),
             ..Shown::default()
         },
-        Err(ServiceError::Forbidden(m) | ServiceError::Conflict(m)) => Shown {
-            error: Some(m),
+        Err(e) => Shown {
+            error: Some(super::in_words(e)?),
             ..Shown::default()
         },
-        Err(e) => return Err(e.into()),
     };
     render_users(&state, &id, &csrf, shown).await
 }
@@ -330,26 +311,14 @@ pub async fn audit(
         .as_deref()
         .map(str::parse::<i64>)
         .transpose()
-        .map_err(|_| ServiceError::field("user_id", "is not a number"));
+        .map_err(|_| ServiceError::field("user_id", "is not a number: user_id takes a user's numeric id"));
     let parsed = user_id.and_then(|u| AuditFilter::parse(since.as_deref(), kind.as_deref(), u, None));
     let (events, error) = match parsed {
         Ok(filter) => (state.services.audit_events(filter).await?, None),
-        Err(ServiceError::Validation(f)) => (
-            Vec::new(),
-            Some(
-                f.iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-        ),
+        Err(e @ ServiceError::Validation(_)) => (Vec::new(), Some(super::in_words(e)?)),
         Err(e) => return Err(e.into()),
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_of(error.as_ref());
     let html = AuditPage {
         kind: kind.unwrap_or_default(),
         user_id: user_raw.unwrap_or_default(),
@@ -523,11 +492,7 @@ async fn render_clients(
             builtin: c.builtin,
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_of(error.as_ref());
     let html = ClientsPage {
         csrf,
         clients,
@@ -597,22 +562,7 @@ pub async fn client_action(
     };
     match result {
         Ok((done, secret)) => render_clients(&state, &csrf, Some(done), None, secret).await,
-        Err(ServiceError::Validation(f)) => {
-            let words = f
-                .iter()
-                .map(|e| format!("{}: {}", e.field.replace('_', " "), e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            render_clients(&state, &csrf, None, Some(words), None).await
-        }
-        Err(ServiceError::Conflict(m) | ServiceError::Forbidden(m)) => {
-            render_clients(&state, &csrf, None, Some(m), None).await
-        }
-        Err(ServiceError::ScopeExcess { excess }) => {
-            let words = format!("a client cannot have scopes you do not: {}", excess.join(", "));
-            render_clients(&state, &csrf, None, Some(words), None).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => render_clients(&state, &csrf, None, Some(super::in_words(e)?), None).await,
     }
 }
 
@@ -688,11 +638,7 @@ async fn render_groups(
             }
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_of(error.as_ref());
     let html = GroupsPage {
         csrf,
         actions: &tessera_core::rights::ACTIONS,
@@ -771,21 +717,6 @@ pub async fn group_action(
     };
     match result {
         Ok(done) => render_groups(&state, &csrf, Some(done), None).await,
-        Err(ServiceError::Validation(f)) => {
-            let words = f
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            render_groups(&state, &csrf, None, Some(words)).await
-        }
-        Err(ServiceError::Conflict(m) | ServiceError::Forbidden(m)) => {
-            render_groups(&state, &csrf, None, Some(m)).await
-        }
-        Err(ServiceError::ScopeExcess { excess }) => {
-            let words = format!("a group cannot give what you do not have: {}", excess.join(", "));
-            render_groups(&state, &csrf, None, Some(words)).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => render_groups(&state, &csrf, None, Some(super::in_words(e)?)).await,
     }
 }

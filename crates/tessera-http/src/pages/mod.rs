@@ -92,6 +92,37 @@ pub(crate) fn form_values(pairs: &[(String, String)], name: &str) -> Vec<String>
         .collect()
 }
 
+/// A refusal a person can act on, in words, for the page that was posted (shown with 422); any other
+/// failure is the error page. The one mapping of service errors to page messages.
+pub(crate) fn in_words(e: tessera_service::ServiceError) -> Result<String, crate::error::ApiError> {
+    use tessera_service::ServiceError;
+    match e {
+        ServiceError::Validation(fields) => Ok(fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field.replace('_', " "), f.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        ServiceError::Conflict(m) | ServiceError::Forbidden(m) => Ok(m),
+        ServiceError::ScopeExcess { excess } => Ok(format!(
+            "that needs rights you do not hold: {}",
+            excess.join(", ")
+        )),
+        ServiceError::TokenLimit(n) => Ok(format!(
+            "you have {n} tokens, the most there can be: delete one first"
+        )),
+        other => Err(other.into()),
+    }
+}
+
+/// 422 when the page shows a refusal, else 200.
+pub(crate) fn status_of(error: Option<&String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// A signed-in person's form post: the session, and the session's CSRF token in the form's field (403
 /// otherwise); without a session, a redirect through `/login` back to `page`.
 pub(crate) async fn signed_in_form(
