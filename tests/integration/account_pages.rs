@@ -725,6 +725,22 @@ async fn an_admin_edits_a_group_and_a_member_token_shrinks(db: DbKind) {
     // The member's token shrinks at once: the credential's scopes ∩ the owner's current rights.
     let now = scopes(app.introspect(&ada).await);
     assert!(!now.contains(&"roms.read".to_owned()), "{now:?}");
+    // One right given back to ada alone, from her permissions page (an override on top of the group).
+    c.goto(&app.url("/admin")).await.unwrap();
+    click(c, "tr[data-user=ada] a.permissions").await;
+    c.wait()
+        .for_element(Locator::Css("#o-roms-read"))
+        .await
+        .unwrap()
+        .select_by_value("grant")
+        .await
+        .unwrap();
+    submit(c, "#save-rights").await;
+    assert!(text(c, "#done").await.starts_with("Saved"));
+    assert!(text(c, "#effective").await.contains("roms.read"));
+    screenshots(c, "admin-user").await;
+    let now = scopes(app.introspect(&ada).await);
+    assert!(now.contains(&"roms.read".to_owned()), "{now:?}");
     browser.stop().await;
     app.stop().await;
 }

@@ -2,6 +2,7 @@
 
 mod account_pages;
 mod accounts;
+mod admin_pages;
 mod browser;
 mod client_tokens;
 mod device_flow;

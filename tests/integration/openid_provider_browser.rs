@@ -8,7 +8,7 @@ use fantoccini::Locator;
 use serde_json::Value;
 use tessera_core::{Clock, Role, SystemClock};
 use tessera_service::oauth::clients::{ClientSpec, SignInSettings};
-use tessera_tests::browser::{browser_available, click, screenshot, sign_in, Browser};
+use tessera_tests::browser::{browser_available, click, screenshot, screenshots, sign_in, Browser};
 use tessera_tests::oauth::PASSWORD;
 use tessera_tests::{on_both_backends, require_python_modules, DbKind, TestApp};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -116,6 +116,7 @@ async fn sign_in_and_out(app: &TestApp, rp: &mut RelyingParty, uid: i64, label: 
         "{scopes}"
     );
     screenshot(&format!("consent-{label}.png"), &c.screenshot().await.unwrap());
+    let mut tessera = c.current_url().await.unwrap();
     click(c, "#approve").await;
     // Back at the app: it redeemed the code and validated everything with its own library.
     let hello = c
@@ -134,6 +135,19 @@ async fn sign_in_and_out(app: &TestApp, rp: &mut RelyingParty, uid: i64, label: 
     assert_eq!(event["refreshed"], true);
     assert_eq!(event["rotated"], true);
     assert_eq!(text, "Hello ada");
+    // The person sees the app among those that can sign them in (`/account/apps`).
+    // In a second tab, so the app's page (a redeemed code in its URL) is never loaded again.
+    tessera.set_path("/account/apps");
+    tessera.set_query(None);
+    let app_tab = c.window().await.unwrap();
+    let tab = c.new_window(true).await.unwrap();
+    c.switch_to_window(tab.handle).await.unwrap();
+    c.goto(tessera.as_str()).await.unwrap();
+    let apps = c.wait().for_element(Locator::Css("#apps")).await.unwrap();
+    assert!(apps.text().await.unwrap().contains(&format!("{label} gallery")));
+    screenshots(c, &format!("account-apps-{label}")).await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(app_tab).await.unwrap();
     let sid = event["sid"].clone();
     // RP-initiated logout ends the Tessera session and returns to the app.
     click(c, "#logout").await;

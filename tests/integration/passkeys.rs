@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_core::Role;
-use tessera_tests::browser::{browser_available, click, fill, sign_in, submit, Browser};
+use tessera_tests::browser::{browser_available, click, fill, screenshots, sign_in, submit, Browser};
 use tessera_tests::oauth::{assert_oauth_error, set_cookie, PASSWORD};
 use tessera_tests::{on_both_backends, DbKind, TestApp, TestAppBuilder};
 
@@ -357,6 +357,7 @@ async fn a_person_lives_with_a_passkey_in_chromium(db: DbKind) {
         .await
         .unwrap();
     assert_eq!(listed, "Work laptop");
+    screenshots(c, "account-passkeys").await;
     submit(c, "button.delete").await;
     c.wait().for_element(Locator::Css("#none")).await.unwrap();
     assert_eq!(app.services.second_factor_status(uid).await.unwrap().passkeys, 0);

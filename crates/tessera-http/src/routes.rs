@@ -84,6 +84,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/admin/clients/{action}").route(web::post().to(crate::pages::admin::client_action)))
     .service(resource("/admin/settings/rotate-key").route(web::post().to(crate::pages::admin::rotate_key)))
     .service(resource("/admin/users/{action}").route(web::post().to(crate::pages::admin::user_action)))
+    .service(
+        resource("/admin/user/{id}")
+            .route(web::get().to(crate::pages::admin::user_rights))
+            .route(web::post().to(crate::pages::admin::save_user_rights)),
+    )
     .service(resource("/account/devices/rename").route(web::post().to(crate::pages::account_devices::rename)))
     .service(resource("/account/devices/revoke").route(web::post().to(crate::pages::account_devices::revoke)))
     .service(resource("/account/tokens/{action}").route(web::post().to(crate::pages::account_tokens::act)))

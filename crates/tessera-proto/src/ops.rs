@@ -73,4 +73,6 @@ pub struct AuditQuery {
     pub user_id: Option<i64>,
     /// At most this many events (1–1000, default 100).
     pub limit: Option<i64>,
+    /// Only events older than the one with this id: the next page is `before=<last id shown>`.
+    pub before: Option<i64>,
 }

@@ -13,6 +13,8 @@ pub struct AuditFilter {
     pub kind: Option<String>,
     pub user_id: Option<i64>,
     pub limit: i64,
+    /// Only events older than this event id (paging newest first: the last id of the page before).
+    pub before: Option<i64>,
 }
 
 impl AuditFilter {
@@ -45,6 +47,7 @@ impl AuditFilter {
             kind: kind.filter(|k| !k.is_empty()).map(str::to_owned),
             user_id,
             limit,
+            before: None,
         })
     }
 }
@@ -59,6 +62,7 @@ impl Services {
                     filter.since.map(UnixTime::as_secs),
                     filter.kind.as_deref(),
                     filter.user_id,
+                    filter.before,
                     filter.limit,
                 )?)
             })

@@ -200,14 +200,18 @@ impl Services {
         .await
     }
 
-    pub async fn set_default_group(&self, id: i64) -> Result<(), ServiceError> {
+    /// New accounts join this group from now on; audited, as every admin change.
+    pub async fn set_default_group(&self, id: i64, actor: &str) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let actor = actor.to_owned();
         self.db
             .write_tx(move |c| {
-                if PermissionGroup::set_default(c, id)? {
-                    Ok(())
-                } else {
-                    Err(ServiceError::NotFound)
+                if !PermissionGroup::set_default(c, id)? {
+                    return Err(ServiceError::NotFound);
                 }
+                let name = PermissionGroup::find(c, id)?.map(|g| g.name);
+                audit::record(c, now, "group.made_default", None, Some(&actor), name.as_deref())?;
+                Ok(())
             })
             .await
     }

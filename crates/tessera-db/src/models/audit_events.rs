@@ -41,6 +41,7 @@ impl AuditEvent {
         since: Option<i64>,
         kind: Option<&str>,
         user_id: Option<i64>,
+        before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, DbError> {
         let mut q = audit_events::table.into_boxed::<<DbConnection as diesel::Connection>::Backend>();
@@ -52,6 +53,9 @@ impl AuditEvent {
         }
         if let Some(u) = user_id {
             q = q.filter(audit_events::user_id.eq(u));
+        }
+        if let Some(b) = before {
+            q = q.filter(audit_events::id.lt(b));
         }
         Ok(q.order(audit_events::id.desc()).limit(limit).load(conn)?)
     }

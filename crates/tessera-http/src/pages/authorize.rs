@@ -43,7 +43,7 @@ fn page(body: String, status: StatusCode, form_to: Option<&str>, logo: Option<&s
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "content-security-policy",
-            format!("default-src 'none'; style-src 'unsafe-inline'; img-src {img}; form-action 'self' {extra}; frame-ancestors 'none'"),
+            format!("default-src 'none'; style-src 'self'; img-src {img}; form-action 'self' {extra}; frame-ancestors 'none'"),
         ))
         .insert_header(("x-frame-options", "DENY"))
         .insert_header(("referrer-policy", "no-referrer"))

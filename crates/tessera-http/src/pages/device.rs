@@ -45,7 +45,7 @@ fn html(page: &DevicePage<'_>, status: StatusCode) -> Result<HttpResponse, ApiEr
     let body = page.render().map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"))
+        .insert_header(("content-security-policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"))
         .insert_header(("x-frame-options", "DENY"))
         .content_type(ContentType::html())
         .body(body))

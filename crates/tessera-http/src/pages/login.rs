@@ -366,7 +366,7 @@ pub async fn submit_enrol(
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .insert_header((
                     "content-security-policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
                 ))
                 .insert_header(("x-frame-options", "DENY"))
                 .content_type(actix_web::http::header::ContentType::html())

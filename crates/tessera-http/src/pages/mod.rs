@@ -152,7 +152,7 @@ pub(crate) fn session_page(status: StatusCode, html: String) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             "content-security-policy",
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ))
         .insert_header(("x-frame-options", "DENY"))
         .content_type(ContentType::html())
@@ -193,7 +193,7 @@ pub(crate) fn form_page_to(
         .insert_header((
             "content-security-policy",
             format!(
-                "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'{}; frame-ancestors 'none'",
+                "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'{}; frame-ancestors 'none'",
                 redirect_origin.map(|o| format!(" {o}")).unwrap_or_default()
             ),
         ))

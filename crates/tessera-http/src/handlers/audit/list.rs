@@ -20,7 +20,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&state, &["logs.read"])?;
     let q = query.into_inner();
-    let filter = AuditFilter::parse(q.since.as_deref(), q.kind.as_deref(), q.user_id, q.limit)?;
+    let filter = AuditFilter {
+        before: q.before,
+        ..AuditFilter::parse(q.since.as_deref(), q.kind.as_deref(), q.user_id, q.limit)?
+    };
     let events = state.services.audit_events(filter).await?;
     let views: Vec<AuditEventView> = events
         .into_iter()

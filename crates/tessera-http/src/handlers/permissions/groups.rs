@@ -79,7 +79,10 @@ pub async fn set_default(
     caller: Caller,
     web::Json(req): web::Json<DefaultGroupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin(&state, &["users.write"])?;
-    state.services.set_default_group(req.group_id).await?;
+    let id = caller.require_admin(&state, &["users.write"])?;
+    state
+        .services
+        .set_default_group(req.group_id, &id.subject)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
