@@ -5,6 +5,10 @@ use tessera_service::settings::SessionSettings;
 
 /// The request's session cookie, under this deployment's name (`session.cookie_name`).
 pub fn session_cookie(req: &actix_web::HttpRequest, s: &SessionSettings) -> Option<Cookie<'static>> {
+    // Most hot-path requests (bearer tokens, Basic) carry no cookie: no parse, no request extension then.
+    if !req.headers().contains_key(actix_web::http::header::COOKIE) {
+        return None;
+    }
     req.cookie(&s.cookie_name)
 }
 

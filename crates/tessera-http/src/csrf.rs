@@ -1,11 +1,9 @@
 //! CSRF: an unsafe request that carries the session cookie must carry the session's CSRF token, checked
 //! *before* credential resolution, so adding a Bearer or Basic header does not exempt it.
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::cookies::csrf_header;
 use crate::error::ApiError;
@@ -48,39 +46,33 @@ fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
-pub async fn csrf<B: MessageBody>(
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    // Safe methods and exempt paths (most of the hot path) pay a comparison here, never a cookie parse.
-    if is_safe(req.method())
-        || EXEMPT.contains(&req.path())
-        || req.path().starts_with(ACCOUNT_FORMS)
-        || req.path().starts_with(ADMIN_FORMS)
-    {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
-    }
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let session = state
-        .as_ref()
-        .and_then(|st| req.cookie(&st.services.settings.session.cookie_name));
-    if session.is_some() {
-        let ok = match (&state, &session) {
-            (Some(state), Some(cookie)) => csrf_header(req.headers(), &state.services.settings.session)
-                .is_some_and(|t| state.services.csrf_matches(cookie.value(), t)),
-            _ => false,
-        };
-        if !ok {
-            let err = ApiError::new(
-                StatusCode::FORBIDDEN,
-                "csrf",
-                "missing or wrong CSRF token header for this session",
-            );
-            let res = err.error_response();
-            return Ok(req.into_response(res).map_into_right_body());
-        }
-    }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+/// Whether the header check can apply at all: safe methods and exempt paths (most of the hot path) pay a
+/// comparison here, never a cookie parse.
+pub fn applies(req: &ServiceRequest) -> bool {
+    let path = req.path();
+    !(is_safe(req.method())
+        || EXEMPT.contains(&path)
+        || path.starts_with(ACCOUNT_FORMS)
+        || path.starts_with(ADMIN_FORMS))
+}
+
+/// The refusal of an unsafe request whose session cookie comes without the session's CSRF token in a
+/// header, or `None` when it may go on (no session cookie, or the right token). Called by
+/// [`crate::guard`] when [`applies`] says so.
+pub fn refusal(req: &ServiceRequest) -> Option<HttpResponse> {
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let session = &state.services.settings.session;
+    let cookie = req.cookie(&session.cookie_name)?;
+    let ok =
+        csrf_header(req.headers(), session).is_some_and(|t| state.services.csrf_matches(cookie.value(), t));
+    (!ok).then(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "missing or wrong CSRF token header for this session",
+        )
+        .error_response()
+    })
 }
 
 /// Login CSRF: a cross-site page must not sign a victim's browser in (to the attacker's account). Browsers

@@ -5,6 +5,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod handlers;
 pub mod metrics;
 pub mod openapi;

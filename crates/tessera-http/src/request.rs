@@ -1,12 +1,16 @@
 //! The edge middleware: request ids, request metrics, and the request on every log line it causes.
 
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
 use actix_web::web;
+use tokio::task::futures::TaskLocalFuture;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -48,7 +52,26 @@ fn new_request_id() -> String {
     static PREFIX: OnceLock<String> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
-    format!("{prefix}-{:012x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    // Hex by hand: the formatting machinery was a visible share of a cached forward-auth answer.
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut id = String::with_capacity(prefix.len() + 1 + 16);
+    id.push_str(prefix);
+    id.push('-');
+    push_counter(&mut id, n);
+    id
+}
+
+/// `n` in lowercase hex, at least 12 digits (as `{:012x}` writes it, without the formatting machinery).
+fn push_counter(out: &mut String, n: u64) {
+    let digits = (16 - n.leading_zeros() as usize / 4).max(12);
+    for shift in (0..digits).rev() {
+        let nibble = ((n >> (shift * 4)) & 0xf) as u8;
+        out.push(char::from(if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' + nibble - 10
+        }));
+    }
 }
 
 /// A caller's id is echoed only when it is short and plain, so it cannot inject into logs or headers.
@@ -82,60 +105,164 @@ pub fn parse_traceparent(value: &str) -> Option<(&str, &str)> {
 
 /// The one middleware every request passes first: its id (echoed in `X-Request-Id`, in error bodies and
 /// in every log line written while it is served) and its metrics (route pattern, method, status,
-/// latency). One layer rather than two, and nothing formatted that no one reads.
-pub async fn edge(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let id = req
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| sane(s))
-        .map_or_else(new_request_id, str::to_owned);
-    let header = HeaderValue::from_str(&id).ok();
-    let context = RequestContext {
-        id,
-        trace: req
+/// latency). A hand-written layer rather than `from_fn`: no boxed future per request, and nothing
+/// formatted that no one reads. `App::wrap(Edge)`.
+pub struct Edge;
+
+impl<S, B> Transform<S, ServiceRequest> for Edge
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = EdgeService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(EdgeService {
+            service: Rc::new(service),
+        }))
+    }
+}
+
+pub struct EdgeService<S> {
+    service: Rc<S>,
+}
+
+impl<S, B> Service<ServiceRequest> for EdgeService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = EdgeFuture<S>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let id = req
             .headers()
-            .get("traceparent")
+            .get(REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
-            .and_then(parse_traceparent)
-            .map(|(t, p)| (t.to_owned(), p.to_owned())),
-        method: req.method().clone(),
-        uri: req.uri().clone(),
-    };
-    let method = context.method.clone();
-    let mut res = REQUEST
-        .scope(context, async {
-            let res = next.call(req).await;
-            if let Ok(r) = &res {
-                tracing::debug!(
-                    http.status = r.status().as_u16(),
-                    duration_ms = started.elapsed().as_millis() as u64,
-                    "request served"
-                );
+            .filter(|s| sane(s))
+            .map_or_else(new_request_id, str::to_owned);
+        let header = HeaderValue::from_str(&id).ok();
+        let method = req.method().clone();
+        let context = RequestContext {
+            id,
+            trace: req
+                .headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_traceparent)
+                .map(|(t, p)| (t.to_owned(), p.to_owned())),
+            method: method.clone(),
+            uri: req.uri().clone(),
+        };
+        let call = Call::Pending {
+            service: Rc::clone(&self.service),
+            req: Some(req),
+            started,
+        };
+        EdgeFuture {
+            inner: REQUEST.scope(context, call),
+            started,
+            state,
+            method,
+            header,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner service, called at the first poll so that its `call` too runs inside the request's
+    /// scope (a log line it writes names the request).
+    #[project = CallProj]
+    pub enum Call<S: Service<ServiceRequest>> {
+        Pending { service: Rc<S>, req: Option<ServiceRequest>, started: Instant },
+        Running { #[pin] fut: S::Future, started: Instant },
+    }
+}
+
+impl<S, B> Future for Call<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Output = Result<ServiceResponse<B>, actix_web::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                CallProj::Pending {
+                    service,
+                    req,
+                    started,
+                } => {
+                    let (started, req) = (*started, req.take());
+                    let Some(req) = req else {
+                        return Poll::Ready(Err(actix_web::error::ErrorInternalServerError("polled twice")));
+                    };
+                    let fut = service.call(req);
+                    self.set(Call::Running { fut, started });
+                }
+                CallProj::Running { fut, started } => {
+                    let res = ready!(fut.poll(cx));
+                    if let Ok(r) = &res {
+                        tracing::debug!(
+                            http.status = r.status().as_u16(),
+                            duration_ms = started.elapsed().as_millis() as u64,
+                            "request served"
+                        );
+                    }
+                    return Poll::Ready(res);
+                }
             }
-            res
-        })
-        .await?;
-    if let Some(v) = header {
-        res.headers_mut()
-            .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+        }
     }
-    if let Some(state) = state {
-        let status = res.status().as_u16();
-        crate::metrics::record(
-            &state,
-            res.request(),
-            &method,
-            status,
-            started.elapsed().as_secs_f64(),
-        );
+}
+
+pin_project_lite::pin_project! {
+    /// A request being served: then its id goes into the answer and the answer into the metrics.
+    pub struct EdgeFuture<S: Service<ServiceRequest>> {
+        #[pin]
+        inner: TaskLocalFuture<RequestContext, Call<S>>,
+        started: Instant,
+        state: Option<web::Data<AppState>>,
+        method: actix_web::http::Method,
+        header: Option<HeaderValue>,
     }
-    Ok(res)
+}
+
+impl<S, B> Future for EdgeFuture<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Output = Result<ServiceResponse<B>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = ready!(this.inner.poll(cx))?;
+        if let Some(v) = this.header.take() {
+            res.headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+        }
+        if let Some(state) = this.state {
+            let status = res.status().as_u16();
+            crate::metrics::record(
+                state,
+                res.request(),
+                this.method,
+                status,
+                this.started.elapsed().as_secs_f64(),
+            );
+        }
+        Poll::Ready(Ok(res))
+    }
 }
 
 /// An event format that adds the request being served (id, trace context, method, path) to every line
@@ -195,7 +322,16 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::parse_traceparent;
+    use super::{parse_traceparent, push_counter};
+
+    #[test]
+    fn the_counter_is_written_as_format_writes_it() {
+        for n in [0, 1, 0xabc, (1 << 48) - 1, 1 << 48, u64::MAX] {
+            let mut out = String::new();
+            push_counter(&mut out, n);
+            assert_eq!(out, format!("{n:012x}"));
+        }
+    }
 
     #[test]
     fn only_well_formed_trace_contexts_are_read() {

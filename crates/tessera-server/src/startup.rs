@@ -156,14 +156,13 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .wrap(middleware::from_fn(tessera_http::csrf::csrf))
-            // Outside the CSRF check, so its refusals on pages are shown as pages too.
-            .wrap(middleware::from_fn(tessera_http::pages::errors::person_facing))
+            // The CSRF check and error pages for people, in one layer (its refusals on pages are pages).
+            .wrap(tessera_http::guard::Guard)
             .wrap(middleware::Condition::new(
                 !origins.is_empty(),
                 cors(&origins, &csrf_headers),
             ))
-            .wrap(middleware::from_fn(tessera_http::request::edge))
+            .wrap(tessera_http::request::Edge)
             .configure(tessera_http::configure)
     })
     .workers(workers)

@@ -6,7 +6,6 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, ContentType};
-use actix_web::middleware::Next;
 use actix_web::HttpResponse;
 use askama::Template;
 
@@ -30,7 +29,8 @@ struct ErrorPage {
     request_id: Option<String>,
 }
 
-fn is_page(req: &ServiceRequest) -> bool {
+/// A page path (or one of its forms) asked for by a browser (`Accept: text/html`).
+pub fn is_page(req: &ServiceRequest) -> bool {
     let path = req.path();
     PAGES
         .iter()
@@ -53,14 +53,11 @@ fn what_to_do(status: u16) -> &'static str {
     }
 }
 
-pub async fn person_facing<B: MessageBody + 'static>(
-    req: ServiceRequest,
-    next: Next<B>,
+/// A page's answer as a person should see it: a problem document (an error) becomes the error page; any
+/// other answer passes unchanged. Called by [`crate::guard`] for requests [`is_page`] recognises.
+pub async fn as_page<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !is_page(&req) {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-    }
-    let res = next.call(req).await?;
     let problem = res
         .headers()
         .get(header::CONTENT_TYPE)
