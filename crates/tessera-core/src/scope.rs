@@ -240,7 +240,20 @@ impl ScopeCatalog {
 
     /// Canonical text: catalog order, single spaces.
     pub fn to_text(&self, set: ScopeSet) -> String {
-        self.names(set).join(" ")
+        // Set bits walked directly into one buffer: this runs for every introspection answer.
+        let mut out = String::with_capacity(16 * set.0.count_ones() as usize);
+        let mut bits = set.0;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(name) = self.names.get(i) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(name);
+            }
+        }
+        out
     }
 }
 

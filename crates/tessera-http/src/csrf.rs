@@ -60,6 +60,10 @@ pub fn applies(req: &ServiceRequest) -> bool {
 /// header, or `None` when it may go on (no session cookie, or the right token). Called by
 /// [`crate::guard`] when [`applies`] says so.
 pub fn refusal(req: &ServiceRequest) -> Option<HttpResponse> {
+    // No cookie header, no session cookie: nothing to parse (an API client's POST).
+    if !req.headers().contains_key(actix_web::http::header::COOKIE) {
+        return None;
+    }
     let state = req.app_data::<web::Data<AppState>>()?;
     let session = &state.services.settings.session;
     let cookie = req.cookie(&session.cookie_name)?;
