@@ -717,8 +717,19 @@ async fn an_admin_edits_a_group_and_a_member_token_shrinks(db: DbKind) {
         .contains("roms.read"));
     screenshots(c, "admin-groups").await;
     click(c, &format!("{section} input[name=grant][value='roms:read']")).await;
+    // Shown live, before saving, as the server will compute it.
+    let preview = text(c, &format!("{section} .effective")).await;
+    assert!(
+        !preview.contains("roms.read") && preview.contains("platforms.read"),
+        "{preview}"
+    );
     submit(c, &format!("{section} button.save")).await;
     assert!(text(c, "#done").await.starts_with("Saved"));
+    assert_eq!(
+        text(c, &format!("{section} .effective")).await,
+        preview,
+        "the server agrees"
+    );
     assert!(!text(c, &format!("{section} .effective"))
         .await
         .contains("roms.read"));

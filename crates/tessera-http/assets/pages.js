@@ -16,6 +16,26 @@
     });
   });
 
+  // The groups page: what a group gives, shown as the boxes are ticked (the server's answer on saving is
+  // the same): what every user holds, and the scopes each ticked box's grant gives.
+  var groups = document.getElementById("groups");
+  if (groups) {
+    var order = groups.dataset.catalog.split(" ");
+    groups.querySelectorAll("section.group").forEach(function (section) {
+      var shown = section.querySelector(".effective");
+      var boxes = section.querySelectorAll("input[name=grant]");
+      function preview() {
+        var given = {};
+        groups.dataset.base.split(" ").forEach(function (s) { given[s] = true; });
+        boxes.forEach(function (box) {
+          if (box.checked) box.dataset.gives.split(" ").forEach(function (s) { given[s] = true; });
+        });
+        shown.textContent = order.filter(function (s) { return given[s]; }).join(" ");
+      }
+      boxes.forEach(function (box) { box.addEventListener("change", preview); });
+    });
+  }
+
   function toBytes(s) {
     s = s.replace(/-/g, "+").replace(/_/g, "/");
     while (s.length % 4) s += "=";

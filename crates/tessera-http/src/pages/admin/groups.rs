@@ -12,6 +12,8 @@ struct GrantCell {
     action: &'static str,
     granted: bool,
     own_only: bool,
+    /// The scopes this one grant gives (with what every user holds), for the page's live preview.
+    gives: String,
 }
 
 struct GrantRow {
@@ -35,6 +37,10 @@ struct GroupsPage<'a> {
     groups: Vec<GroupEdit>,
     done: Option<&'a str>,
     error: Option<String>,
+    /// Every scope in catalog order: the preview lists what a group gives in the same order as the server.
+    catalog: String,
+    /// What every user holds, whatever the group.
+    base: String,
 }
 
 async fn render_groups(
@@ -62,10 +68,18 @@ async fn render_groups(
                                 .grants
                                 .iter()
                                 .find(|x| x.entity == *entity && x.action == *action);
+                            let one = tessera_core::rights::Grant {
+                                entity: (*entity).to_owned(),
+                                action: (*action).to_owned(),
+                                own_only: false,
+                            };
+                            let gives =
+                                tessera_core::rights::rights(&s.catalog, tessera_core::Role::User, &[one]);
                             GrantCell {
                                 action,
                                 granted: grant.is_some(),
                                 own_only: grant.is_some_and(|x| x.own_only),
+                                gives: s.catalog.to_text(gives),
                             }
                         })
                         .collect(),
@@ -87,6 +101,12 @@ async fn render_groups(
         groups,
         done,
         error,
+        catalog: s.catalog.to_text(s.catalog.all()),
+        base: s.catalog.to_text(tessera_core::rights::rights(
+            &s.catalog,
+            tessera_core::Role::User,
+            &[],
+        )),
     }
     .render()
     .map_err(|e| ApiError::internal(&e))?;
