@@ -131,12 +131,23 @@ async fn only_admins_invite_admins(db: DbKind) {
     app.create_user("root", Role::Admin).await;
     let helper = app.create_user("helper", Role::User).await;
     let admin = app.password_login("root", None).await.access_token;
-    // A user granted users.write may invite users, but not admins.
+    // A user granted users.write (on top of the default group, so holding what an invitee gets) may
+    // invite users, but not admins.
+    let default = app
+        .services
+        .list_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.group.is_default)
+        .expect("a default group")
+        .group
+        .id;
     let res = app
         .client
         .put(app.url(&format!("/api/permissions/users/{helper}")))
         .bearer_auth(&admin)
-        .json(&json!({"overrides": [{"entity": "users", "action": "write", "own_only": false, "effect": "grant"}]}))
+        .json(&json!({"permission_group_id": default, "overrides": [{"entity": "users", "action": "write", "own_only": false, "effect": "grant"}]}))
         .send()
         .await
         .unwrap();
@@ -154,6 +165,19 @@ async fn only_admins_invite_admins(db: DbKind) {
             .status(),
         StatusCode::CREATED
     );
+    // Out of every group, the helper holds less than an invitee would get: the invite would mint it.
+    let res = app
+        .client
+        .put(app.url(&format!("/api/permissions/users/{helper}")))
+        .bearer_auth(&admin)
+        .json(&json!({"permission_group_id": null, "overrides": [{"entity": "users", "action": "write", "own_only": false, "effect": "grant"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let refused = invite(&app, &helper_token, json!({"role": "user"})).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.json::<Value>().await.unwrap()["code"], "scope_excess");
     let plain = app.create_user("plain", Role::User).await;
     let _ = plain;
     let plain_token = app.password_login("plain", None).await.access_token;

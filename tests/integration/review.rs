@@ -399,6 +399,30 @@ async fn a_narrow_credential_never_takes_over_a_wider_one(db: DbKind) {
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
+    // A user invite mints an account with the default group's rights: the narrow token lacks them.
+    let res = app
+        .client
+        .post(app.url("/api/users/invite-link"))
+        .bearer_auth(ops)
+        .json(&serde_json::json!({"role": "user"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["code"], "scope_excess", "{body}");
+    assert!(
+        body.to_string().contains("roms.read"),
+        "names what it would hand out: {body}"
+    );
+    let res = app
+        .client
+        .post(app.url("/api/users/invite-link"))
+        .bearer_auth(&full)
+        .json(&serde_json::json!({"role": "user"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
     // Accounts: creating an admin, or taking one over by its password, with an admin's narrow token.
     let boss = app.create_user("boss", Role::Admin).await;
     let res = app

@@ -158,6 +158,25 @@ pub fn user_rights(
     Ok(rights::rights(catalog, role, &apply_overrides(group, &overrides)))
 }
 
+/// The rights a new user account gets: the default group's (or what every user holds, without one).
+pub fn new_user_rights(
+    conn: &mut DbConnection,
+    catalog: &tessera_core::ScopeCatalog,
+) -> Result<ScopeSet, tessera_db::DbError> {
+    let grants: Vec<Grant> = match PermissionGroup::find_default(conn)? {
+        Some(g) => PermissionGroup::grants(conn, g.id)?
+            .into_iter()
+            .map(|g| Grant {
+                entity: g.entity,
+                action: g.action,
+                own_only: g.own_only,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(rights::rights(catalog, Role::User, &grants))
+}
+
 /// A user's overrides as (grant, effect) pairs.
 pub(crate) fn overrides_of(
     conn: &mut DbConnection,

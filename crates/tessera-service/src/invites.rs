@@ -56,6 +56,15 @@ impl Services {
         // (an admin's narrow token is not the admin).
         if role == Role::Admin {
             ServiceError::unless_within(&self.catalog, self.catalog.all(), inviter.scopes)?;
+        } else {
+            // A user invite mints an account with the default group's rights: the inviter must hold them
+            // (a manager whose group is narrower than the default one cannot hand out more than they have).
+            let catalog = self.catalog.clone();
+            let given = self
+                .db
+                .run(move |c| Ok::<_, ServiceError>(crate::identity::new_user_rights(c, &catalog)?))
+                .await?;
+            ServiceError::unless_within(&self.catalog, given, inviter.scopes)?;
         }
         let secs = expires_in.unwrap_or(DEFAULT_INVITE_SECS);
         if !(60..=MAX_INVITE_SECS).contains(&secs) {
