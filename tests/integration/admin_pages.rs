@@ -160,6 +160,31 @@ async fn an_admin_runs_users_groups_and_clients_from_forms(db: DbKind) {
         .await
         .unwrap();
     assert_eq!(still["permission_group_id"], guests);
+    // A right named twice (a hand-made form, or the API) is refused in words, not a server error.
+    let (status, page) = post_form(
+        &app,
+        &root,
+        &here,
+        &[
+            ("permission_group_id", ""),
+            ("effect:roms:read", "grant"),
+            ("effect:roms:read", "revoke"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("named twice"), "{page}");
+    let twice = serde_json::json!({"name": "Twice", "grants": [{"entity": "roms", "action": "read"}, {"entity": "roms", "action": "read"}]});
+    let res = app
+        .client
+        .post(app.url("/api/permissions/groups"))
+        .bearer_auth(&root_token)
+        .json(&twice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(group_id(&app, "Twice").await, None);
     // The default group cannot be deleted (said in words); Guests can, and is gone.
     let default = default_group(&app).await.to_string();
     let (status, page) = post_form(&app, &root, "/admin/groups/delete", &[("id", &default)]).await;

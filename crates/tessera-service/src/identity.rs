@@ -144,14 +144,7 @@ pub fn user_rights(
         return Ok(catalog.all());
     }
     let group = match user.permission_group_id {
-        Some(g) => PermissionGroup::grants(conn, g)?
-            .into_iter()
-            .map(|g| Grant {
-                entity: g.entity,
-                action: g.action,
-                own_only: g.own_only,
-            })
-            .collect(),
+        Some(g) => crate::permissions::grants_of(PermissionGroup::grants(conn, g)?),
         None => Vec::new(),
     };
     let overrides = overrides_of(conn, user.id)?;
@@ -163,15 +156,8 @@ pub fn new_user_rights(
     conn: &mut DbConnection,
     catalog: &tessera_core::ScopeCatalog,
 ) -> Result<ScopeSet, tessera_db::DbError> {
-    let grants: Vec<Grant> = match PermissionGroup::find_default(conn)? {
-        Some(g) => PermissionGroup::grants(conn, g.id)?
-            .into_iter()
-            .map(|g| Grant {
-                entity: g.entity,
-                action: g.action,
-                own_only: g.own_only,
-            })
-            .collect(),
+    let grants = match PermissionGroup::find_default(conn)? {
+        Some(g) => crate::permissions::grants_of(PermissionGroup::grants(conn, g.id)?),
         None => Vec::new(),
     };
     Ok(rights::rights(catalog, Role::User, &grants))

@@ -47,13 +47,27 @@ pub struct AccessDecision {
 }
 
 fn check_grants(grants: &[Grant], field: &str) -> Result<(), ServiceError> {
+    // A pair named twice is refused here: the rows are unique per (entity, action), and a repeat reaching
+    // the database was a 500. Entities × actions are 27 pairs, so the quadratic check stays small once
+    // the unknown ones are out.
     let bad: Vec<FieldError> = grants
         .iter()
         .enumerate()
-        .filter(|(_, g)| !ENTITIES.contains(&g.entity.as_str()) || !ACTIONS.contains(&g.action.as_str()))
-        .map(|(i, g)| FieldError {
-            field: format!("{field}[{i}]"),
-            message: format!("unknown entity/action {}/{}", g.entity, g.action),
+        .filter_map(|(i, g)| {
+            let message = if !ENTITIES.contains(&g.entity.as_str()) || !ACTIONS.contains(&g.action.as_str()) {
+                format!("unknown entity/action {}/{}", g.entity, g.action)
+            } else if grants[..i]
+                .iter()
+                .any(|e| e.entity == g.entity && e.action == g.action)
+            {
+                format!("{}/{} is named twice", g.entity, g.action)
+            } else {
+                return None;
+            };
+            Some(FieldError {
+                field: format!("{field}[{i}]"),
+                message,
+            })
         })
         .collect();
     if bad.is_empty() {
@@ -63,7 +77,7 @@ fn check_grants(grants: &[Grant], field: &str) -> Result<(), ServiceError> {
     }
 }
 
-fn grants_of(rows: Vec<GroupGrant>) -> Vec<Grant> {
+pub(crate) fn grants_of(rows: Vec<GroupGrant>) -> Vec<Grant> {
     rows.into_iter()
         .map(|g| Grant {
             entity: g.entity,
