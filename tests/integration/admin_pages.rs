@@ -282,11 +282,12 @@ async fn the_audit_log_pages_back(db: DbKind) {
     };
     app.create_user("root", Role::Admin).await;
     let default = default_group(&app).await;
+    let token = app.password_login("root", None).await.access_token;
+    let admin = app.services.resolve_bearer(&token).await.unwrap();
     for _ in 0..60 {
-        app.services.set_default_group(default, "test").await.unwrap();
+        app.services.set_default_group(default, &admin).await.unwrap();
     }
     let root = app.session_login("root").await;
-    let token = app.password_login("root", None).await.access_token;
     let all: Vec<Value> = app
         .get_bearer("/api/audit?limit=1000", &token)
         .await

@@ -164,7 +164,14 @@ async fn the_audit_log_lists_security_events(db: DbKind) {
     let one: Vec<Value> = get("?limit=1").await.unwrap().json().await.unwrap();
     assert_eq!(one.len(), 1);
     // Bad filters are 422 naming the parameter, not 500s or plain-text 400s.
-    for query in ["?limit=0", "?limit=5000", "?since=yesterday", "?user_id=abc"] {
+    let long_kind = format!("?kind={}", "k".repeat(65));
+    for query in [
+        "?limit=0",
+        "?limit=5000",
+        "?since=yesterday",
+        "?user_id=abc",
+        long_kind.as_str(),
+    ] {
         let res = get(query).await.unwrap();
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(

@@ -423,6 +423,49 @@ async fn a_narrow_credential_never_takes_over_a_wider_one(db: DbKind) {
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
+    // Making a group the default hands its rights to every invited or self-registered account: the
+    // narrow token may not make a wide group the default, and the old default stays.
+    let res = app
+        .client
+        .post(app.url("/api/permissions/groups"))
+        .bearer_auth(&full)
+        .json(&serde_json::json!({"name": "Wide", "grants": [{"entity": "roms", "action": "delete"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let wide: serde_json::Value = res.json().await.unwrap();
+    let defaults = || async {
+        let groups = app.services.list_groups().await.unwrap();
+        let ids: Vec<i64> = groups
+            .iter()
+            .filter(|g| g.group.is_default)
+            .map(|g| g.group.id)
+            .collect();
+        ids
+    };
+    let make_default = |token: String, group: serde_json::Value| {
+        app.client
+            .put(app.url("/api/permissions/default-group"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "group_id": group }))
+            .send()
+    };
+    let default_before = defaults().await;
+    let res = make_default(ops.to_owned(), wide["id"].clone()).await.unwrap();
+    let body = problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(body["code"], "scope_excess", "{body}");
+    assert!(
+        body.to_string().contains("roms.write"),
+        "names the excess: {body}"
+    );
+    assert_eq!(defaults().await, default_before, "the old default stays");
+    let res = make_default(full.clone(), wide["id"].clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for old in default_before {
+        let res = make_default(full.clone(), old.into()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
     // Accounts: creating an admin, or taking one over by its password, with an admin's narrow token.
     let boss = app.create_user("boss", Role::Admin).await;
     let res = app

@@ -20,6 +20,7 @@ pub struct AuditFilter {
 impl AuditFilter {
     pub const DEFAULT_LIMIT: i64 = 100;
     pub const MAX_LIMIT: i64 = 1000;
+    pub const MAX_KIND_LEN: usize = 64;
 
     /// Validates the raw query values; each bad one is a field error naming it.
     pub fn parse(
@@ -35,6 +36,13 @@ impl AuditFilter {
                     .ok_or_else(|| ServiceError::field("since", "an RFC 3339 time or Unix seconds"))?,
             ),
         };
+        // Event kinds are short dotted names (`user.login_failed`); a longer filter cannot match any.
+        if kind.is_some_and(|k| k.len() > Self::MAX_KIND_LEN) {
+            return Err(ServiceError::field(
+                "kind",
+                format!("at most {} characters", Self::MAX_KIND_LEN),
+            ));
+        }
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
             return Err(ServiceError::field(

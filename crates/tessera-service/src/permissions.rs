@@ -215,14 +215,20 @@ impl Services {
     }
 
     /// New accounts join this group from now on; audited, as every admin change.
-    pub async fn set_default_group(&self, id: i64, actor: &str) -> Result<(), ServiceError> {
+    /// The default group's rights are what an invite or a self-registration hands out, so making a group
+    /// the default is minting: its rights must lie within the acting credential's (`scope_excess`
+    /// otherwise, refused inside the transaction so the old default stays).
+    pub async fn set_default_group(&self, id: i64, actor: &Identity) -> Result<(), ServiceError> {
         let now = self.clock.now();
-        let actor = actor.to_owned();
+        let (catalog, ceiling) = (self.catalog.clone(), actor.scopes);
+        let actor = actor.subject.to_string();
         self.db
             .write_tx(move |c| {
                 if !PermissionGroup::set_default(c, id)? {
                     return Err(ServiceError::NotFound);
                 }
+                let handed = crate::identity::new_user_rights(c, &catalog)?;
+                ServiceError::unless_within(&catalog, handed, ceiling)?;
                 let name = PermissionGroup::find(c, id)?.map(|g| g.name);
                 audit::record(c, now, "group.made_default", None, Some(&actor), name.as_deref())?;
                 Ok(())

@@ -80,9 +80,6 @@ pub async fn set_default(
     web::Json(req): web::Json<DefaultGroupRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.require_admin(&state, &["users.write"])?;
-    state
-        .services
-        .set_default_group(req.group_id, &id.subject)
-        .await?;
+    state.services.set_default_group(req.group_id, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

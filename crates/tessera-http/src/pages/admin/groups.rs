@@ -168,7 +168,7 @@ pub async fn group_action(
                 .map(|_| "Saved: members' tokens follow at once.")
         }
         ("make-default", Ok(group)) => s
-            .set_default_group(group, &id.subject)
+            .set_default_group(group, &id)
             .await
             .map(|()| "New users join it from now on."),
         ("delete", Ok(group)) => s
