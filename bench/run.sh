@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make bench: Tessera's hot path against a bare actix-web hello world on this machine, with wrk on
-# loopback. Writes BENCHMARKS.md (medians of 3 runs, ratios, the commands, the machine).
+# loopback. Writes BENCHMARKS.md (medians of five runs, ratios, the commands, the machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 DURATION=${DURATION:-6s}
 for tool in wrk taskset sqlite3 curl python3; do
   command -v "$tool" >/dev/null || { apt-get install -y -qq wrk util-linux sqlite3 curl >/dev/null; break; }
@@ -70,6 +70,10 @@ paired() { python3 -c "print(round($(cat "$work/ratio.$1"), 2))"; }
 
 FA="http://127.0.0.1:$TESSERA/auth/forward"
 H=(-H "X-Forwarded-Uri: /bench/x" -H "X-Forwarded-Host: romm")
+# Warm-up, not recorded: both servers' first seconds under load (allocator arenas growing, the identity
+# cache filling, the CPU leaving its idle state) would otherwise fall on whichever case is measured first.
+taskset -c $LOAD_CPU wrk -t1 -c64 -d3s "http://127.0.0.1:$HELLO/" >/dev/null
+taskset -c $LOAD_CPU wrk -t1 -c64 -d3s "${H[@]}" -H "Authorization: Bearer $JWT" "$FA" >/dev/null
 hello=$(for _ in $(seq 1 "$RUNS"); do rps 64 "http://127.0.0.1:$HELLO/"; done | median)
 fa_jwt=$(measure fa_jwt 64 "${H[@]}" -H "Authorization: Bearer $JWT" "$FA")
 fa_ct=$(measure fa_ct 64 "${H[@]}" -H "Authorization: Bearer $CT" "$FA")
@@ -128,7 +132,8 @@ $(free -g | awk '/Mem:/ {print $2}') GiB. Servers pinned to core $SERVER_CPU, wr
 mode on SQLite and the memory store at default settings (log level info; the default worker count, one
 per core it may use: one, as pinned); each figure is the median of $RUNS runs of
 \`wrk -t1 -d$DURATION\`, and each ratio to the hello world the median of $RUNS paired runs (a hello-world run
-right before each run of the case). The machines are noisy: the ratios are the claims, not the absolute numbers.
+right before each run of the case; the p99s likewise, each storm run right after an idle one), after an
+unrecorded 3 s warm-up of both servers. The machines are noisy: the ratios are the claims, not the absolute numbers.
 
 | measurement | result | ratio | target |
 |---|---|---|---|

@@ -136,9 +136,10 @@ pub struct Caches {
     epoch: AtomicU64,
     /// False while the eviction subscription is down: then every request goes to the database.
     healthy: AtomicBool,
-    /// OAuth clients that authenticated as allowed introspectors, by (client_id, secret digest): a
-    /// main app introspecting on every request pays no query after its first.
-    introspectors: Cache<(String, TokenDigest), ()>,
+    /// OAuth clients that authenticated as allowed introspectors, by [`Caches::introspector_key`], holding
+    /// the client id (evicted by it): a main app introspecting on every request pays no query after its
+    /// first, and a hit allocates nothing.
+    introspectors: Cache<TokenDigest, Arc<str>>,
     /// One lock per key being loaded: concurrent misses of one credential make one load (single-flight).
     loading: Cache<CacheKey, Arc<tokio::sync::Mutex<()>>>,
     /// Bounds the loads running at once, whatever their keys: a burst of distinct misses queues here
@@ -218,7 +219,7 @@ impl Caches {
                 let c = c.clone();
                 if self
                     .introspectors
-                    .invalidate_entries_if(move |k, _| k.0 == c)
+                    .invalidate_entries_if(move |_, id| **id == *c)
                     .is_err()
                 {
                     self.introspectors.invalidate_all();
@@ -277,13 +278,24 @@ impl Caches {
         }
     }
 
-    pub fn is_introspector(&self, client_id: &str, secret: &TokenDigest) -> bool {
-        self.usable() && self.introspectors.contains_key(&(client_id.to_owned(), *secret))
+    /// The introspector cache's key: one SHA-256 of the client id's length, the client id and the secret
+    /// (the length first, so no two (id, secret) pairs share an input).
+    pub fn introspector_key(client_id: &str, secret: &str) -> TokenDigest {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update((client_id.len() as u64).to_le_bytes());
+        h.update(client_id.as_bytes());
+        h.update(secret.as_bytes());
+        TokenDigest(h.finalize().into())
     }
 
-    pub fn remember_introspector(&self, client_id: String, secret: TokenDigest, epoch: u64) {
+    pub fn is_introspector(&self, key: &TokenDigest) -> bool {
+        self.usable() && self.introspectors.contains_key(key)
+    }
+
+    pub fn remember_introspector(&self, key: TokenDigest, client_id: &str, epoch: u64) {
         if self.usable() && self.epoch() == epoch {
-            self.introspectors.insert((client_id, secret), ());
+            self.introspectors.insert(key, Arc::from(client_id));
         }
     }
 

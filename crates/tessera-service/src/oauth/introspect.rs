@@ -1,6 +1,6 @@
 //! RFC 7662 introspection: anything not active is `{"active": false}` and nothing else.
 
-use tessera_core::token_format::TokenDigest;
+use crate::cache::Caches;
 use tessera_core::token_format::{self, TokenKind};
 use tessera_db::models::refresh::{RefreshFamily, RefreshToken};
 use tessera_db::models::users::User;
@@ -45,16 +45,16 @@ impl Services {
         let allowed = match who {
             Introspector::ServiceKey(raw) => self.service_key.matches(std::str::from_utf8(raw).unwrap_or("")),
             Introspector::Client(auth) if auth.client_id.is_some() => {
-                let id = auth.client_id.clone().unwrap_or_default();
-                let secret = TokenDigest::of(auth.secret.as_deref().unwrap_or(""));
-                if self.caches.is_introspector(&id, &secret) {
+                let id = auth.client_id.as_deref().unwrap_or_default();
+                let key = Caches::introspector_key(id, auth.secret.as_deref().unwrap_or(""));
+                if self.caches.is_introspector(&key) {
                     true
                 } else {
                     let epoch = self.caches.epoch();
                     let client = self.authenticate_client(auth).await?;
                     let allowed = client.confidential && client.can_introspect;
                     if allowed {
-                        self.caches.remember_introspector(id, secret, epoch);
+                        self.caches.remember_introspector(key, id, epoch);
                     }
                     allowed
                 }
