@@ -1,11 +1,20 @@
 //! The Authorization header as the credential extractor reads it: scheme, Basic decoding, and the
-//! client- and refresh-token formats (shape, hex, CRC-32 tail). Nothing here may panic.
+//! client- and refresh-token formats (shape, hex, CRC-32 tail), and the same header as OAuth client
+//! authentication reads it. Nothing here may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tessera_core::token_format::{self, TokenKind};
 
 fuzz_target!(|data: &[u8]| {
+    let client = tessera_service::oauth::PresentedClient {
+        authorization: Some(data),
+        ..Default::default()
+    };
+    if let Ok(auth) = client.read() {
+        assert_eq!(auth.method, tessera_service::oauth::ClientAuthMethod::Basic);
+        assert!(auth.client_id.is_some() && auth.secret.is_some());
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

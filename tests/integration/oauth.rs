@@ -253,6 +253,12 @@ both_backends! {
         assert_eq!(active["iss"], app.base);
         let refresh = app.introspect(&t.refresh_token).await;
         assert_eq!((refresh["token_type"].as_str(), refresh["credential"].as_str()), (Some("refresh_token"), Some("refresh_token")));
+        let owner = |v: &Value, k: &str| v[k].as_str().map(str::to_owned);
+        assert_eq!(
+            ["sub", "username", "role", "client_id"].map(|k| owner(&refresh, k)),
+            [Some(uid.to_string()), Some("ada".into()), Some("user".into()), Some("tessera-cli".into())],
+            "a refresh token names its owner as an access token does"
+        );
 
         // Disabling the user makes every token inactive at once.
         app.services.set_user_enabled("ada", false).await.unwrap();

@@ -566,6 +566,58 @@ async fn an_introspecting_client_is_cached_and_dropped_on_every_replica() {
         reqwest::StatusCode::UNAUTHORIZED,
         "the cache is keyed by the secret too"
     );
+    // A cached Authorization header still answers for the rest of the request: a second method or a
+    // form client_id naming someone else is refused, not served from the cache.
+    let mixed = |form: &'static [(&'static str, &'static str)]| {
+        let mut fields = vec![("token", admin.as_str())];
+        fields.extend_from_slice(form);
+        b.client
+            .post(b.url("/oauth/introspect"))
+            .basic_auth("main-app", Some(secret.clone()))
+            .form(&fields)
+            .send()
+    };
+    for form in [
+        &[("client_id", "someone-else")][..],
+        &[("client_secret", "x")][..],
+    ] {
+        let res = mixed(form).await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST, "{form:?}");
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_request");
+    }
+    assert_eq!(
+        mixed(&[("client_id", "main-app")]).await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    let by_post = || {
+        b.client
+            .post(b.url("/oauth/introspect"))
+            .form(&[
+                ("token", admin.as_str()),
+                ("client_id", "main-app"),
+                ("client_secret", &secret),
+            ])
+            .send()
+    };
+    let post = by_post().await.unwrap();
+    assert_eq!(
+        post.status(),
+        reqwest::StatusCode::OK,
+        "client_secret_post introspects too"
+    );
+    let bearer = b
+        .client
+        .post(b.url("/oauth/introspect"))
+        .bearer_auth(&secret)
+        .form(&[("token", admin.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bearer.json::<Value>().await.unwrap()["error_description"],
+        "client authentication must use HTTP Basic"
+    );
     let upd = a
         .client
         .put(a.url("/api/oauth-clients/main-app"))
@@ -582,5 +634,11 @@ async fn an_introspecting_client_is_cached_and_dropped_on_every_replica() {
     assert!(
         took.is_some(),
         "B refused the client within 1 s of losing can_introspect"
+    );
+    let post = by_post().await.unwrap();
+    assert_eq!(
+        post.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the same eviction ends its form-keyed entry"
     );
 }

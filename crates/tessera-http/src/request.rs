@@ -17,7 +17,9 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::AppState;
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Header names as constants: looking one up by a string parses the name again on every request.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// What a log line written while serving a request says about it. Kept in a task-local rather than a
 /// tracing span: a span costs its fields' formatting, a slab entry and an enter/exit at every poll of
@@ -147,7 +149,7 @@ where
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let id = req
             .headers()
-            .get(REQUEST_ID_HEADER)
+            .get(&REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|s| sane(s))
             .map_or_else(new_request_id, str::to_owned);
@@ -157,7 +159,7 @@ where
             id,
             trace: req
                 .headers()
-                .get("traceparent")
+                .get(&TRACEPARENT)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_traceparent)
                 .map(|(t, p)| (t.to_owned(), p.to_owned())),
@@ -248,8 +250,7 @@ where
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
         if let Some(v) = this.header.take() {
-            res.headers_mut()
-                .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+            res.headers_mut().insert(REQUEST_ID_HEADER, v);
         }
         if let Some(state) = this.state {
             let status = res.status().as_u16();

@@ -289,6 +289,17 @@ impl Caches {
         TokenDigest(h.finalize().into())
     }
 
+    /// The introspector cache's key for a lone `Authorization` header, by its raw bytes: one header decodes
+    /// to one (id, secret), so it may stand for them. `u64::MAX` where [`Caches::introspector_key`] puts a
+    /// client id's length keeps the two kinds of key apart.
+    pub fn introspector_header_key(header: &[u8]) -> TokenDigest {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(u64::MAX.to_le_bytes());
+        h.update(header);
+        TokenDigest(h.finalize().into())
+    }
+
     pub fn is_introspector(&self, key: &TokenDigest) -> bool {
         self.usable() && self.introspectors.contains_key(key)
     }
@@ -307,5 +318,33 @@ impl Caches {
 
     pub fn entry_count(&self) -> u64 {
         self.identities.entry_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Caches;
+
+    #[test]
+    fn introspector_keys_never_share_an_input() {
+        // The length prefix keeps the boundary between id and secret where it was.
+        assert_ne!(
+            Caches::introspector_key("ab", "c"),
+            Caches::introspector_key("a", "bc")
+        );
+        assert_eq!(
+            Caches::introspector_key("app", "s"),
+            Caches::introspector_key("app", "s")
+        );
+        // A raw header is hashed after u64::MAX where a key by id puts the id's length: the same bytes
+        // after the prefix still make another key.
+        assert_ne!(
+            Caches::introspector_header_key(b"apps"),
+            Caches::introspector_key("app", "s")
+        );
+        assert_ne!(
+            Caches::introspector_header_key(b"Basic YXBwOnM="),
+            Caches::introspector_header_key(b"Basic YXBwOnQ=")
+        );
     }
 }

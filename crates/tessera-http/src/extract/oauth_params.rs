@@ -24,18 +24,18 @@ impl std::fmt::Debug for OAuthParams {
 }
 
 impl OAuthParams {
-    fn value(&self, name: &str) -> Option<&String> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.value(name).cloned()
+    /// An owned copy, for request structs the service takes by value.
+    pub fn owned(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
     }
 
-    pub fn require(&self, name: &str) -> Result<String, OAuthError> {
-        self.value(name)
+    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name)
             .filter(|v| !v.is_empty())
-            .cloned()
             .ok_or_else(|| OAuthError::new("invalid_request", format!("{name} is required")))
     }
 

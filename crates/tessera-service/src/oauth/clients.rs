@@ -33,6 +33,88 @@ impl std::fmt::Debug for ClientAuth {
     }
 }
 
+/// A request's client credentials as it carried them, nothing decoded: the `Authorization` header's value
+/// and the form's `client_id` and `client_secret`. [`PresentedClient::read`] decides what they mean.
+#[derive(Clone, Copy, Default)]
+pub struct PresentedClient<'a> {
+    pub authorization: Option<&'a [u8]>,
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+}
+
+impl std::fmt::Debug for PresentedClient<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedClient")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// RFC 6749 §2.3.1: the id and secret are form-encoded before base64.
+fn form_decode(s: &str) -> Result<String, OAuthFailure> {
+    let plus_as_space = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| OAuthFailure::MalformedClient("malformed Basic credentials"))
+}
+
+impl PresentedClient<'_> {
+    /// The header alone, with no client credentials in the form: what every OAuth library sends for
+    /// `client_secret_basic`, and the only shape whose raw bytes say everything about the client.
+    pub fn lone_authorization(&self) -> Option<&[u8]> {
+        self.authorization
+            .filter(|_| self.client_id.is_none() && self.client_secret.is_none())
+    }
+
+    /// `client_secret_basic`, `client_secret_post` or a public client; using two methods at once is
+    /// refused (RFC 6749 §2.3).
+    pub fn read(&self) -> Result<ClientAuth, OAuthFailure> {
+        let malformed = |why| OAuthFailure::MalformedClient(why);
+        let post_id = self.client_id.filter(|s| !s.is_empty());
+        let Some(header) = self.authorization else {
+            return Ok(ClientAuth {
+                client_id: post_id.map(str::to_owned),
+                secret: self.client_secret.map(str::to_owned),
+                method: if self.client_secret.is_some() {
+                    ClientAuthMethod::Post
+                } else {
+                    ClientAuthMethod::None
+                },
+            });
+        };
+        let text = std::str::from_utf8(header).map_err(|_| malformed("malformed Authorization header"))?;
+        let Some((scheme, rest)) = text.split_once(' ') else {
+            return Err(malformed("malformed Authorization header"));
+        };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(malformed("client authentication must use HTTP Basic"));
+        }
+        if self.client_secret.is_some() {
+            return Err(OAuthFailure::InvalidRequest(
+                "use one client authentication method, not two".into(),
+            ));
+        }
+        let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, rest.trim())
+            .map_err(|_| malformed("malformed Basic credentials"))?;
+        let raw = String::from_utf8(raw).map_err(|_| malformed("malformed Basic credentials"))?;
+        let (id, secret) = raw
+            .split_once(':')
+            .ok_or_else(|| malformed("malformed Basic credentials"))?;
+        let (id, secret) = (form_decode(id)?, form_decode(secret)?);
+        if post_id.is_some_and(|p| p != id) {
+            return Err(OAuthFailure::InvalidRequest(
+                "client_id differs from the Basic credentials".into(),
+            ));
+        }
+        Ok(ClientAuth {
+            client_id: Some(id),
+            secret: Some(secret),
+            method: ClientAuthMethod::Basic,
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct AuthedClient {
     pub client_id: String,
@@ -404,5 +486,80 @@ impl Services {
             |_| vec![Eviction::Client(evict_id)],
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn basic(id_secret: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(id_secret)
+        )
+    }
+
+    fn read(
+        header: Option<&str>,
+        id: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<ClientAuth, OAuthFailure> {
+        PresentedClient {
+            authorization: header.map(str::as_bytes),
+            client_id: id,
+            client_secret: secret,
+        }
+        .read()
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_and_one_method_only() {
+        // RFC 6749 §2.3.1: `+` is a space and escapes decode, in the id and the secret alike.
+        let a = read(Some(&basic("my%3Aapp:s+e%25cret")), None, None).unwrap();
+        assert_eq!(
+            (a.client_id.as_deref(), a.secret.as_deref(), a.method),
+            (Some("my:app"), Some("s e%cret"), ClientAuthMethod::Basic)
+        );
+        assert!(read(Some(&basic("app:s")), Some("app"), None).is_ok());
+        let post = read(None, Some("app"), Some("s")).unwrap();
+        assert_eq!(
+            (post.client_id.as_deref(), post.method),
+            (Some("app"), ClientAuthMethod::Post)
+        );
+        assert_eq!(read(None, Some(""), None).unwrap().client_id, None);
+        let refused = [
+            (read(Some(&basic("app:s")), None, Some("s")), "invalid_request"),
+            (
+                read(Some(&basic("app:s")), Some("other"), None),
+                "invalid_request",
+            ),
+            (read(Some("Bearer abc"), None, None), "invalid_client"),
+            (read(Some("Basic !!!"), None, None), "invalid_client"),
+            (read(Some(&basic("no colon")), None, None), "invalid_client"),
+            (read(Some("Basic"), None, None), "invalid_client"),
+        ];
+        for (i, (result, code)) in refused.into_iter().enumerate() {
+            assert_eq!(result.err().map(|e| e.code()), Some(code), "case {i}");
+        }
+    }
+
+    #[test]
+    fn only_a_lone_header_stands_for_the_client() {
+        let header = basic("app:s");
+        let lone = PresentedClient {
+            authorization: Some(header.as_bytes()),
+            ..Default::default()
+        };
+        assert_eq!(lone.lone_authorization(), Some(header.as_bytes()));
+        for (id, secret) in [(Some("app"), None), (None, Some("s"))] {
+            let mixed = PresentedClient {
+                client_id: id,
+                client_secret: secret,
+                ..lone
+            };
+            assert_eq!(mixed.lone_authorization(), None);
+        }
     }
 }

@@ -1,35 +1,49 @@
 //! RFC 7662 introspection: anything not active is `{"active": false}` and nothing else.
+//!
+//! Who may ask, and what it costs in the steady state (a main app introspecting on every request):
+//!
+//! | caller | hit | miss |
+//! |--------|-----|------|
+//! | the service key header | one SHA-256 and a constant-time compare | — |
+//! | a client by `client_secret_basic` (the header alone) | introspector cache by the raw header's digest: nothing decoded | decode, one indexed query, digest compare |
+//! | a client by `client_secret_post` (or Basic with a form `client_id`) | introspector cache by a digest of (id, secret) | one indexed query, digest compare |
+//!
+//! Then the token itself goes through the identity cache like any credential ([`Services::resolve_bearer`]).
 
 use crate::cache::Caches;
 use tessera_core::token_format::{self, TokenKind};
 use tessera_db::models::refresh::{RefreshFamily, RefreshToken};
 use tessera_db::models::users::User;
 
-use crate::identity::{user_rights, CredentialKind, Identity};
+use std::sync::Arc;
+
+use super::PresentedClient;
+use crate::identity::{principal_of, user_rights, CredentialKind, Identity, Principal};
 use crate::{ServiceError, Services};
 
-/// An active token's facts; `scope` is the effective set.
-#[derive(Clone, Debug, Default)]
+/// An active token's facts; `scope` is the effective set. Shared pieces of the identity are shared here
+/// too, so answering from the identity cache copies nothing but the scope text.
+#[derive(Clone, Debug)]
 pub struct ActiveToken {
-    pub token_type: String,
-    pub credential: String,
+    pub token_type: &'static str,
+    pub credential: &'static str,
     pub scope: String,
-    pub client_id: Option<String>,
-    pub sub: String,
-    pub username: Option<String>,
-    pub role: Option<String>,
-    pub device_id: Option<String>,
+    pub client_id: Option<Arc<str>>,
+    pub sub: Arc<str>,
+    /// The user behind the token (its `username` and `role`); None for client-credentials tokens.
+    pub owner: Option<Arc<Principal>>,
+    pub device_id: Option<Arc<str>>,
     pub exp: Option<i64>,
     pub iat: Option<i64>,
-    pub jti: Option<String>,
+    pub jti: Option<Arc<str>>,
 }
 
 /// Who asks `POST /oauth/introspect`.
 pub enum Introspector<'a> {
     /// The service key header's raw value.
     ServiceKey(&'a [u8]),
-    /// The client's credentials as the request carried them.
-    Client(&'a super::ClientAuth),
+    /// A client's credentials as the request carried them.
+    Client(PresentedClient<'a>),
 }
 
 impl Services {
@@ -44,27 +58,48 @@ impl Services {
     ) -> Result<Option<ActiveToken>, super::OAuthFailure> {
         let allowed = match who {
             Introspector::ServiceKey(raw) => self.service_key.matches(std::str::from_utf8(raw).unwrap_or("")),
-            Introspector::Client(auth) if auth.client_id.is_some() => {
-                let id = auth.client_id.as_deref().unwrap_or_default();
-                let key = Caches::introspector_key(id, auth.secret.as_deref().unwrap_or(""));
-                if self.caches.is_introspector(&key) {
-                    true
-                } else {
-                    let epoch = self.caches.epoch();
-                    let client = self.authenticate_client(auth).await?;
-                    let allowed = client.confidential && client.can_introspect;
-                    if allowed {
-                        self.caches.remember_introspector(key, id, epoch);
-                    }
-                    allowed
-                }
-            }
-            Introspector::Client(_) => false,
+            Introspector::Client(presented) => self.is_introspector(&presented).await?,
         };
         if !allowed {
             return Err(super::OAuthFailure::InvalidClient);
         }
         Ok(self.introspect(token, hint).await?)
+    }
+
+    /// Whether these client credentials belong to a confidential client with `can_introspect`, from the
+    /// introspector cache when they did before. A lone `Authorization` header (what OAuth libraries
+    /// send) is looked up by its raw bytes, so a hit decodes nothing; the client's changes evict it by id.
+    async fn is_introspector(&self, presented: &PresentedClient<'_>) -> Result<bool, super::OAuthFailure> {
+        let header_key = presented
+            .lone_authorization()
+            .map(Caches::introspector_header_key);
+        if header_key
+            .as_ref()
+            .is_some_and(|k| self.caches.is_introspector(k))
+        {
+            return Ok(true);
+        }
+        let auth = presented.read()?;
+        let Some(id) = auth.client_id.as_deref() else {
+            return Ok(false);
+        };
+        let key = match header_key {
+            Some(k) => k,
+            None => {
+                let k = Caches::introspector_key(id, auth.secret.as_deref().unwrap_or(""));
+                if self.caches.is_introspector(&k) {
+                    return Ok(true);
+                }
+                k
+            }
+        };
+        let epoch = self.caches.epoch();
+        let client = self.authenticate_client(&auth).await?;
+        let allowed = client.confidential && client.can_introspect;
+        if allowed {
+            self.caches.remember_introspector(key, id, epoch);
+        }
+        Ok(allowed)
     }
 
     pub async fn introspect(
@@ -90,17 +125,16 @@ impl Services {
 
     pub(crate) fn active_from_identity(&self, id: &Identity) -> ActiveToken {
         ActiveToken {
-            token_type: "Bearer".into(),
-            credential: id.kind.as_str().into(),
+            token_type: "Bearer",
+            credential: id.kind.as_str(),
             scope: self.catalog.to_text(id.scopes),
-            client_id: id.client_id.as_deref().map(str::to_owned),
-            sub: id.subject.to_string(),
-            username: id.principal.as_ref().map(|p| p.username.clone()),
-            role: id.principal.as_ref().map(|p| p.role.as_str().to_owned()),
-            device_id: id.device_id.as_deref().map(str::to_owned),
+            client_id: id.client_id.clone(),
+            sub: id.subject.clone(),
+            owner: id.principal.clone(),
+            device_id: id.device_id.clone(),
             exp: id.expires_at,
             iat: id.issued_at,
-            jti: id.token_id.as_deref().map(str::to_owned),
+            jti: id.token_id.clone(),
         }
     }
 
@@ -134,14 +168,13 @@ impl Services {
                     .unwrap_or_default()
                     .and(user_rights(c, &catalog, &user)?);
                 Ok(Some(ActiveToken {
-                    token_type: "refresh_token".into(),
-                    credential: CredentialKind::RefreshToken.as_str().into(),
+                    token_type: "refresh_token",
+                    credential: CredentialKind::RefreshToken.as_str(),
                     scope: catalog.to_text(scopes),
-                    client_id: Some(family.client_id),
-                    sub: user.id.to_string(),
-                    username: Some(user.username),
-                    role: Some(user.role),
-                    device_id: family.device_id,
+                    client_id: Some(family.client_id.into()),
+                    sub: user.id.to_string().into(),
+                    owner: Some(principal_of(&user)),
+                    device_id: family.device_id.map(Into::into),
                     exp: Some(rt.expires_at),
                     iat: Some(rt.issued_at),
                     jti: None,

@@ -13,7 +13,7 @@ pub mod revoke;
 
 use tessera_core::ScopeSet;
 
-pub use clients::{AuthedClient, ClientAuth, ClientAuthMethod};
+pub use clients::{AuthedClient, ClientAuth, ClientAuthMethod, PresentedClient};
 pub use grants::{IssuedTokens, TokenRequest};
 
 /// The built-in public client used when a request names none (RomM's clients do not).
@@ -43,6 +43,9 @@ pub enum OAuthFailure {
     InvalidRequest(String),
     #[error("client authentication failed")]
     InvalidClient,
+    /// Client credentials that cannot be read (not Basic, not base64, not `id:secret`): `invalid_client`.
+    #[error("{0}")]
+    MalformedClient(&'static str),
     #[error("{0}")]
     InvalidGrant(String),
     #[error("{0}")]
@@ -92,7 +95,7 @@ impl OAuthFailure {
     pub fn code(&self) -> &'static str {
         match self {
             OAuthFailure::InvalidRequest(_) => "invalid_request",
-            OAuthFailure::InvalidClient => "invalid_client",
+            OAuthFailure::InvalidClient | OAuthFailure::MalformedClient(_) => "invalid_client",
             OAuthFailure::InvalidGrant(_) => "invalid_grant",
             OAuthFailure::UnauthorizedClient(_) | OAuthFailure::PasswordLoginDisabled => {
                 "unauthorized_client"

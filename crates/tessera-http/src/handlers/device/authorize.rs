@@ -23,9 +23,7 @@ pub async fn authorize(
     let params = OAuthParams::read(&req, payload).await?;
     let client = s.authenticate_client(&client_auth(&req, &params)?).await?;
     let ip = client_ip(&req, &s.settings.server.trusted_proxies);
-    let started = s
-        .start_rfc_device_flow(&client, params.get("scope").as_deref(), &ip)
-        .await?;
+    let started = s.start_rfc_device_flow(&client, params.get("scope"), &ip).await?;
     let (uri, complete) = verification(&state, &started.user_code);
     Ok(no_store(HttpResponse::Ok()).json(DeviceAuthorization {
         device_code: started.device_code,

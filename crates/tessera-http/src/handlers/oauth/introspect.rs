@@ -1,9 +1,10 @@
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_proto::oauth::{IntrospectionResponse, OAuthErrorBody, TokenParam};
 
 use super::no_store;
 use crate::error::OAuthError;
-use crate::extract::client_auth::client_auth;
+use crate::extract::client_auth::presented_client;
 use crate::extract::OAuthParams;
 use crate::AppState;
 use tessera_service::oauth::introspect::Introspector;
@@ -20,32 +21,34 @@ pub async fn introspect(
     let s = &state.services;
     let params = OAuthParams::read(&req, payload).await?;
     let token = params.require("token")?;
-    let hint = params.get("token_type_hint");
-    let client;
-    let who = match req.headers().get(s.settings.auth.service_key_header.as_str()) {
+    let service_key = state.headers.service_key.as_ref();
+    let who = match service_key.and_then(|name| req.headers().get(name)) {
         Some(v) => Introspector::ServiceKey(v.as_bytes()),
-        None => {
-            client = client_auth(&req, &params)?;
-            Introspector::Client(&client)
-        }
+        None => Introspector::Client(presented_client(&req, &params)),
     };
-    let body = match s.introspect_as(who, &token, hint.as_deref()).await? {
+    let active = s.introspect_as(who, token, params.get("token_type_hint")).await?;
+    let body = match &active {
         None => IntrospectionResponse::default(),
         Some(a) => IntrospectionResponse {
             active: true,
             token_type: Some(a.token_type),
             credential: Some(a.credential),
-            scope: Some(a.scope),
-            client_id: a.client_id,
-            sub: Some(a.sub),
-            username: a.username,
-            role: a.role,
-            device_id: a.device_id,
+            scope: Some(&a.scope),
+            client_id: a.client_id.as_deref(),
+            sub: Some(&a.sub),
+            username: a.owner.as_ref().map(|p| p.username.as_str()),
+            role: a.owner.as_ref().map(|p| p.role.as_str()),
+            device_id: a.device_id.as_deref(),
             exp: a.exp,
             iat: a.iat,
-            iss: Some(s.settings.server.public_url.clone()),
-            jti: a.jti,
+            iss: Some(&s.settings.server.public_url),
+            jti: a.jti.as_deref(),
         },
     };
-    Ok(no_store(HttpResponse::Ok()).json(body))
+    // Sized for a whole answer at once: growing from serde_json's default buffer copied it twice.
+    let mut json = Vec::with_capacity(768);
+    serde_json::to_writer(&mut json, &body).map_err(|e| OAuthError::new("server_error", e.to_string()))?;
+    Ok(no_store(HttpResponse::Ok())
+        .insert_header(ContentType::json())
+        .body(json))
 }

@@ -20,6 +20,6 @@ pub async fn revoke(
     let auth = client_auth(&req, &params)?;
     let client = state.services.authenticate_client(&auth).await?;
     let token = params.require("token")?;
-    state.services.revoke(&client, &token).await?;
+    state.services.revoke(&client, token).await?;
     Ok(no_store(HttpResponse::Ok()).finish())
 }

@@ -25,16 +25,16 @@ async fn exchange(
     let auth = client_auth(req, &params)?;
     let client = state.services.authenticate_client(&auth).await?;
     let request = TokenRequest {
-        grant_type: params.get("grant_type"),
-        username: params.get("username"),
-        password: params.get("password"),
-        refresh_token: params.get("refresh_token"),
-        scope: params.get("scope"),
-        device_code: params.get("device_code"),
-        code: params.get("code"),
-        redirect_uri: params.get("redirect_uri"),
-        code_verifier: params.get("code_verifier"),
-        otp: params.get("otp"),
+        grant_type: params.owned("grant_type"),
+        username: params.owned("username"),
+        password: params.owned("password"),
+        refresh_token: params.owned("refresh_token"),
+        scope: params.owned("scope"),
+        device_code: params.owned("device_code"),
+        code: params.owned("code"),
+        redirect_uri: params.owned("redirect_uri"),
+        code_verifier: params.owned("code_verifier"),
+        otp: params.owned("otp"),
         client_ip: Some(crate::client_ip::client_ip(
             req,
             &state.services.settings.server.trusted_proxies,
