@@ -808,11 +808,7 @@ async fn the_memory_store_is_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forgot_password_and_oidc_starts_are_budgeted_per_ip() {
     // The issuer is a closed port: each start is charged before the provider is asked.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = tessera_tests::ports::free_port();
     let Some(app) = TestAppBuilder::new(DbKind::Sqlite)
         .config(&format!(
             "[oidc]\nissuer = \"http://127.0.0.1:{closed}\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\n\

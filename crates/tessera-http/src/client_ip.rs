@@ -4,8 +4,12 @@
 
 use std::net::IpAddr;
 
+use actix_web::http::header::HeaderName;
 use actix_web::HttpRequest;
 use ipnet::IpNet;
+
+/// A constant name: looked up on every OAuth client authentication, never parsed again.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 fn trusted(ip: &IpAddr, proxies: &[IpNet]) -> bool {
     proxies.iter().any(|n| n.contains(ip))
@@ -29,11 +33,15 @@ pub fn resolve(peer: Option<IpAddr>, forwarded_for: Option<&str>, proxies: &[IpN
         .or(Some(peer))
 }
 
+/// The client address of a request (None when there is no peer, e.g. in unit tests).
+pub fn client_addr(req: &HttpRequest, proxies: &[IpNet]) -> Option<IpAddr> {
+    let xff = req.headers().get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok());
+    resolve(req.peer_addr().map(|a| a.ip()), xff, proxies)
+}
+
 /// The client address of a request, as text ("unknown" when there is no peer, e.g. in unit tests).
 pub fn client_ip(req: &HttpRequest, proxies: &[IpNet]) -> String {
-    let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    resolve(req.peer_addr().map(|a| a.ip()), xff, proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    client_addr(req, proxies).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 #[cfg(test)]

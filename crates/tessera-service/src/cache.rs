@@ -281,23 +281,14 @@ impl Caches {
     /// The introspector cache's key: one SHA-256 of the client id's length, the client id and the secret
     /// (the length first, so no two (id, secret) pairs share an input).
     pub fn introspector_key(client_id: &str, secret: &str) -> TokenDigest {
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        h.update((client_id.len() as u64).to_le_bytes());
-        h.update(client_id.as_bytes());
-        h.update(secret.as_bytes());
-        TokenDigest(h.finalize().into())
+        introspector_digest(client_id.len() as u64, &[client_id.as_bytes(), secret.as_bytes()])
     }
 
     /// The introspector cache's key for a lone `Authorization` header, by its raw bytes: one header decodes
     /// to one (id, secret), so it may stand for them. `u64::MAX` where [`Caches::introspector_key`] puts a
     /// client id's length keeps the two kinds of key apart.
     pub fn introspector_header_key(header: &[u8]) -> TokenDigest {
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        h.update(u64::MAX.to_le_bytes());
-        h.update(header);
-        TokenDigest(h.finalize().into())
+        introspector_digest(u64::MAX, &[header])
     }
 
     pub fn is_introspector(&self, key: &TokenDigest) -> bool {
@@ -319,6 +310,17 @@ impl Caches {
     pub fn entry_count(&self) -> u64 {
         self.identities.entry_count()
     }
+}
+
+/// SHA-256 of a little-endian prefix and the parts, in order: the one shape of every introspector key.
+fn introspector_digest(prefix: u64, parts: &[&[u8]]) -> TokenDigest {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(prefix.to_le_bytes());
+    for part in parts {
+        h.update(part);
+    }
+    TokenDigest(h.finalize().into())
 }
 
 #[cfg(test)]

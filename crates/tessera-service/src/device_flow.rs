@@ -236,7 +236,7 @@ impl Services {
             .charge(LimitedAction::DeviceInit, client_ip, self.clock.now())
             .await?;
         let client = self
-            .authenticate_client(&ClientAuth {
+            .find_client(&ClientAuth {
                 client_id: Some(CLI_CLIENT_ID.into()),
                 secret: None,
                 method: ClientAuthMethod::None,

@@ -32,6 +32,8 @@ pub enum LimitedAction {
     PasskeyStart,
     /// Authorization codes redeemed per client IP that were wrong (refunded when right).
     CodeRedeem,
+    /// OAuth client authentications per client IP that failed (refunded when right).
+    ClientAuth,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -42,7 +44,7 @@ pub struct Budget {
 }
 
 impl LimitedAction {
-    pub const ALL: [LimitedAction; 13] = [
+    pub const ALL: [LimitedAction; 14] = [
         LimitedAction::LoginUser,
         LimitedAction::LoginIp,
         LimitedAction::DeviceInit,
@@ -56,6 +58,7 @@ impl LimitedAction {
         LimitedAction::Authorize,
         LimitedAction::CodeRedeem,
         LimitedAction::PasskeyStart,
+        LimitedAction::ClientAuth,
     ];
 
     pub fn key(self) -> &'static str {
@@ -73,6 +76,7 @@ impl LimitedAction {
             LimitedAction::Authorize => "authorize",
             LimitedAction::CodeRedeem => "code_redeem",
             LimitedAction::PasskeyStart => "passkey_start",
+            LimitedAction::ClientAuth => "client_auth",
         }
     }
 
@@ -92,6 +96,9 @@ impl LimitedAction {
             LimitedAction::Authorize => (60, 60),
             LimitedAction::CodeRedeem => (20, 60),
             LimitedAction::PasskeyStart => (30, 60),
+            // Generous: every attempt is charged before its lookup, so concurrent requests of a busy
+            // app behind one address share the bucket until their refunds land.
+            LimitedAction::ClientAuth => (60, 60),
         };
         Budget { limit, period_secs }
     }

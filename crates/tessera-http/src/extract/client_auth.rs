@@ -2,21 +2,21 @@
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
-use tessera_service::oauth::{ClientAuth, PresentedClient};
+use tessera_service::oauth::PresentedClient;
 
 use super::OAuthParams;
-use crate::error::OAuthError;
+use crate::AppState;
 
-/// The `Authorization` header and the form's client fields, nothing decoded.
-pub fn presented_client<'a>(req: &'a HttpRequest, params: &'a OAuthParams) -> PresentedClient<'a> {
+/// The `Authorization` header, the form's client fields and the client's address, nothing decoded.
+pub fn presented_client<'a>(
+    state: &AppState,
+    req: &'a HttpRequest,
+    params: &'a OAuthParams,
+) -> PresentedClient<'a> {
     PresentedClient {
         authorization: req.headers().get(AUTHORIZATION).map(|v| v.as_bytes()),
         client_id: params.get("client_id"),
         client_secret: params.get("client_secret"),
+        address: crate::client_ip::client_addr(req, &state.services.settings.server.trusted_proxies),
     }
-}
-
-/// `client_secret_basic`, `client_secret_post` or a public client (see [`PresentedClient::read`]).
-pub fn client_auth(req: &HttpRequest, params: &OAuthParams) -> Result<ClientAuth, OAuthError> {
-    Ok(presented_client(req, params).read()?)
 }

@@ -24,6 +24,7 @@ pub(super) struct RateLimitsFile {
     authorize: Option<Budget>,
     code_redeem: Option<Budget>,
     passkey_start: Option<Budget>,
+    client_auth: Option<Budget>,
 }
 
 pub(super) fn settings(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Budget>, ConfigError> {
@@ -41,6 +42,7 @@ pub(super) fn settings(f: &RateLimitsFile) -> Result<HashMap<LimitedAction, Budg
         (LimitedAction::Authorize, f.authorize),
         (LimitedAction::CodeRedeem, f.code_redeem),
         (LimitedAction::PasskeyStart, f.passkey_start),
+        (LimitedAction::ClientAuth, f.client_auth),
     ];
     let mut out = HashMap::new();
     for (action, budget) in given {

@@ -1,11 +1,14 @@
 //! OAuth clients: authentication (`client_secret_basic`, `client_secret_post`, public) and administration.
 
+use std::net::IpAddr;
+
 use tessera_core::token_format::TokenDigest;
 use tessera_core::ScopeSet;
 use tessera_db::models::oauth_clients::{NewOAuthClient, OAuthClient, OAuthClientChanges};
 
 use super::{OAuthFailure, CLI_CLIENT_ID, GRANT_TYPES};
 use crate::cache::Eviction;
+use crate::ratelimit::LimitedAction;
 use crate::{audit, ServiceError, Services};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,12 +43,15 @@ pub struct PresentedClient<'a> {
     pub authorization: Option<&'a [u8]>,
     pub client_id: Option<&'a str>,
     pub client_secret: Option<&'a str>,
+    /// The client's address (after trusted proxies), charged for client authentications that fail.
+    pub address: Option<IpAddr>,
 }
 
 impl std::fmt::Debug for PresentedClient<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PresentedClient")
             .field("client_id", &self.client_id)
+            .field("address", &self.address)
             .finish_non_exhaustive()
     }
 }
@@ -95,13 +101,9 @@ impl PresentedClient<'_> {
                 "use one client authentication method, not two".into(),
             ));
         }
-        let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, rest.trim())
-            .map_err(|_| malformed("malformed Basic credentials"))?;
-        let raw = String::from_utf8(raw).map_err(|_| malformed("malformed Basic credentials"))?;
-        let (id, secret) = raw
-            .split_once(':')
-            .ok_or_else(|| malformed("malformed Basic credentials"))?;
-        let (id, secret) = (form_decode(id)?, form_decode(secret)?);
+        let (id, secret) =
+            crate::authn::decode_basic(rest).ok_or_else(|| malformed("malformed Basic credentials"))?;
+        let (id, secret) = (form_decode(&id)?, form_decode(&secret)?);
         if post_id.is_some_and(|p| p != id) {
             return Err(OAuthFailure::InvalidRequest(
                 "client_id differs from the Basic credentials".into(),
@@ -196,7 +198,44 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
 }
 
 impl Services {
-    pub async fn authenticate_client(&self, auth: &ClientAuth) -> Result<AuthedClient, OAuthFailure> {
+    /// The client these credentials belong to. Every attempt that reaches the database is charged to the
+    /// address's `client_auth` budget and a right one refunded, so a flood of made-up clients or wrong
+    /// secrets is refused before it reaches the database (the secrets are too long to guess; the load is
+    /// the risk). Malformed credentials cost nothing and are refused before the charge.
+    pub async fn authenticate_client(
+        &self,
+        presented: &PresentedClient<'_>,
+    ) -> Result<AuthedClient, OAuthFailure> {
+        let auth = presented.read()?;
+        self.authenticate_charged(&auth, presented.address, |_| true)
+            .await
+    }
+
+    /// [`Services::authenticate_client`] for credentials already read: `accept` decides whether the
+    /// client counts as right (refunded) or as a failure (the charge stays), e.g. a client that may not
+    /// introspect.
+    pub(crate) async fn authenticate_charged(
+        &self,
+        auth: &ClientAuth,
+        address: Option<IpAddr>,
+        accept: impl FnOnce(&AuthedClient) -> bool,
+    ) -> Result<AuthedClient, OAuthFailure> {
+        let subject = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        let now = self.clock.now();
+        self.limits
+            .charge(LimitedAction::ClientAuth, &subject, now)
+            .await?;
+        let found = self.find_client(auth).await;
+        // Refunded when right, and when our database could not say (an outage is not a guess).
+        if matches!(&found, Ok(c) if accept(c)) || matches!(found, Err(OAuthFailure::Service(_))) {
+            self.limits.refund(LimitedAction::ClientAuth, &subject, now).await;
+        }
+        found
+    }
+
+    /// The registered client of these credentials, its secret checked in constant time. Uncharged: for
+    /// the service's own lookups (the built-in CLI client); requests go through `authenticate_client`.
+    pub(crate) async fn find_client(&self, auth: &ClientAuth) -> Result<AuthedClient, OAuthFailure> {
         let client_id = match (&auth.client_id, self.settings.oauth.require_client_id) {
             (Some(id), _) => id.clone(),
             (None, false) => CLI_CLIENT_ID.to_owned(),
@@ -510,6 +549,7 @@ mod tests {
             authorization: header.map(str::as_bytes),
             client_id: id,
             client_secret: secret,
+            address: None,
         }
         .read()
     }

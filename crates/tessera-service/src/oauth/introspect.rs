@@ -94,8 +94,13 @@ impl Services {
             }
         };
         let epoch = self.caches.epoch();
-        let client = self.authenticate_client(&auth).await?;
-        let allowed = client.confidential && client.can_introspect;
+        // A client that may not introspect is charged like a wrong secret: it learns nothing, and a
+        // flood of its requests is refused before the database like any other.
+        let may_introspect = |c: &super::AuthedClient| c.confidential && c.can_introspect;
+        let client = self
+            .authenticate_charged(&auth, presented.address, may_introspect)
+            .await?;
+        let allowed = may_introspect(&client);
         if allowed {
             self.caches.remember_introspector(key, id, epoch);
         }

@@ -5,7 +5,7 @@ use tessera_proto::oauth::OAuthErrorBody;
 use super::verification;
 use crate::client_ip::client_ip;
 use crate::error::OAuthError;
-use crate::extract::client_auth::client_auth;
+use crate::extract::client_auth::presented_client;
 use crate::extract::OAuthParams;
 use crate::handlers::oauth::no_store;
 use crate::AppState;
@@ -21,7 +21,9 @@ pub async fn authorize(
 ) -> Result<HttpResponse, OAuthError> {
     let s = &state.services;
     let params = OAuthParams::read(&req, payload).await?;
-    let client = s.authenticate_client(&client_auth(&req, &params)?).await?;
+    let client = s
+        .authenticate_client(&presented_client(&state, &req, &params))
+        .await?;
     let ip = client_ip(&req, &s.settings.server.trusted_proxies);
     let started = s.start_rfc_device_flow(&client, params.get("scope"), &ip).await?;
     let (uri, complete) = verification(&state, &started.user_code);

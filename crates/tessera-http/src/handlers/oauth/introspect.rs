@@ -24,7 +24,7 @@ pub async fn introspect(
     let service_key = state.headers.service_key.as_ref();
     let who = match service_key.and_then(|name| req.headers().get(name)) {
         Some(v) => Introspector::ServiceKey(v.as_bytes()),
-        None => Introspector::Client(presented_client(&req, &params)),
+        None => Introspector::Client(presented_client(&state, &req, &params)),
     };
     let active = s.introspect_as(who, token, params.get("token_type_hint")).await?;
     let body = match &active {

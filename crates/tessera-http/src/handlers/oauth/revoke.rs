@@ -3,7 +3,7 @@ use tessera_proto::oauth::{OAuthErrorBody, TokenParam};
 
 use super::no_store;
 use crate::error::OAuthError;
-use crate::extract::client_auth::client_auth;
+use crate::extract::client_auth::presented_client;
 use crate::extract::OAuthParams;
 use crate::AppState;
 
@@ -17,8 +17,10 @@ pub async fn revoke(
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuthError> {
     let params = OAuthParams::read(&req, payload).await?;
-    let auth = client_auth(&req, &params)?;
-    let client = state.services.authenticate_client(&auth).await?;
+    let client = state
+        .services
+        .authenticate_client(&presented_client(&state, &req, &params))
+        .await?;
     let token = params.require("token")?;
     state.services.revoke(&client, token).await?;
     Ok(no_store(HttpResponse::Ok()).finish())

@@ -4,7 +4,7 @@ use tessera_service::oauth::TokenRequest;
 
 use super::no_store;
 use crate::error::OAuthError;
-use crate::extract::client_auth::client_auth;
+use crate::extract::client_auth::presented_client;
 use crate::extract::OAuthParams;
 use crate::AppState;
 
@@ -22,8 +22,10 @@ async fn exchange(
     flavor: Flavor,
 ) -> Result<HttpResponse, OAuthError> {
     let params = OAuthParams::read(req, payload).await?;
-    let auth = client_auth(req, &params)?;
-    let client = state.services.authenticate_client(&auth).await?;
+    let client = state
+        .services
+        .authenticate_client(&presented_client(state, req, &params))
+        .await?;
     let request = TokenRequest {
         grant_type: params.owned("grant_type"),
         username: params.owned("username"),
