@@ -3,13 +3,25 @@
 use actix_web::cookie::{time::Duration, Cookie, SameSite};
 use tessera_service::settings::SessionSettings;
 
-/// The request's session cookie, under this deployment's name (`session.cookie_name`).
-pub fn session_cookie(req: &actix_web::HttpRequest, s: &SessionSettings) -> Option<Cookie<'static>> {
-    // Most hot-path requests (bearer tokens, Basic) carry no cookie: no parse, no request extension then.
-    if !req.headers().contains_key(actix_web::http::header::COOKIE) {
-        return None;
-    }
-    req.cookie(&s.cookie_name)
+/// The value of the request's session cookie, under this deployment's name (`session.cookie_name`): the
+/// first of that name in its `Cookie` headers, as sent. Read by hand rather than through actix's cookie
+/// jar, which parses and percent-decodes every cookie of the request into owned copies (a tenth of a
+/// cached forward-auth answer); a session id is plain hex, so it never needs decoding, and an encoded one
+/// is simply not a session.
+pub fn session_cookie<'a>(req: &'a actix_web::HttpRequest, s: &SessionSettings) -> Option<&'a str> {
+    cookie_value(req.headers(), &s.cookie_name)
+}
+
+/// The first cookie named `name` in the `Cookie` headers (RFC 6265 §5.4: `name=value` pairs split by `;`).
+fn cookie_value<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (k.trim() == name).then(|| v.trim())
+        })
 }
 
 /// The CSRF token a request carries in any of the accepted headers (`session.csrf_header_names`).
@@ -63,4 +75,33 @@ pub fn logout_cookies(s: &SessionSettings) -> [Cookie<'static>; 2] {
     session.make_removal();
     csrf.make_removal();
     [session, csrf]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_value;
+    use actix_web::http::header::{HeaderMap, HeaderValue, COOKIE};
+
+    #[test]
+    fn the_first_cookie_of_the_name_is_read_as_sent() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; tessera_session_x=no;  tessera_session = abc ;"),
+        );
+        h.append(COOKIE, HeaderValue::from_static("tessera_session=later"));
+        assert_eq!(cookie_value(&h, "tessera_session"), Some("abc"));
+        assert_eq!(cookie_value(&h, "theme"), Some("dark"));
+        assert_eq!(cookie_value(&h, "missing"), None);
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("garbage; tessera_session=%61b%20c"),
+        );
+        assert_eq!(
+            cookie_value(&h, "tessera_session"),
+            Some("%61b%20c"),
+            "never decoded"
+        );
+    }
 }

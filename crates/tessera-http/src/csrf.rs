@@ -66,9 +66,10 @@ pub fn refusal(req: &ServiceRequest) -> Option<HttpResponse> {
     }
     let state = req.app_data::<web::Data<AppState>>()?;
     let session = &state.services.settings.session;
-    let cookie = req.cookie(&session.cookie_name)?;
-    let ok =
-        csrf_header(req.headers(), session).is_some_and(|t| state.services.csrf_matches(cookie.value(), t));
+    // The same reading of the cookie as authentication's, so the token is checked against the session
+    // that the request will act as.
+    let cookie = crate::cookies::session_cookie(req.request(), session)?;
+    let ok = csrf_header(req.headers(), session).is_some_and(|t| state.services.csrf_matches(cookie, t));
     (!ok).then(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,

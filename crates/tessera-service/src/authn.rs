@@ -31,7 +31,7 @@ pub struct Presented<'a> {
     /// The `auth.service_key_header` value.
     pub service_key: Option<&'a [u8]>,
     /// The session cookie's value.
-    pub session: Option<String>,
+    pub session: Option<&'a str>,
     /// The client address (trusted-proxy aware), charged for a Basic credential's login budget.
     pub client_ip: Option<String>,
 }
@@ -82,11 +82,12 @@ fn credential_text<'a>(raw: &'a [u8], malformed: &'static str) -> Result<&'a str
 /// The client address is part of the key: a hit never asks the login budget, so an entry made from one
 /// address must not serve another that is locked out (a lockout drops the user's entries; the locked-out
 /// address can only make a new one through a miss, which the budget refuses).
+///
+/// The MAC's key state is made once per process, so a hit hashes only the address and the credential.
 fn basic_cache_key(client_ip: &str, credential: &str) -> TokenDigest {
-    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-    let secret = SECRET.get_or_init(tessera_crypto::random::bytes::<32>);
-    let keyed = format!("{client_ip}\n{credential}");
-    TokenDigest(tessera_crypto::hmac_sha256(secret, keyed.as_bytes()))
+    static MAC: std::sync::OnceLock<tessera_crypto::KeyedHmac> = std::sync::OnceLock::new();
+    let mac = MAC.get_or_init(|| tessera_crypto::KeyedHmac::new(&tessera_crypto::random::bytes::<32>()));
+    TokenDigest(mac.mac(&[client_ip.as_bytes(), b"\n", credential.as_bytes()]))
 }
 
 /// `user:password` from a Basic credential (RFC 7617, UTF-8).
@@ -133,11 +134,17 @@ impl Services {
                     .map_err(|f| invalid(f, EXPIRED));
             }
             if scheme.eq_ignore_ascii_case("basic") {
+                let ip = p.client_ip.as_deref().unwrap_or("unknown");
+                let key = basic_cache_key(ip, credential);
+                // A cached answer first: only a credential that once decoded can have one, so a hit
+                // needs no base64 and no strings; anything else is decoded (and refused if malformed).
+                if let Some(answer) = self.cached_identity(CredentialKind::Basic, key).await {
+                    return answer.map(Some).map_err(|f| invalid(f, EXPIRED));
+                }
                 let (user, password) = decode_basic(credential)
                     .ok_or(AuthnError::Unauthorized("malformed Basic credentials"))?;
-                let ip = p.client_ip.as_deref().unwrap_or("unknown");
                 return self
-                    .resolve_cached(CredentialKind::Basic, basic_cache_key(ip, credential), || async {
+                    .resolve_cached(CredentialKind::Basic, key, || async {
                         match self.verify_basic(&user, &password, ip).await {
                             Ok((id, generation)) => Ok((id, Some(generation))),
                             Err(LoginFailure::Service(e)) => Err(AuthFailure::Service(e)),
@@ -162,7 +169,7 @@ impl Services {
                 .map(Some)
                 .ok_or(AuthnError::Unauthorized("invalid service key"));
         }
-        if let Some(secret) = p.session.as_deref() {
+        if let Some(secret) = p.session {
             return self
                 .resolve_session(secret)
                 .await

@@ -592,6 +592,16 @@ impl Services {
         None
     }
 
+    /// The cached answer for a credential, if there is one (no load on a miss).
+    pub(crate) async fn cached_identity(
+        &self,
+        kind: CredentialKind,
+        digest: tessera_core::token_format::TokenDigest,
+    ) -> Option<Result<Identity, AuthFailure>> {
+        self.cached_answer(&(kind, digest), self.clock.now().as_secs())
+            .await
+    }
+
     /// The cache in front of a credential loader. A hit re-checks expiry against the clock and the owner
     /// (enabled, generation) against the rights cache, then intersects bitsets; a miss loads, and a load
     /// that raced an eviction is not cached. Invalid credentials are remembered briefly.

@@ -24,7 +24,7 @@ pub fn presented<'a>(req: &'a HttpRequest, state: &AppState) -> Presented<'a> {
         api_key: configured(&state.headers.api_key),
         authorization,
         service_key: configured(&state.headers.service_key),
-        session: session_cookie(req, &services.settings.session).map(|c| c.value().to_owned()),
+        session: session_cookie(req, &services.settings.session),
         client_ip,
     }
 }

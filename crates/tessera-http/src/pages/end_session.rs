@@ -36,8 +36,8 @@ pub async fn end_session(state: web::Data<AppState>, req: HttpRequest) -> Result
     }
     let s = &state.services;
     let cookie = session_cookie(&req, &s.settings.session);
-    let session = match &cookie {
-        Some(c) => s.resolve_session(c.value()).await.ok(),
+    let session = match cookie {
+        Some(c) => s.resolve_session(c).await.ok(),
         None => None,
     };
     let plan = match s.plan_end_session(&p, session.as_ref()).await {
@@ -48,8 +48,8 @@ pub async fn end_session(state: web::Data<AppState>, req: HttpRequest) -> Result
     };
     match plan {
         EndSession::End { target } => {
-            if let Some(c) = &cookie {
-                s.end_session(c.value()).await?;
+            if let Some(c) = cookie {
+                s.end_session(c).await?;
             }
             let mut res = HttpResponse::SeeOther();
             for c in logout_cookies(&s.settings.session) {

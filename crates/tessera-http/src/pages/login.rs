@@ -136,14 +136,13 @@ pub async fn page(
     let s = &state.services;
     let signed_in_as = match session_cookie(&req, &state.services.settings.session) {
         Some(c) => s
-            .resolve_session(c.value())
+            .resolve_session(c)
             .await
             .ok()
             .and_then(|id| id.principal.map(|p| p.username.clone())),
         None => None,
     };
-    let session_csrf =
-        session_cookie(&req, &state.services.settings.session).map(|c| s.csrf_token(c.value()));
+    let session_csrf = session_cookie(&req, &state.services.settings.session).map(|c| s.csrf_token(c));
     let form_token = tessera_crypto::random::hex_secret(16);
     let rd = safe_rd(&state, q.rd.as_deref())?;
     let reauth = q.reauth.is_some();
@@ -467,14 +466,14 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let s = &state.services;
     if let Some(c) = session_cookie(&req, &state.services.settings.session) {
-        if !s.csrf_matches(c.value(), &form.csrf_token) {
+        if !s.csrf_matches(c, &form.csrf_token) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "csrf",
                 "missing or wrong CSRF token",
             ));
         }
-        s.end_session(c.value()).await?;
+        s.end_session(c).await?;
     }
     let mut res = HttpResponse::SeeOther();
     for c in logout_cookies(&s.settings.session) {

@@ -28,8 +28,8 @@ use crate::cookies::session_cookie;
 pub(crate) async fn signed_in(state: &crate::AppState, req: &HttpRequest) -> Option<(Identity, String)> {
     let s = &state.services;
     let c = session_cookie(req, &s.settings.session)?;
-    let id = s.resolve_session(c.value()).await.ok()?;
-    Some((id, s.csrf_token(c.value())))
+    let id = s.resolve_session(c).await.ok()?;
+    Some((id, s.csrf_token(c)))
 }
 
 /// The signed-in session and its CSRF token, or a redirect through `/login` back to `page` (a form's

@@ -13,7 +13,7 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     let s = &state.services;
     let mut oidc_logout_url = None;
     if let Some(c) = session_cookie(&req, &state.services.settings.session) {
-        if let Some(id_token) = s.end_session(c.value()).await? {
+        if let Some(id_token) = s.end_session(c).await? {
             oidc_logout_url = s.oidc_logout_url(&id_token).await;
         }
     }

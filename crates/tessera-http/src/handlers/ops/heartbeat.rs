@@ -16,7 +16,7 @@ pub async fn heartbeat(state: web::Data<AppState>, req: HttpRequest) -> Result<H
     let mut res = HttpResponse::Ok();
     if let Some(session) = crate::cookies::session_cookie(&req, &s.settings.session) {
         res.cookie(crate::cookies::csrf_cookie(
-            s.csrf_token(session.value()),
+            s.csrf_token(session),
             &s.settings.session,
         ))
         // A per-session Set-Cookie must never be stored by a shared cache and handed to someone else.
