@@ -1,20 +1,26 @@
-//! bcrypt on a bounded blocking pool.
+//! bcrypt on a bounded pool of its own threads.
 //!
 //! bcrypt at cost 12 takes ~250 ms of CPU; on an async worker it would stall every request on that thread.
-//! A semaphore bounds how many run at once so a login flood queues instead of exhausting the blocking pool.
+//! A semaphore bounds how many run at once so a login flood queues instead of piling up threads, and the
+//! hashes run on threads of their own, made once at `SCHED_IDLE`: they get a core only when nothing else
+//! wants it, so a login storm cannot slow the hot path. Not tokio's blocking pool: its threads also run
+//! database work, which must keep its normal priority, and switching a shared thread's policy back and
+//! forth around each hash left it at nice 19 afterwards (the `thread-priority` crate restores `Other`
+//! with its lowest priority), so every later query on that thread ran starved.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("password hashing failed: {0}")]
     Hash(#[from] bcrypt::BcryptError),
     #[error("password hashing task failed")]
-    Join(#[from] tokio::task::JoinError),
+    Panicked,
     #[error("password hashing pool is closed")]
     Closed,
 }
@@ -31,7 +37,11 @@ pub struct PasswordHasher {
     /// Checks waiting for a permit now, and the total time checks have waited (for metrics).
     waiting: Arc<std::sync::atomic::AtomicI64>,
     waited_ms: Arc<AtomicU64>,
+    /// Where hashes go to the idle-priority threads; they end when the last clone of this is dropped.
+    jobs: mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 impl PasswordHasher {
     /// `cost` is bcrypt's work factor (4-31); `concurrency` bounds parallel hashes.
@@ -42,13 +52,15 @@ impl PasswordHasher {
         // `cost` with its salt, and can never match.
         let cheap = bcrypt::hash("tessera-dummy-password", 4)?;
         let dummy = format!("{}{cost:02}{}", &cheap[..4], &cheap[6..]);
+        let concurrency = concurrency.max(1);
         Ok(Self {
             cost,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
             dummy_hash: Arc::new(dummy),
             verifications: Arc::new(AtomicU64::new(0)),
             waiting: Arc::default(),
             waited_ms: Arc::default(),
+            jobs: spawn_idle_threads(concurrency),
         })
     }
 
@@ -110,42 +122,58 @@ impl PasswordHasher {
         self.waited_ms.fetch_add(waited, Ordering::Relaxed);
         let _permit = permit.map_err(|_| PasswordError::Closed)?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            // bcrypt yields the CPU to everything else (the hot path above all): SCHED_IDLE while it
-            // hashes, so a login storm cannot slow forward-auth, yet logins run whenever a core is free.
-            // The blocking thread is shared with database work, so the policy is restored afterwards.
-            let _idle = IdleWhileHashing::enter();
-            span.in_scope(f)
-        })
-        .instrument(tracing::Span::current())
-        .await?
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // A panic inside bcrypt must not take a pool thread with it.
+            let outcome =
+                catch_unwind(AssertUnwindSafe(|| span.in_scope(f))).unwrap_or(Err(PasswordError::Panicked));
+            let _ = done.send(outcome);
+        });
+        self.jobs.send(job).map_err(|_| PasswordError::Closed)?;
+        result.await.map_err(|_| PasswordError::Closed)?
     }
 }
 
-/// Lowers the current thread to SCHED_IDLE and restores SCHED_OTHER on drop. Failure to change policy
-/// is harmless (the hash just runs at normal priority).
-struct IdleWhileHashing;
-
-impl IdleWhileHashing {
-    fn enter() -> Self {
-        Self::set(thread_priority::unix::NormalThreadSchedulePolicy::Idle);
-        IdleWhileHashing
+/// `n` threads that lower themselves to `SCHED_IDLE` once and then run hashes until every sender is gone.
+/// Failure to change the policy is harmless: the hashes just run at normal priority.
+fn spawn_idle_threads(n: usize) -> mpsc::Sender<Job> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for i in 0..n {
+        let queue = Arc::clone(&queue);
+        let spawned = std::thread::Builder::new()
+            .name(format!("tessera-bcrypt-{i}"))
+            .spawn(move || {
+                run_idle();
+                loop {
+                    // The lock is held only while waiting for the next job, never while hashing.
+                    let next = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => return,
+                    };
+                    match next {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start a password hashing thread");
+        }
     }
-
-    fn set(policy: thread_priority::unix::NormalThreadSchedulePolicy) {
-        use thread_priority::unix::{set_thread_priority_and_policy, thread_native_id, ThreadSchedulePolicy};
-        let _ = set_thread_priority_and_policy(
-            thread_native_id(),
-            thread_priority::ThreadPriority::Min,
-            ThreadSchedulePolicy::Normal(policy),
-        );
-    }
+    jobs
 }
 
-impl Drop for IdleWhileHashing {
-    fn drop(&mut self) {
-        Self::set(thread_priority::unix::NormalThreadSchedulePolicy::Other);
-    }
+/// Puts the calling thread in the `SCHED_IDLE` class for good.
+fn run_idle() {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+    };
+    let _ = set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    );
 }
 
 #[cfg(test)]
@@ -172,25 +200,41 @@ mod tests {
         assert!(!h.verify("anything", None).await.unwrap());
     }
 
-    #[test]
-    fn hashing_runs_idle_and_restores_the_policy() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_runs_idle_off_the_blocking_pool() {
         use thread_priority::unix::{
             thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
         };
-        std::thread::spawn(|| {
-            let guard = IdleWhileHashing::enter();
-            assert_eq!(
-                thread_schedule_policy().unwrap(),
-                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
-            );
-            drop(guard);
-            assert_eq!(
-                thread_schedule_policy().unwrap(),
-                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
-            );
-        })
-        .join()
-        .unwrap();
+        let policy = || thread_schedule_policy().map_err(|_| PasswordError::Closed);
+        let h = PasswordHasher::new(4, 2).unwrap();
+        let (hashing, name) = h
+            .run(move || Ok((policy()?, std::thread::current().name().map(str::to_owned))))
+            .await
+            .unwrap();
+        assert_eq!(
+            hashing,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        assert!(name.is_some_and(|n| n.starts_with("tessera-bcrypt-")));
+        // Database work shares tokio's blocking pool: it keeps its normal class, however many hashes ran.
+        h.hash("aaaaaaaa").await.unwrap();
+        let blocking = tokio::task::spawn_blocking(policy).await.unwrap().unwrap();
+        assert_eq!(
+            blocking,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hash_keeps_its_thread() {
+        let h = PasswordHasher::new(4, 1).unwrap();
+        let failed = h
+            .run(|| -> Result<(), PasswordError> { std::panic::resume_unwind(Box::new("bcrypt broke")) })
+            .await;
+        assert!(matches!(failed, Err(PasswordError::Panicked)), "{failed:?}");
+        // The only thread survived it and still hashes.
+        let hash = h.hash("aaaaaaaa").await.unwrap();
+        assert!(h.verify("aaaaaaaa", Some(&hash)).await.unwrap());
     }
 
     #[tokio::test]
