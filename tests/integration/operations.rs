@@ -93,6 +93,19 @@ async fn metrics_count_a_mixed_workload() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let _session = app.session_login("ada").await;
+    // Forward-auth answers any method a proxy forwards: a made-up one must not become a label value.
+    for _ in 0..2 {
+        let made_up = reqwest::Method::from_bytes(b"FROBNICATE").unwrap();
+        let res = app
+            .client
+            .request(made_up, app.url("/auth/forward"))
+            .header("x-forwarded-host", "romm.example.com")
+            .header("x-forwarded-uri", "/api/roms/1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
     // Labelled by pattern, never by the raw path (bounded label values).
     assert_eq!(
         app.get("/api/users/424242").await.status(),
@@ -144,9 +157,18 @@ async fn metrics_count_a_mixed_workload() {
     assert_eq!(requests("/auth/forward", "200"), 3.0);
     assert_eq!(requests("/auth/forward", "401"), 2.0);
     assert_eq!(requests("/api/users/{id}", "401"), 1.0);
-    assert!(!all
+    assert_eq!(
+        value(
+            &all,
+            "tessera_http_requests_total",
+            &[("route", "/auth/forward"), ("method", "other"), ("status", "401")],
+        ),
+        2.0,
+        "methods outside the standard ones are counted as other"
+    );
+    assert!(!all.iter().any(|(_, labels, _)| labels
         .iter()
-        .any(|(_, labels, _)| labels.iter().any(|(_, v)| v.contains("424242"))));
+        .any(|(_, v)| v.contains("424242") || v.contains("FROBNICATE"))));
     assert!(
         value(
             &all,

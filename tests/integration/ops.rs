@@ -125,6 +125,21 @@ async fn unknown_routes_and_methods_are_problems() {
     let res = app.get("/api/setup/admin").await;
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        res.headers()["allow"],
+        "POST",
+        "a 405 names what the resource takes (RFC 9110)"
+    );
+    let res = app.client.delete(app.url("/api/users/me")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET, PUT");
+    let res = app
+        .client
+        .head(app.url("/assets/tessera.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "HEAD is served where it is routed");
     let res = app.get("/oauth/nothing").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(

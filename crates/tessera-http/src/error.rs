@@ -425,11 +425,11 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found())
 }
 
-/// For resources that exist but not with this method.
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// The problem a resource answers to a method it does not take (the endpoint adds `Allow`).
+pub fn method_not_allowed_error() -> ApiError {
+    ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "method not allowed on this path",
-    ))
+    )
 }

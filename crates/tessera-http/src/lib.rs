@@ -3,6 +3,7 @@
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
+mod endpoint;
 pub mod error;
 pub mod extract;
 pub mod guard;

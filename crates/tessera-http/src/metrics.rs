@@ -1,13 +1,12 @@
 //! Request metrics: the edge middleware records every answer by route pattern (bounded labels, never the raw
 //! path), method and status, with its latency.
 
-use actix_web::http::Method;
 use actix_web::HttpRequest;
 
 use crate::AppState;
 
 /// Counts one answer under its route's pattern (called by [`crate::request::edge`]).
-pub fn record(state: &AppState, req: &HttpRequest, method: &Method, status: u16, seconds: f64) {
+pub fn record(state: &AppState, req: &HttpRequest, status: u16, seconds: f64) {
     // Routes are named by their pattern (routes.rs), which costs nothing to read; the few unnamed ones
     // (pages) fall back to building the pattern.
     let pattern;
@@ -21,5 +20,5 @@ pub fn record(state: &AppState, req: &HttpRequest, method: &Method, status: u16,
     state
         .services
         .metrics
-        .request(route, method.as_str(), status, seconds);
+        .request(route, req.method().as_str(), status, seconds);
 }

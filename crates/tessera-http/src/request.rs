@@ -24,15 +24,30 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// What a log line written while serving a request says about it. Kept in a task-local rather than a
 /// tracing span: a span costs its fields' formatting, a slab entry and an enter/exit at every poll of
 /// every request (~13 % of `/healthz` at the default level), while this costs nothing until a line is
-/// actually written ([`WithRequest`] adds it then).
+/// actually written ([`WithRequest`] adds it then). Not a clone of the `HttpRequest` itself: actix's
+/// router needs to be its only owner while it matches (it panics otherwise).
 #[derive(Clone, Debug)]
 pub struct RequestContext {
-    pub id: String,
-    /// The caller's W3C trace context, when well-formed: (trace id, parent span id).
-    pub trace: Option<(String, String)>,
+    pub id: HeaderValue,
     pub method: actix_web::http::Method,
     /// Only its path is ever written: query strings may carry codes or tokens.
     pub uri: actix_web::http::Uri,
+    /// The caller's `traceparent` header, parsed only when a line is written.
+    pub traceparent: Option<HeaderValue>,
+}
+
+impl RequestContext {
+    fn id(&self) -> &str {
+        self.id.to_str().unwrap_or("-")
+    }
+
+    /// The caller's W3C trace context, when well-formed: (trace id, parent span id).
+    fn trace(&self) -> Option<(&str, &str)> {
+        self.traceparent
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_traceparent)
+    }
 }
 
 tokio::task_local! {
@@ -42,38 +57,45 @@ tokio::task_local! {
 /// The id of the request being served (for error bodies), or "-" outside one.
 pub fn current_request_id() -> String {
     REQUEST
-        .try_with(|r| r.id.clone())
+        .try_with(|r| r.id().to_owned())
         .unwrap_or_else(|_| "-".to_owned())
 }
 
 /// A fresh request id: a per-process random prefix and a counter. Cheaper than a UUID per request (no
-/// system call on the hot path) and still unique across replicas and restarts.
-fn new_request_id() -> String {
+/// system call on the hot path) and still unique across replicas and restarts. Written into a buffer on
+/// the stack and copied once into the header value: one allocation.
+fn new_request_id() -> HeaderValue {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
-    static PREFIX: OnceLock<String> = OnceLock::new();
+    static PREFIX: OnceLock<[u8; PREFIX_LEN]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
-    // Hex by hand: the formatting machinery was a visible share of a cached forward-auth answer.
+    let prefix = PREFIX.get_or_init(|| {
+        let mut p = [0; PREFIX_LEN];
+        p.copy_from_slice(&uuid::Uuid::new_v4().simple().to_string().as_bytes()[..PREFIX_LEN]);
+        p
+    });
+    let mut id = [0u8; PREFIX_LEN + 1 + 16];
+    id[..PREFIX_LEN].copy_from_slice(prefix);
+    id[PREFIX_LEN] = b'-';
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut id = String::with_capacity(prefix.len() + 1 + 16);
-    id.push_str(prefix);
-    id.push('-');
-    push_counter(&mut id, n);
-    id
+    let len = PREFIX_LEN + 1 + write_counter(&mut id[PREFIX_LEN + 1..], n);
+    // Hex digits and a dash are always a valid header value.
+    HeaderValue::from_bytes(&id[..len]).unwrap_or(HeaderValue::from_static("-"))
 }
 
-/// `n` in lowercase hex, at least 12 digits (as `{:012x}` writes it, without the formatting machinery).
-fn push_counter(out: &mut String, n: u64) {
+const PREFIX_LEN: usize = 12;
+
+/// Writes `n` in lowercase hex, at least 12 digits (as `{:012x}` writes it, without the formatting
+/// machinery, which was a visible share of a cached forward-auth answer), into `out` (16 bytes or more);
+/// returns how many bytes it wrote.
+fn write_counter(out: &mut [u8], n: u64) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digits = (16 - n.leading_zeros() as usize / 4).max(12);
-    for shift in (0..digits).rev() {
-        let nibble = ((n >> (shift * 4)) & 0xf) as u8;
-        out.push(char::from(if nibble < 10 {
-            b'0' + nibble
-        } else {
-            b'a' + nibble - 10
-        }));
+    for (i, slot) in out.iter_mut().take(digits).enumerate() {
+        let shift = (digits - 1 - i) * 4;
+        *slot = HEX[((n >> shift) & 0xf) as usize];
     }
+    digits
 }
 
 /// A caller's id is echoed only when it is short and plain, so it cannot inject into logs or headers.
@@ -146,25 +168,18 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        // A caller's id is reused as the very header value it sent (a reference count, no copy).
         let id = req
             .headers()
             .get(&REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|s| sane(s))
-            .map_or_else(new_request_id, str::to_owned);
-        let header = HeaderValue::from_str(&id).ok();
-        let method = req.method().clone();
+            .filter(|v| v.to_str().is_ok_and(sane))
+            .cloned()
+            .unwrap_or_else(new_request_id);
         let context = RequestContext {
-            id,
-            trace: req
-                .headers()
-                .get(&TRACEPARENT)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_traceparent)
-                .map(|(t, p)| (t.to_owned(), p.to_owned())),
-            method: method.clone(),
+            id: id.clone(),
+            method: req.method().clone(),
             uri: req.uri().clone(),
+            traceparent: req.headers().get(&TRACEPARENT).cloned(),
         };
         let call = Call::Pending {
             service: Rc::clone(&self.service),
@@ -174,9 +189,7 @@ where
         EdgeFuture {
             inner: REQUEST.scope(context, call),
             started,
-            state,
-            method,
-            header,
+            header: Some(id),
         }
     }
 }
@@ -234,8 +247,6 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: TaskLocalFuture<RequestContext, Call<S>>,
         started: Instant,
-        state: Option<web::Data<AppState>>,
-        method: actix_web::http::Method,
         header: Option<HeaderValue>,
     }
 }
@@ -252,13 +263,11 @@ where
         if let Some(v) = this.header.take() {
             res.headers_mut().insert(REQUEST_ID_HEADER, v);
         }
-        if let Some(state) = this.state {
-            let status = res.status().as_u16();
+        if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
             crate::metrics::record(
                 state,
                 res.request(),
-                this.method,
-                status,
+                res.status().as_u16(),
                 this.started.elapsed().as_secs_f64(),
             );
         }
@@ -298,20 +307,20 @@ where
         let mut line = String::new();
         self.inner.format_event(ctx, Writer::new(&mut line), event)?;
         let body = line.trim_end_matches('\n');
-        let mut fields: Vec<(&str, String)> = vec![("request.id", context.id.clone())];
-        if let Some((t, p)) = &context.trace {
-            fields.push(("trace.id", t.clone()));
-            fields.push(("trace.parent_id", p.clone()));
+        let mut fields: Vec<(&str, &str)> = vec![("request.id", context.id())];
+        if let Some((t, p)) = context.trace() {
+            fields.push(("trace.id", t));
+            fields.push(("trace.parent_id", p));
         }
-        fields.push(("http.method", context.method.as_str().to_owned()));
-        fields.push(("http.path", context.uri.path().to_owned()));
+        fields.push(("http.method", context.method.as_str()));
+        fields.push(("http.path", context.uri.path()));
         if self.json {
             let Some(rest) = body.strip_prefix('{') else {
                 return writeln!(writer, "{body}");
             };
             let mut out = String::from("{");
             for (k, v) in &fields {
-                out.push_str(&format!("{:?}:{},", k, serde_json::Value::from(v.as_str())));
+                out.push_str(&format!("{:?}:{},", k, serde_json::Value::from(*v)));
             }
             writeln!(writer, "{out}{rest}")
         } else {
@@ -323,15 +332,26 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_traceparent, push_counter};
+    use super::{new_request_id, parse_traceparent, write_counter};
 
     #[test]
     fn the_counter_is_written_as_format_writes_it() {
         for n in [0, 1, 0xabc, (1 << 48) - 1, 1 << 48, u64::MAX] {
-            let mut out = String::new();
-            push_counter(&mut out, n);
-            assert_eq!(out, format!("{n:012x}"));
+            let mut out = [0u8; 16];
+            let len = write_counter(&mut out, n);
+            assert_eq!(std::str::from_utf8(&out[..len]).unwrap(), format!("{n:012x}"));
         }
+    }
+
+    #[test]
+    fn fresh_ids_are_a_prefix_and_a_rising_counter() {
+        let (a, b) = (new_request_id(), new_request_id());
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        let (pa, ca) = a.split_once('-').unwrap();
+        let (pb, cb) = b.split_once('-').unwrap();
+        assert_eq!((pa.len(), pa), (12, pb));
+        assert!(pa.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(u64::from_str_radix(cb, 16).unwrap() > u64::from_str_radix(ca, 16).unwrap());
     }
 
     #[test]

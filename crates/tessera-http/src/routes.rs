@@ -1,6 +1,7 @@
 use actix_web::web;
 
-use crate::error::{form_error, json_error, method_not_allowed, not_found, query_error};
+use crate::endpoint::resource;
+use crate::error::{form_error, json_error, not_found, query_error};
 use crate::handlers::{
     audit, auth, client_tokens, clients, device, devices, oauth, ops, permissions, setup, users, wellknown,
 };
@@ -35,247 +36,210 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .name("/auth/forward")
             .route(web::route().to(crate::handlers::forward::forward)),
     )
-    .service(resource("/oauth/introspect").route(web::post().to(oauth::introspect::introspect)))
-    .service(resource("/healthz").route(web::get().to(ops::healthz::healthz)))
-    .service(resource("/readyz").route(web::get().to(ops::readyz::readyz)))
-    .service(resource("/metrics").route(web::get().to(ops::metrics::metrics)))
-    .service(resource("/openapi.json").route(web::get().to(ops::openapi_json::openapi_json)))
-    .service(resource("/problems/{code}").route(web::get().to(ops::problems::problem)))
-    .service(resource("/api/audit").route(web::get().to(audit::list::list)))
-    .service(resource("/api/heartbeat").route(web::get().to(ops::heartbeat::heartbeat)))
-    .service(resource("/api/setup/status").route(web::get().to(setup::status::status)))
-    .service(resource("/api/setup/admin").route(web::post().to(setup::admin::admin)))
-    .service(resource("/oauth/token").route(web::post().to(oauth::token::token)))
-    .service(resource("/api/token").route(web::post().to(oauth::token::romm_token)))
+    .service(resource("/oauth/introspect").post(oauth::introspect::introspect))
+    .service(resource("/healthz").get(ops::healthz::healthz))
+    .service(resource("/readyz").get(ops::readyz::readyz))
+    .service(resource("/metrics").get(ops::metrics::metrics))
+    .service(resource("/openapi.json").get(ops::openapi_json::openapi_json))
+    .service(resource("/problems/{code}").get(ops::problems::problem))
+    .service(resource("/api/audit").get(audit::list::list))
+    .service(resource("/api/heartbeat").get(ops::heartbeat::heartbeat))
+    .service(resource("/api/setup/status").get(setup::status::status))
+    .service(resource("/api/setup/admin").post(setup::admin::admin))
+    .service(resource("/oauth/token").post(oauth::token::token))
+    .service(resource("/api/token").post(oauth::token::romm_token))
     .service(
         resource("/oauth/authorize")
-            .route(web::get().to(crate::pages::authorize::authorize))
-            .route(web::post().to(crate::pages::authorize::consent)),
+            .get(crate::pages::authorize::authorize)
+            .post(crate::pages::authorize::consent),
     )
-    .service(resource("/account/apps").route(web::get().to(crate::pages::account_apps::page)))
-    .service(resource("/account/apps/revoke").route(web::post().to(crate::pages::account_apps::revoke)))
-    .service(resource("/account/passkeys").route(web::get().to(crate::pages::account_passkeys::page)))
-    .service(
-        resource("/account/passkeys/rename").route(web::post().to(crate::pages::account_passkeys::rename)),
-    )
-    .service(
-        resource("/account/passkeys/delete").route(web::post().to(crate::pages::account_passkeys::delete)),
-    )
+    .service(resource("/account/apps").get(crate::pages::account_apps::page))
+    .service(resource("/account/apps/revoke").post(crate::pages::account_apps::revoke))
+    .service(resource("/account/passkeys").get(crate::pages::account_passkeys::page))
+    .service(resource("/account/passkeys/rename").post(crate::pages::account_passkeys::rename))
+    .service(resource("/account/passkeys/delete").post(crate::pages::account_passkeys::delete))
     .service(
         resource("/assets/pages.js")
-            .route(web::get().to(crate::pages::assets::pages_js))
-            .route(web::head().to(crate::pages::assets::pages_js)),
+            .get(crate::pages::assets::pages_js)
+            .head(crate::pages::assets::pages_js),
     )
     .service(
         resource("/assets/tessera.css")
-            .route(web::get().to(crate::pages::assets::stylesheet))
-            .route(web::head().to(crate::pages::assets::stylesheet)),
+            .get(crate::pages::assets::stylesheet)
+            .head(crate::pages::assets::stylesheet),
     )
-    .service(resource("/account").route(web::get().to(crate::pages::account_home::page)))
-    .service(resource("/account/tokens").route(web::get().to(crate::pages::account_tokens::page)))
-    .service(resource("/account/devices").route(web::get().to(crate::pages::account_devices::page)))
-    .service(resource("/admin").route(web::get().to(crate::pages::admin::users)))
-    .service(resource("/admin/audit").route(web::get().to(crate::pages::admin::audit)))
-    .service(resource("/admin/invite").route(web::post().to(crate::pages::admin::invite)))
-    .service(resource("/admin/settings").route(web::get().to(crate::pages::admin::settings)))
-    .service(resource("/admin/clients").route(web::get().to(crate::pages::admin::clients)))
-    .service(resource("/admin/groups").route(web::get().to(crate::pages::admin::groups)))
-    .service(resource("/admin/groups/{action}").route(web::post().to(crate::pages::admin::group_action)))
-    .service(resource("/admin/clients/{action}").route(web::post().to(crate::pages::admin::client_action)))
-    .service(resource("/admin/settings/rotate-key").route(web::post().to(crate::pages::admin::rotate_key)))
-    .service(resource("/admin/users/{action}").route(web::post().to(crate::pages::admin::user_action)))
+    .service(resource("/account").get(crate::pages::account_home::page))
+    .service(resource("/account/tokens").get(crate::pages::account_tokens::page))
+    .service(resource("/account/devices").get(crate::pages::account_devices::page))
+    .service(resource("/admin").get(crate::pages::admin::users))
+    .service(resource("/admin/audit").get(crate::pages::admin::audit))
+    .service(resource("/admin/invite").post(crate::pages::admin::invite))
+    .service(resource("/admin/settings").get(crate::pages::admin::settings))
+    .service(resource("/admin/clients").get(crate::pages::admin::clients))
+    .service(resource("/admin/groups").get(crate::pages::admin::groups))
+    .service(resource("/admin/groups/{action}").post(crate::pages::admin::group_action))
+    .service(resource("/admin/clients/{action}").post(crate::pages::admin::client_action))
+    .service(resource("/admin/settings/rotate-key").post(crate::pages::admin::rotate_key))
+    .service(resource("/admin/users/{action}").post(crate::pages::admin::user_action))
     .service(
         resource("/admin/user/{id}")
-            .route(web::get().to(crate::pages::admin::user_rights))
-            .route(web::post().to(crate::pages::admin::save_user_rights)),
+            .get(crate::pages::admin::user_rights)
+            .post(crate::pages::admin::save_user_rights),
     )
-    .service(resource("/account/devices/rename").route(web::post().to(crate::pages::account_devices::rename)))
-    .service(resource("/account/devices/revoke").route(web::post().to(crate::pages::account_devices::revoke)))
-    .service(resource("/account/tokens/{action}").route(web::post().to(crate::pages::account_tokens::act)))
-    .service(resource("/account/password").route(web::post().to(crate::pages::account_home::password)))
-    .service(resource("/account/email").route(web::post().to(crate::pages::account_home::email)))
-    .service(
-        resource("/account/verify-email").route(web::post().to(crate::pages::account_home::verify_email)),
-    )
-    .service(resource("/account/sessions/end").route(web::post().to(crate::pages::account_home::end_session)))
-    .service(
-        resource("/account/sessions/end-others")
-            .route(web::post().to(crate::pages::account_home::end_others)),
-    )
-    .service(resource("/oauth/end_session").route(web::get().to(crate::pages::end_session::end_session)))
-    .service(resource("/oauth/revoke").route(web::post().to(oauth::revoke::revoke)))
+    .service(resource("/account/devices/rename").post(crate::pages::account_devices::rename))
+    .service(resource("/account/devices/revoke").post(crate::pages::account_devices::revoke))
+    .service(resource("/account/tokens/{action}").post(crate::pages::account_tokens::act))
+    .service(resource("/account/password").post(crate::pages::account_home::password))
+    .service(resource("/account/email").post(crate::pages::account_home::email))
+    .service(resource("/account/verify-email").post(crate::pages::account_home::verify_email))
+    .service(resource("/account/sessions/end").post(crate::pages::account_home::end_session))
+    .service(resource("/account/sessions/end-others").post(crate::pages::account_home::end_others))
+    .service(resource("/oauth/end_session").get(crate::pages::end_session::end_session))
+    .service(resource("/oauth/revoke").post(oauth::revoke::revoke))
     .service(
         resource("/oauth/userinfo")
-            .route(web::get().to(oauth::userinfo::userinfo))
-            .route(web::post().to(oauth::userinfo::userinfo)),
+            .get(oauth::userinfo::userinfo)
+            .post(oauth::userinfo::userinfo),
     )
-    .service(
-        resource("/.well-known/openid-configuration").route(web::get().to(wellknown::discovery::discovery)),
-    )
-    .service(
-        resource("/.well-known/oauth-authorization-server")
-            .route(web::get().to(wellknown::discovery::discovery)),
-    )
-    .service(resource("/.well-known/jwks.json").route(web::get().to(wellknown::jwks::jwks)))
+    .service(resource("/.well-known/openid-configuration").get(wellknown::discovery::discovery))
+    .service(resource("/.well-known/oauth-authorization-server").get(wellknown::discovery::discovery))
+    .service(resource("/.well-known/jwks.json").get(wellknown::jwks::jwks))
     .service(
         resource("/api/oauth-clients")
-            .route(web::get().to(clients::list::list))
-            .route(web::post().to(clients::create::create)),
+            .get(clients::list::list)
+            .post(clients::create::create),
     )
     .service(
         resource("/api/oauth-clients/{client_id}")
-            .route(web::get().to(clients::get::get))
-            .route(web::put().to(clients::update::update))
-            .route(web::delete().to(clients::delete::delete)),
+            .get(clients::get::get)
+            .put(clients::update::update)
+            .delete(clients::delete::delete),
     )
-    .service(resource("/api/login").route(web::post().to(auth::login::login_basic)))
-    .service(resource("/api/auth/login").route(web::post().to(auth::login::login_json)))
-    .service(resource("/api/logout").route(web::post().to(auth::logout::logout)))
-    .service(resource("/api/auth/logout").route(web::post().to(auth::logout::auth_logout)))
-    .service(resource("/api/sessions").route(web::get().to(auth::sessions::list)))
-    .service(resource("/api/sessions/{id}").route(web::delete().to(auth::sessions::delete)))
-    .service(resource("/api/users/invite-link").route(web::post().to(users::invite::invite_link)))
-    .service(resource("/api/users/register").route(web::post().to(users::invite::register)))
+    .service(resource("/api/login").post(auth::login::login_basic))
+    .service(resource("/api/auth/login").post(auth::login::login_json))
+    .service(resource("/api/logout").post(auth::logout::logout))
+    .service(resource("/api/auth/logout").post(auth::logout::auth_logout))
+    .service(resource("/api/sessions").get(auth::sessions::list))
+    .service(resource("/api/sessions/{id}").delete(auth::sessions::delete))
+    .service(resource("/api/users/invite-link").post(users::invite::invite_link))
+    .service(resource("/api/users/register").post(users::invite::register))
     .service(
         resource("/api/users/me/totp")
-            .route(web::post().to(users::second_factor::begin))
-            .route(web::delete().to(users::second_factor::remove)),
+            .post(users::second_factor::begin)
+            .delete(users::second_factor::remove),
     )
-    .service(resource("/api/users/me/totp/confirm").route(web::post().to(users::second_factor::confirm)))
-    .service(resource("/api/users/me/passkeys/options").route(web::post().to(users::passkeys::options)))
+    .service(resource("/api/users/me/totp/confirm").post(users::second_factor::confirm))
+    .service(resource("/api/users/me/passkeys/options").post(users::passkeys::options))
     .service(
         resource("/api/users/me/passkeys")
-            .route(web::get().to(users::passkeys::list))
-            .route(web::post().to(users::passkeys::register)),
+            .get(users::passkeys::list)
+            .post(users::passkeys::register),
     )
     .service(
         resource("/api/users/me/passkeys/{id}")
-            .route(web::patch().to(users::passkeys::rename))
-            .route(web::delete().to(users::passkeys::delete)),
+            .patch(users::passkeys::rename)
+            .delete(users::passkeys::delete),
     )
-    .service(resource("/api/users/{id}/second-factor").route(web::delete().to(users::second_factor::reset)))
-    .service(resource("/api/users/me/consents").route(web::get().to(users::consents::list)))
-    .service(resource("/api/users/me/consents/{client_id}").route(web::delete().to(users::consents::revoke)))
-    .service(resource("/api/users/me/verify-email").route(web::post().to(auth::reset::verify_email)))
-    .service(resource("/api/forgot-password").route(web::post().to(auth::reset::forgot_password)))
-    .service(resource("/api/reset-password").route(web::post().to(auth::reset::reset_password)))
-    .service(
-        resource("/api/users/me")
-            .route(web::get().to(users::me::get))
-            .route(web::put().to(users::me::put)),
-    )
+    .service(resource("/api/users/{id}/second-factor").delete(users::second_factor::reset))
+    .service(resource("/api/users/me/consents").get(users::consents::list))
+    .service(resource("/api/users/me/consents/{client_id}").delete(users::consents::revoke))
+    .service(resource("/api/users/me/verify-email").post(auth::reset::verify_email))
+    .service(resource("/api/forgot-password").post(auth::reset::forgot_password))
+    .service(resource("/api/reset-password").post(auth::reset::reset_password))
+    .service(resource("/api/users/me").get(users::me::get).put(users::me::put))
     .service(
         resource("/api/users")
-            .route(web::get().to(users::list::list))
-            .route(web::post().to(users::create::create)),
+            .get(users::list::list)
+            .post(users::create::create),
     )
-    .service(resource("/api/users/identifiers").route(web::get().to(users::list::identifiers)))
-    .service(resource("/api/users/{id}/avatar").route(web::get().to(users::avatar::get)))
+    .service(resource("/api/users/identifiers").get(users::list::identifiers))
+    .service(resource("/api/users/{id}/avatar").get(users::avatar::get))
     .service(
         resource("/api/users/{id}")
-            .route(web::get().to(users::get::get))
-            .route(web::put().to(users::update::update))
-            .route(web::delete().to(users::delete::delete)),
+            .get(users::get::get)
+            .put(users::update::update)
+            .delete(users::delete::delete),
     )
-    .service(resource("/api/permissions/catalog").route(web::get().to(permissions::catalog::catalog)))
-    .service(resource("/api/permissions/me").route(web::get().to(permissions::me::me)))
+    .service(resource("/api/permissions/catalog").get(permissions::catalog::catalog))
+    .service(resource("/api/permissions/me").get(permissions::me::me))
     .service(
         resource("/api/permissions/groups")
-            .route(web::get().to(permissions::groups::list))
-            .route(web::post().to(permissions::groups::create)),
+            .get(permissions::groups::list)
+            .post(permissions::groups::create),
     )
     .service(
         resource("/api/permissions/groups/{id}")
-            .route(web::put().to(permissions::groups::update))
-            .route(web::delete().to(permissions::groups::delete)),
+            .put(permissions::groups::update)
+            .delete(permissions::groups::delete),
     )
-    .service(
-        resource("/api/permissions/default-group").route(web::put().to(permissions::groups::set_default)),
-    )
+    .service(resource("/api/permissions/default-group").put(permissions::groups::set_default))
     .service(
         resource("/api/permissions/users/{user_id}")
-            .route(web::get().to(permissions::users::get))
-            .route(web::put().to(permissions::users::put)),
+            .get(permissions::users::get)
+            .put(permissions::users::put),
     )
-    .service(resource("/api/access/check").route(web::post().to(permissions::access_check::check)))
+    .service(resource("/api/access/check").post(permissions::access_check::check))
     .service(
         resource("/login")
-            .route(web::get().to(crate::pages::login::page))
-            .route(web::post().to(crate::pages::login::submit)),
+            .get(crate::pages::login::page)
+            .post(crate::pages::login::submit),
     )
-    .service(resource("/login/code").route(web::post().to(crate::pages::login::submit_code)))
-    .service(resource("/login/enrol").route(web::post().to(crate::pages::login::submit_enrol)))
-    .service(resource("/login/passkey/options").route(web::post().to(crate::pages::login::passkey_options)))
-    .service(resource("/login/passkey").route(web::post().to(crate::pages::login::submit_passkey)))
-    .service(resource("/logout").route(web::post().to(crate::pages::login::logout)))
-    .service(resource("/login/oidc").route(web::get().to(crate::pages::oidc::start)))
+    .service(resource("/login/code").post(crate::pages::login::submit_code))
+    .service(resource("/login/enrol").post(crate::pages::login::submit_enrol))
+    .service(resource("/login/passkey/options").post(crate::pages::login::passkey_options))
+    .service(resource("/login/passkey").post(crate::pages::login::submit_passkey))
+    .service(resource("/logout").post(crate::pages::login::logout))
+    .service(resource("/login/oidc").get(crate::pages::oidc::start))
     // RomM's web app starts its OIDC sign-in here.
-    .service(resource("/api/login/openid").route(web::get().to(crate::pages::oidc::start)))
-    .service(resource("/login/oidc/callback").route(web::get().to(crate::pages::oidc::callback)))
+    .service(resource("/api/login/openid").get(crate::pages::oidc::start))
+    .service(resource("/login/oidc/callback").get(crate::pages::oidc::callback))
     .service(
         resource("/register")
-            .route(web::get().to(crate::pages::account::register_page))
-            .route(web::post().to(crate::pages::account::register_submit)),
+            .get(crate::pages::account::register_page)
+            .post(crate::pages::account::register_submit),
     )
     .service(
         resource("/reset-password")
-            .route(web::get().to(crate::pages::account::reset_page))
-            .route(web::post().to(crate::pages::account::reset_submit)),
+            .get(crate::pages::account::reset_page)
+            .post(crate::pages::account::reset_submit),
     )
-    .service(resource("/verify-email").route(web::get().to(crate::pages::account::verify_email)))
+    .service(resource("/verify-email").get(crate::pages::account::verify_email))
     .service(
         resource("/setup")
-            .route(web::get().to(crate::pages::account::setup_page))
-            .route(web::post().to(crate::pages::account::setup_submit)),
+            .get(crate::pages::account::setup_page)
+            .post(crate::pages::account::setup_submit),
     )
     .service(
         resource("/api/client-tokens")
-            .route(web::get().to(client_tokens::list::list))
-            .route(web::post().to(client_tokens::create::create)),
+            .get(client_tokens::list::list)
+            .post(client_tokens::create::create),
     )
-    .service(resource("/api/client-tokens/all").route(web::get().to(client_tokens::admin::all)))
-    .service(resource("/api/client-tokens/exchange").route(web::post().to(client_tokens::pair::exchange)))
-    .service(
-        resource("/api/client-tokens/pair/{code}/status").route(web::get().to(client_tokens::pair::status)),
-    )
-    .service(resource("/api/client-tokens/{id}").route(web::delete().to(client_tokens::delete::delete)))
-    .service(
-        resource("/api/client-tokens/{id}/regenerate")
-            .route(web::put().to(client_tokens::regenerate::regenerate)),
-    )
-    .service(resource("/api/client-tokens/{id}/pair").route(web::post().to(client_tokens::pair::create)))
-    .service(resource("/api/client-tokens/{id}/admin").route(web::delete().to(client_tokens::admin::delete)))
-    .service(resource("/oauth/device_authorization").route(web::post().to(device::authorize::authorize)))
-    .service(resource("/api/auth/device/init").route(web::post().to(device::romm::init)))
-    .service(resource("/api/auth/device/pending/{user_code}").route(web::get().to(device::romm::pending)))
-    .service(resource("/api/auth/device/approve").route(web::post().to(device::romm::approve)))
-    .service(resource("/api/auth/device/deny").route(web::post().to(device::romm::deny)))
-    .service(resource("/api/auth/device/token").route(web::post().to(device::romm::token)))
-    .service(
-        resource("/api/devices")
-            .route(web::get().to(devices::list))
-            .route(web::post().to(devices::create)),
-    )
+    .service(resource("/api/client-tokens/all").get(client_tokens::admin::all))
+    .service(resource("/api/client-tokens/exchange").post(client_tokens::pair::exchange))
+    .service(resource("/api/client-tokens/pair/{code}/status").get(client_tokens::pair::status))
+    .service(resource("/api/client-tokens/{id}").delete(client_tokens::delete::delete))
+    .service(resource("/api/client-tokens/{id}/regenerate").put(client_tokens::regenerate::regenerate))
+    .service(resource("/api/client-tokens/{id}/pair").post(client_tokens::pair::create))
+    .service(resource("/api/client-tokens/{id}/admin").delete(client_tokens::admin::delete))
+    .service(resource("/oauth/device_authorization").post(device::authorize::authorize))
+    .service(resource("/api/auth/device/init").post(device::romm::init))
+    .service(resource("/api/auth/device/pending/{user_code}").get(device::romm::pending))
+    .service(resource("/api/auth/device/approve").post(device::romm::approve))
+    .service(resource("/api/auth/device/deny").post(device::romm::deny))
+    .service(resource("/api/auth/device/token").post(device::romm::token))
+    .service(resource("/api/devices").get(devices::list).post(devices::create))
     .service(
         resource("/api/devices/{id}")
-            .route(web::get().to(devices::get))
-            .route(web::put().to(devices::update))
-            .route(web::delete().to(devices::delete)),
+            .get(devices::get)
+            .put(devices::update)
+            .delete(devices::delete),
     )
     .service(
         resource("/device")
-            .route(web::get().to(crate::pages::device::page))
-            .route(web::post().to(crate::pages::device::submit)),
+            .get(crate::pages::device::page)
+            .post(crate::pages::device::submit),
     )
-    .service(resource("/pair/device").route(web::get().to(crate::pages::device::page)))
-    .service(resource("/device/qr.svg").route(web::get().to(crate::pages::device::qr)))
+    .service(resource("/pair/device").get(crate::pages::device::page))
+    .service(resource("/device/qr.svg").get(crate::pages::device::qr))
     .default_service(web::to(not_found));
-}
-
-/// A resource named by its own pattern: the metrics middleware reads the name without allocating
-/// (`match_pattern` builds a String per request).
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path)
-        .name(path)
-        .default_service(web::to(method_not_allowed))
 }

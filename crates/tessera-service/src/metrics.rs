@@ -2,13 +2,21 @@
 //! one process (the tests) never share counters. Hot-path counters are resolved to their label values
 //! once, so recording is an atomic add.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::{ServiceError, Services};
 
 pub struct Metrics {
+    /// Tells this registry's cached request handles from another instance's on the same thread.
+    id: u64,
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
@@ -106,6 +114,7 @@ impl Metrics {
             &["kind"],
         )?;
         Ok(Self {
+            id: NEXT_METRICS_ID.fetch_add(1, Ordering::Relaxed),
             identity_hits: cache.with_label_values(&["identity", "hit"]),
             identity_misses: cache.with_label_values(&["identity", "miss"]),
             rights_hits: cache.with_label_values(&["rights", "hit"]),
@@ -170,15 +179,56 @@ impl Metrics {
 
     /// One answered request; `route` is the matched pattern (never the raw path: bounded labels).
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        self.http_requests
-            .with_label_values(&[route, method, status_label(status)])
-            .inc();
-        self.http_duration.with_label_values(&[route]).observe(seconds);
+        let (method, status_text) = (method_label(method), status_label(status));
+        self.request_handles(route, method, status_text, |count, duration| {
+            count.inc();
+            duration.observe(seconds);
+        });
         match status {
             503 => self.server_errors.with_label_values(&["unavailable"]).inc(),
             500..=599 => self.server_errors.with_label_values(&["internal"]).inc(),
             _ => {}
         }
+    }
+
+    /// Runs `record` on this (route, method, status)'s counter and the route's histogram, resolved once
+    /// per worker thread: `with_label_values` hashes every label, takes a lock and clones two handles,
+    /// a visible share of a `/healthz` answer. The labels are bounded (route patterns, method and status
+    /// classes), and so is the cache; anything past its bound is resolved each time, as before.
+    fn request_handles(
+        &self,
+        route: &str,
+        method: &'static str,
+        status: &'static str,
+        record: impl Fn(&IntCounter, &Histogram),
+    ) {
+        let mut hasher = rustc_hash::FxHasher::default();
+        (self.id, route, method, status).hash(&mut hasher);
+        let key = hasher.finish();
+        let cached = REQUEST_HANDLES.with(|handles| {
+            let handles = handles.borrow();
+            let hit = handles.get(&key).filter(|h| h.is(self.id, route, method, status));
+            hit.map(|h| record(&h.count, &h.duration)).is_some()
+        });
+        if cached {
+            return;
+        }
+        let count = self.http_requests.with_label_values(&[route, method, status]);
+        let duration = self.http_duration.with_label_values(&[route]);
+        record(&count, &duration);
+        REQUEST_HANDLES.with(|handles| {
+            let mut handles = handles.borrow_mut();
+            if handles.len() < MAX_CACHED_HANDLES {
+                handles.entry(key).or_insert(RequestHandles {
+                    metrics: self.id,
+                    route: route.into(),
+                    method,
+                    status,
+                    count,
+                    duration,
+                });
+            }
+        });
     }
 
     pub fn eviction_publish_failed(&self) {
@@ -196,6 +246,51 @@ impl Metrics {
 
     pub fn second_factor(&self, event: &str) {
         self.second_factor.with_label_values(&[event]).inc();
+    }
+}
+
+static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Enough for every route × method × status class of one registry, with room for the several
+/// registries a test process makes.
+const MAX_CACHED_HANDLES: usize = 4096;
+
+thread_local! {
+    static REQUEST_HANDLES: RefCell<HashMap<u64, RequestHandles, BuildHasherDefault<rustc_hash::FxHasher>>> =
+        RefCell::default();
+}
+
+/// One label set's request counter and its route's histogram, with the labels they were resolved for
+/// (a hash collision must not count a request under another route).
+struct RequestHandles {
+    metrics: u64,
+    route: Box<str>,
+    method: &'static str,
+    status: &'static str,
+    count: IntCounter,
+    duration: Histogram,
+}
+
+impl RequestHandles {
+    fn is(&self, metrics: u64, route: &str, method: &str, status: &str) -> bool {
+        self.metrics == metrics && *self.route == *route && self.method == method && self.status == status
+    }
+}
+
+/// The method label: the standard methods by name, any other as `other`. Forward-auth answers every
+/// method a proxy forwards, so a label per method name would let a caller grow the registry without bound.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
     }
 }
 
