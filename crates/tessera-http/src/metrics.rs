@@ -7,18 +7,15 @@ use crate::AppState;
 
 /// Counts one answer under its route's pattern (called by [`crate::request::edge`]).
 pub fn record(state: &AppState, req: &HttpRequest, status: u16, seconds: f64) {
-    // Routes are named by their pattern (routes.rs), which costs nothing to read; the few unnamed ones
-    // (pages) fall back to building the pattern.
-    let pattern;
-    let route = match req.match_name() {
-        Some(name) => name,
-        None => {
-            pattern = req.match_pattern();
-            pattern.as_deref().unwrap_or("unmatched")
-        }
-    };
-    state
-        .services
-        .metrics
-        .request(route, req.method().as_str(), status, seconds);
+    // Routes are named by their pattern (endpoint.rs), which costs nothing to read and stays where the
+    // router keeps it; anything unnamed falls back to building the pattern, a string of this request's.
+    let metrics = &state.services.metrics;
+    let method = req.method().as_str();
+    match req.match_name() {
+        Some(name) => metrics.request(name, method, status, seconds),
+        None => match req.match_pattern() {
+            Some(pattern) => metrics.request_unnamed(&pattern, method, status, seconds),
+            None => metrics.request("unmatched", method, status, seconds),
+        },
+    }
 }

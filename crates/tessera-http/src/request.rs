@@ -62,25 +62,39 @@ pub fn current_request_id() -> String {
 }
 
 /// A fresh request id: a per-process random prefix and a counter. Cheaper than a UUID per request (no
-/// system call on the hot path) and still unique across replicas and restarts. Written into a buffer on
-/// the stack and copied once into the header value: one allocation.
+/// system call on the hot path) and still unique across replicas and restarts. Ids are written one after
+/// another into a per-thread buffer and handed out as shared slices of it: no allocation per request,
+/// only when a buffer is full.
 fn new_request_id() -> HeaderValue {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
     static PREFIX: OnceLock<[u8; PREFIX_LEN]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static IDS: std::cell::RefCell<web::BytesMut> = std::cell::RefCell::default();
+    }
+    const ID_MAX: usize = PREFIX_LEN + 1 + 16;
     let prefix = PREFIX.get_or_init(|| {
         let mut p = [0; PREFIX_LEN];
         p.copy_from_slice(&uuid::Uuid::new_v4().simple().to_string().as_bytes()[..PREFIX_LEN]);
         p
     });
-    let mut id = [0u8; PREFIX_LEN + 1 + 16];
+    let mut id = [0u8; ID_MAX];
     id[..PREFIX_LEN].copy_from_slice(prefix);
     id[PREFIX_LEN] = b'-';
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let len = PREFIX_LEN + 1 + write_counter(&mut id[PREFIX_LEN + 1..], n);
+    let shared = IDS.with(|ids| {
+        let mut ids = ids.borrow_mut();
+        if ids.capacity() < ID_MAX {
+            // A fresh buffer for the next ~140 ids; the old one lives while any of its ids do.
+            *ids = web::BytesMut::with_capacity(ID_MAX * 140);
+        }
+        ids.extend_from_slice(&id[..len]);
+        ids.split().freeze()
+    });
     // Hex digits and a dash are always a valid header value.
-    HeaderValue::from_bytes(&id[..len]).unwrap_or(HeaderValue::from_static("-"))
+    HeaderValue::from_maybe_shared(shared).unwrap_or(HeaderValue::from_static("-"))
 }
 
 const PREFIX_LEN: usize = 12;

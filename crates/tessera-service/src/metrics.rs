@@ -177,13 +177,27 @@ impl Metrics {
         })
     }
 
-    /// One answered request; `route` is the matched pattern (never the raw path: bounded labels).
+    /// One answered request; `route` is the matched pattern (never the raw path: bounded labels), a
+    /// string the router keeps (its handles are cached by its address; see [`Self::request_unnamed`]).
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let (method, status_text) = (method_label(method), status_label(status));
         self.request_handles(route, method, status_text, |count, duration| {
             count.inc();
             duration.observe(seconds);
         });
+        self.server_error(status);
+    }
+
+    /// As [`Self::request`] for a route label made for this request alone: resolved every time, since a
+    /// fresh string at a fresh address would fill the handle cache with entries never hit again.
+    pub fn request_unnamed(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let labels = [route, method_label(method), status_label(status)];
+        self.http_requests.with_label_values(&labels).inc();
+        self.http_duration.with_label_values(&[route]).observe(seconds);
+        self.server_error(status);
+    }
+
+    fn server_error(&self, status: u16) {
         match status {
             503 => self.server_errors.with_label_values(&["unavailable"]).inc(),
             500..=599 => self.server_errors.with_label_values(&["internal"]).inc(),
@@ -202,8 +216,18 @@ impl Metrics {
         status: &'static str,
         record: impl Fn(&IntCounter, &Histogram),
     ) {
+        // Hashed by where the strings are, not by their bytes: routes are named by strings the router
+        // keeps for its lifetime and the other two are constants, so the same label set comes with the
+        // same addresses. A hit still compares the text, so a reused address can never miscount.
         let mut hasher = rustc_hash::FxHasher::default();
-        (self.id, route, method, status).hash(&mut hasher);
+        (
+            self.id,
+            route.as_ptr(),
+            route.len(),
+            method.as_ptr(),
+            status.as_ptr(),
+        )
+            .hash(&mut hasher);
         let key = hasher.finish();
         let cached = REQUEST_HANDLES.with(|handles| {
             let handles = handles.borrow();
@@ -359,5 +383,37 @@ impl Services {
             .encode(&m.registry.gather(), &mut out)
             .map_err(|e| ServiceError::Unexpected(e.into()))?;
         String::from_utf8(out).map_err(|e| ServiceError::Unexpected(e.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    fn requests(m: &Metrics, route: &str, method: &str, status: &str) -> u64 {
+        m.http_requests.with_label_values(&[route, method, status]).get()
+    }
+
+    #[test]
+    fn cached_handles_count_for_their_own_registry_and_labels() {
+        let (a, b) = (Metrics::new().unwrap(), Metrics::new().unwrap());
+        // One route string, as the router keeps it: both registries, on one thread, use its address.
+        let route = String::from("/healthz");
+        for _ in 0..3 {
+            a.request(&route, "GET", 200, 0.001);
+        }
+        b.request(&route, "GET", 200, 0.001);
+        a.request(&route, "GET", 404, 0.001);
+        a.request(&route, "FROBNICATE", 200, 0.001);
+        assert_eq!(requests(&a, "/healthz", "GET", "200"), 3);
+        assert_eq!(requests(&b, "/healthz", "GET", "200"), 1);
+        assert_eq!(requests(&a, "/healthz", "GET", "404"), 1);
+        assert_eq!(requests(&a, "/healthz", "other", "200"), 1);
+        assert_eq!(a.http_duration.with_label_values(&["/healthz"]).get_sample_count(), 5);
+        // A route label made per request is counted without being cached.
+        for _ in 0..2 {
+            a.request_unnamed(&String::from("/made/{here}"), "GET", 200, 0.001);
+        }
+        assert_eq!(requests(&a, "/made/{here}", "GET", "200"), 2);
     }
 }
