@@ -20,7 +20,9 @@ pub struct AppState {
 /// [`ScopeHeaders::MAX`] distinct sets it starts again (sets come from the catalog's 64 bits, so an
 /// attacker cannot grow it past what real credentials grant).
 #[derive(Debug, Default)]
-pub(crate) struct ScopeHeaders(std::sync::RwLock<std::collections::HashMap<u64, HeaderValue>>);
+pub(crate) struct ScopeHeaders(
+    std::sync::RwLock<std::collections::HashMap<u64, HeaderValue, foldhash::fast::RandomState>>,
+);
 
 impl ScopeHeaders {
     const MAX: usize = 4096;

@@ -52,8 +52,8 @@ pub use settings::Settings;
 /// When devices (by id) and client tokens (by row id) were last written as used.
 #[derive(Debug, Default)]
 pub struct LastUse {
-    pub devices: std::collections::HashMap<String, i64>,
-    pub client_tokens: std::collections::HashMap<i64, i64>,
+    pub devices: std::collections::HashMap<String, i64, foldhash::fast::RandomState>,
+    pub client_tokens: std::collections::HashMap<i64, i64, foldhash::fast::RandomState>,
 }
 
 #[derive(Clone, Debug)]

@@ -409,7 +409,12 @@ mod tests {
         assert_eq!(requests(&b, "/healthz", "GET", "200"), 1);
         assert_eq!(requests(&a, "/healthz", "GET", "404"), 1);
         assert_eq!(requests(&a, "/healthz", "other", "200"), 1);
-        assert_eq!(a.http_duration.with_label_values(&["/healthz"]).get_sample_count(), 5);
+        assert_eq!(
+            a.http_duration
+                .with_label_values(&["/healthz"])
+                .get_sample_count(),
+            5
+        );
         // A route label made per request is counted without being cached.
         for _ in 0..2 {
             a.request_unnamed(&String::from("/made/{here}"), "GET", 200, 0.001);
