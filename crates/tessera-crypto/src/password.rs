@@ -116,17 +116,25 @@ impl PasswordHasher {
     ) -> Result<T, PasswordError> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let queued = std::time::Instant::now();
-        let permit = self.permits.acquire().await;
+        let permit = Arc::clone(&self.permits).acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         let waited = u64::try_from(queued.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.waited_ms.fetch_add(waited, Ordering::Relaxed);
-        let _permit = permit.map_err(|_| PasswordError::Closed)?;
+        let permit = permit.map_err(|_| PasswordError::Closed)?;
         let span = tracing::Span::current();
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
+            // The slot is held until the hash is over, not until the caller stops waiting: a client that
+            // hangs up mid-login must not free a slot while its bcrypt still runs (hang-ups would then
+            // queue unbounded work). A hash nobody waits for any more is not run at all.
+            if done.is_closed() {
+                return;
+            }
             // A panic inside bcrypt must not take a pool thread with it.
             let outcome =
                 catch_unwind(AssertUnwindSafe(|| span.in_scope(f))).unwrap_or(Err(PasswordError::Panicked));
+            // Freed before the answer goes out, so a caller that got its answer finds its slot free.
+            drop(permit);
             let _ = done.send(outcome);
         });
         self.jobs.send(job).map_err(|_| PasswordError::Closed)?;
@@ -235,6 +243,35 @@ mod tests {
         // The only thread survived it and still hashes.
         let hash = h.hash("aaaaaaaa").await.unwrap();
         assert!(h.verify("aaaaaaaa", Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hash_keeps_its_slot_after_its_caller_left_and_is_skipped() {
+        use futures::FutureExt;
+        let h = PasswordHasher::new(4, 1).unwrap();
+        // Occupy the only thread without a slot, so the next job queues behind it.
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        h.jobs
+            .send(Box::new(move || {
+                let _ = blocked.recv();
+            }))
+            .unwrap();
+        let ran = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&ran);
+        let abandoned = h.run(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        });
+        // One poll takes the slot and queues the job; then the caller hangs up.
+        assert!(abandoned.now_or_never().is_none());
+        assert_eq!(h.available_permits(), 0, "the queued hash still holds its slot");
+        release.send(()).unwrap();
+        drop(h.permits.acquire().await.unwrap());
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            0,
+            "nobody waits for it: it never ran"
+        );
     }
 
     #[tokio::test]
