@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
     let host = match canonical_host(host) {
         Ok(h) => {
             assert!(!h.name.ends_with('.') && h.name == h.name.to_ascii_lowercase(), "{h:?}");
-            h.name
+            h.name.into_owned()
         }
         Err(_) => String::new(),
     };

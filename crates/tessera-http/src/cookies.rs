@@ -20,7 +20,7 @@ fn cookie_value<'a>(headers: &'a actix_web::http::header::HeaderMap, name: &str)
         .flat_map(|h| h.split(';'))
         .find_map(|pair| {
             let (k, v) = pair.split_once('=')?;
-            (k.trim() == name).then(|| v.trim())
+            (k.trim_ascii() == name).then(|| v.trim_ascii())
         })
 }
 

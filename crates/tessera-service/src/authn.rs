@@ -65,9 +65,9 @@ fn credential_text<'a>(raw: &'a [u8], malformed: &'static str) -> Result<&'a str
     if raw.len() > tessera_crypto::jwt::MAX_TOKEN_LEN + 16 {
         return Err(AuthnError::TooLarge);
     }
-    let text = std::str::from_utf8(raw)
-        .map_err(|_| AuthnError::Unauthorized(malformed))?
-        .trim();
+    // Trimmed as bytes: only ASCII whitespace surrounds a header value (RFC 9110 §5.5), and a Unicode
+    // trim walks characters (a visible share of a cached forward-auth answer).
+    let text = std::str::from_utf8(raw.trim_ascii()).map_err(|_| AuthnError::Unauthorized(malformed))?;
     if text.is_empty() {
         return Err(AuthnError::Unauthorized(malformed));
     }
@@ -119,7 +119,7 @@ impl Services {
             const MALFORMED: &str = "malformed Authorization header";
             let text = credential_text(raw, MALFORMED)?;
             let (scheme, credential) = text.split_once(' ').unwrap_or((text, ""));
-            let credential = credential.trim();
+            let credential = credential.trim_ascii();
             if credential.len() > tessera_crypto::jwt::MAX_TOKEN_LEN {
                 return Err(AuthnError::TooLarge);
             }

@@ -84,10 +84,10 @@ impl Services {
             let host = crate::forward_auth::canonical_host(host)
                 .map_err(|_| ServiceError::field("url", "the URL's host is not a host name"))?
                 .name;
-            let host = host.as_str();
+            let host: &str = &host;
             let (step, path) = self.rules.first_step(host, uri, method);
             if let Some(p) = path {
-                line("normalised path", p);
+                line("normalised path", p.into_owned());
             }
             let decision = match step {
                 Step::Done(d) => {
