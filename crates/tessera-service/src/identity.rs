@@ -534,6 +534,15 @@ impl Services {
             self.metrics.rights_hits.inc();
             return Ok(Some(r));
         }
+        // Boxed for the reason the identity miss is (see `resolve_cached`).
+        Box::pin(self.load_rights(user_id)).await
+    }
+
+    /// [`Services::cached_rights`] after a miss.
+    async fn load_rights(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<std::sync::Arc<crate::cache::CachedRights>>, AuthFailure> {
         self.metrics.rights_misses.inc();
         let epoch = self.caches.epoch();
         let catalog = self.catalog.clone();
@@ -620,6 +629,24 @@ impl Services {
         if let Some(answer) = self.cached_answer(&key, now).await {
             return answer;
         }
+        // The miss is boxed: its state (locks, a load, database round trips) is the rare path, and kept
+        // inline it made every caller's future as large as the largest load (2.4 KB for forward-auth),
+        // moved and boxed again on every cached answer.
+        Box::pin(self.load_identity(key, now, load)).await
+    }
+
+    /// [`Services::resolve_cached`] after a miss.
+    async fn load_identity<F, Fut>(
+        &self,
+        key: crate::cache::CacheKey,
+        now: i64,
+        load: F,
+    ) -> Result<Identity, AuthFailure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(Identity, Option<i64>), AuthFailure>>,
+    {
+        let kind = key.0;
         // Single-flight: one load per key however many requests miss it at once; the others wait for it
         // and then answer from the cache (or, when the caches are off, load in turn).
         let lock = self.caches.usable().then(|| self.caches.loading_lock(&key));
