@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus::{
@@ -219,16 +219,13 @@ impl Metrics {
         // Hashed by where the strings are, not by their bytes: routes are named by strings the router
         // keeps for its lifetime and the other two are constants, so the same label set comes with the
         // same addresses. A hit still compares the text, so a reused address can never miscount.
-        let mut hasher = rustc_hash::FxHasher::default();
-        (
+        let key = foldhash::fast::FixedState::default().hash_one((
             self.id,
             route.as_ptr(),
             route.len(),
             method.as_ptr(),
             status.as_ptr(),
-        )
-            .hash(&mut hasher);
-        let key = hasher.finish();
+        ));
         let cached = REQUEST_HANDLES.with(|handles| {
             let handles = handles.borrow();
             let hit = handles.get(&key).filter(|h| h.is(self.id, route, method, status));
@@ -280,7 +277,7 @@ static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(0);
 const MAX_CACHED_HANDLES: usize = 4096;
 
 thread_local! {
-    static REQUEST_HANDLES: RefCell<HashMap<u64, RequestHandles, BuildHasherDefault<rustc_hash::FxHasher>>> =
+    static REQUEST_HANDLES: RefCell<HashMap<u64, RequestHandles, foldhash::fast::FixedState>> =
         RefCell::default();
 }
 
