@@ -241,6 +241,14 @@ both_backends! {
             .form(&[("token", &t.access_token)]).send().await.unwrap();
         assert_oauth_error(denied, StatusCode::UNAUTHORIZED, "invalid_client").await;
 
+        // An answer about a token is not to be cached (RFC 7662 §2.2 defers to RFC 6749 §5.1).
+        let raw = app.client.post(app.url("/oauth/introspect")).header("x-tessera-key", app.service_key())
+            .form(&[("token", &t.access_token)]).send().await.unwrap();
+        let headers = raw.headers();
+        assert_eq!(
+            ["cache-control", "pragma", "content-type"].map(|h| headers[h].to_str().unwrap().to_owned()),
+            ["no-store", "no-cache", "application/json"]
+        );
         let active = app.introspect(&t.access_token).await;
         assert_eq!(active["active"], true);
         assert_eq!(active["token_type"], "Bearer");

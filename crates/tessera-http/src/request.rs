@@ -3,19 +3,20 @@
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::uri::PathAndQuery;
 use actix_web::web;
+use tessera_service::metrics::Metrics;
 use tokio::task::futures::TaskLocalFuture;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
-
-use crate::AppState;
 
 /// Header names as constants: looking one up by a string parses the name again on every request.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -30,8 +31,10 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 pub struct RequestContext {
     pub id: HeaderValue,
     pub method: actix_web::http::Method,
-    /// Only its path is ever written: query strings may carry codes or tokens.
-    pub uri: actix_web::http::Uri,
+    /// Only its path is ever written: query strings may carry codes or tokens. The path and query
+    /// rather than the whole `Uri`: one shared buffer to count instead of three, and a smaller value
+    /// to swap in and out of the task-local at every poll.
+    pub target: Option<PathAndQuery>,
     /// The caller's `traceparent` header, parsed only when a line is written.
     pub traceparent: Option<HeaderValue>,
 }
@@ -39,6 +42,11 @@ pub struct RequestContext {
 impl RequestContext {
     fn id(&self) -> &str {
         self.id.to_str().unwrap_or("-")
+    }
+
+    /// The request's path, as `Uri::path` reads it ("" for a target without one).
+    fn path(&self) -> &str {
+        self.target.as_ref().map_or("", PathAndQuery::path)
     }
 
     /// The caller's W3C trace context, when well-formed: (trace id, parent span id).
@@ -144,8 +152,17 @@ pub fn parse_traceparent(value: &str) -> Option<(&str, &str)> {
 /// The one middleware every request passes first: its id (echoed in `X-Request-Id`, in error bodies and
 /// in every log line written while it is served) and its metrics (route pattern, method, status,
 /// latency). A hand-written layer rather than `from_fn`: no boxed future per request, and nothing
-/// formatted that no one reads. `App::wrap(Edge)`.
-pub struct Edge;
+/// formatted that no one reads. `App::wrap(Edge::new(metrics))`: the layer holds the registry itself
+/// rather than finding it among the request's app data on every answer.
+pub struct Edge {
+    metrics: Arc<Metrics>,
+}
+
+impl Edge {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Edge { metrics }
+    }
+}
 
 impl<S, B> Transform<S, ServiceRequest> for Edge
 where
@@ -160,13 +177,22 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(EdgeService {
-            service: Rc::new(service),
+            inner: Rc::new(EdgeInner {
+                service,
+                metrics: Arc::clone(&self.metrics),
+            }),
         }))
     }
 }
 
 pub struct EdgeService<S> {
-    service: Rc<S>,
+    inner: Rc<EdgeInner<S>>,
+}
+
+/// What each of a worker's requests shares: the next service and the metrics registry.
+pub struct EdgeInner<S> {
+    service: S,
+    metrics: Arc<Metrics>,
 }
 
 impl<S, B> Service<ServiceRequest> for EdgeService<S>
@@ -178,7 +204,9 @@ where
     type Error = actix_web::Error;
     type Future = EdgeFuture<S>;
 
-    forward_ready!(service);
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.service.poll_ready(cx)
+    }
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
@@ -192,16 +220,17 @@ where
         let context = RequestContext {
             id: id.clone(),
             method: req.method().clone(),
-            uri: req.uri().clone(),
+            target: req.uri().path_and_query().cloned(),
             traceparent: req.headers().get(&TRACEPARENT).cloned(),
         };
         let call = Call::Pending {
-            service: Rc::clone(&self.service),
+            edge: Rc::clone(&self.inner),
             req: Some(req),
             started,
         };
         EdgeFuture {
             inner: REQUEST.scope(context, call),
+            edge: Rc::clone(&self.inner),
             started,
             header: Some(id),
         }
@@ -213,7 +242,7 @@ pin_project_lite::pin_project! {
     /// scope (a log line it writes names the request).
     #[project = CallProj]
     pub enum Call<S: Service<ServiceRequest>> {
-        Pending { service: Rc<S>, req: Option<ServiceRequest>, started: Instant },
+        Pending { edge: Rc<EdgeInner<S>>, req: Option<ServiceRequest>, started: Instant },
         Running { #[pin] fut: S::Future, started: Instant },
     }
 }
@@ -227,16 +256,12 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             match self.as_mut().project() {
-                CallProj::Pending {
-                    service,
-                    req,
-                    started,
-                } => {
+                CallProj::Pending { edge, req, started } => {
                     let (started, req) = (*started, req.take());
                     let Some(req) = req else {
                         return Poll::Ready(Err(actix_web::error::ErrorInternalServerError("polled twice")));
                     };
-                    let fut = service.call(req);
+                    let fut = edge.service.call(req);
                     self.set(Call::Running { fut, started });
                 }
                 CallProj::Running { fut, started } => {
@@ -260,6 +285,7 @@ pin_project_lite::pin_project! {
     pub struct EdgeFuture<S: Service<ServiceRequest>> {
         #[pin]
         inner: TaskLocalFuture<RequestContext, Call<S>>,
+        edge: Rc<EdgeInner<S>>,
         started: Instant,
         header: Option<HeaderValue>,
     }
@@ -277,14 +303,12 @@ where
         if let Some(v) = this.header.take() {
             res.headers_mut().insert(REQUEST_ID_HEADER, v);
         }
-        if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-            crate::metrics::record(
-                state,
-                res.request(),
-                res.status().as_u16(),
-                this.started.elapsed().as_secs_f64(),
-            );
-        }
+        crate::metrics::record(
+            &this.edge.metrics,
+            res.request(),
+            res.status().as_u16(),
+            this.started.elapsed().as_secs_f64(),
+        );
         Poll::Ready(Ok(res))
     }
 }
@@ -327,7 +351,7 @@ where
             fields.push(("trace.parent_id", p));
         }
         fields.push(("http.method", context.method.as_str()));
-        fields.push(("http.path", context.uri.path()));
+        fields.push(("http.path", context.path()));
         if self.json {
             let Some(rest) = body.strip_prefix('{') else {
                 return writeln!(writer, "{body}");
@@ -346,7 +370,73 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{new_request_id, parse_traceparent, write_counter};
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::http::header::HeaderValue;
+    use actix_web::http::{Method, Uri};
+
+    use super::{new_request_id, parse_traceparent, write_counter, RequestContext, WithRequest, REQUEST};
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// One line written inside a request's scope, in text or JSON.
+    fn line_in_request(json: bool, target: &str) -> String {
+        let lines = Lines::default();
+        let out = lines.clone();
+        let context = RequestContext {
+            id: HeaderValue::from_static("req-1"),
+            method: Method::POST,
+            target: target.parse::<Uri>().unwrap().path_and_query().cloned(),
+            traceparent: None,
+        };
+        let write = || REQUEST.sync_scope(context, || tracing::info!("inside"));
+        let format = tracing_subscriber::fmt::format();
+        if json {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .event_format(WithRequest::new(format.json(), true))
+                .with_writer(move || out.clone())
+                .finish();
+            tracing::subscriber::with_default(subscriber, write);
+        } else {
+            let subscriber = tracing_subscriber::fmt()
+                .event_format(WithRequest::new(format, false))
+                .with_writer(move || out.clone())
+                .finish();
+            tracing::subscriber::with_default(subscriber, write);
+        }
+        let text = lines.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn a_line_names_the_request_by_path_without_its_query() {
+        let line = line_in_request(false, "/oauth/authorize?code=secret&state=s");
+        assert!(
+            line.contains("request.id=req-1 http.method=POST http.path=/oauth/authorize"),
+            "{line}"
+        );
+        assert!(!line.contains("secret"), "the query stays out of the log: {line}");
+        // An absolute target without a path reads as `Uri::path` reads it.
+        let line = line_in_request(false, "http://example.test");
+        assert!(line.ends_with(" http.path=/\n"), "{line}");
+        let line = line_in_request(true, "/api/users/me?token=secret");
+        let fields = r#"{"request.id":"req-1","http.method":"POST","http.path":"/api/users/me","#;
+        assert!(line.starts_with(fields), "{line}");
+        assert!(!line.contains("secret"), "{line}");
+    }
 
     #[test]
     fn the_counter_is_written_as_format_writes_it() {

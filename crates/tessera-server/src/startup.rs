@@ -153,6 +153,7 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
     let data = web::Data::new(state.clone());
     let origins = cors_origins(&state.services.settings);
     let csrf_headers = state.services.settings.session.csrf_header_names.clone();
+    let metrics = state.services.metrics.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -162,7 +163,7 @@ pub fn spawn_server_on(services: Services, listener: TcpListener) -> anyhow::Res
                 !origins.is_empty(),
                 cors(&origins, &csrf_headers),
             ))
-            .wrap(tessera_http::request::Edge)
+            .wrap(tessera_http::request::Edge::new(metrics.clone()))
             .configure(tessera_http::configure)
     })
     .workers(workers)

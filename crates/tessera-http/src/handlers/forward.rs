@@ -2,6 +2,7 @@
 //! Caddy `forward_auth` and nginx `auth_request`. Never reads a body.
 
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use tessera_service::forward_auth::{
     canonical_host, choose_origin, redirect_host_allowed, CanonicalHost, Decision, OriginHeaders,
@@ -197,34 +198,44 @@ fn user_headers(subject: &str, name: &str) -> Option<(HeaderValue, HeaderValue)>
     })
 }
 
+/// The allowed answer: the identity as headers. Written into the response's own header map rather than
+/// through the builder (which converts and checks each pair and keeps an error slot): every header here
+/// is already a `HeaderValue`, and this is the answer forward-auth gives most.
 fn identity_headers(state: &AppState, id: &Identity) -> HttpResponse {
-    let mut b = HttpResponse::Ok();
+    let mut res = HttpResponse::new(StatusCode::OK);
+    let h = res.headers_mut();
     let (name, role) = match &id.principal {
         Some(p) => (p.username.as_str(), p.role.as_str()),
         None => (&*id.subject, "service"),
     };
+    let text = |s: &str| HeaderValue::from_str(s).ok();
     match user_headers(&id.subject, name) {
         Some((user_id, user)) => {
-            b.insert_header((names::X_AUTH_USER_ID, user_id));
-            b.insert_header((names::X_AUTH_USER, user));
+            h.insert(names::X_AUTH_USER_ID, user_id);
+            h.insert(names::X_AUTH_USER, user);
         }
         None => {
-            set(&mut b, names::X_AUTH_USER_ID, &id.subject);
-            set(&mut b, names::X_AUTH_USER, name);
+            // Text a header cannot carry leaves its header out, as `set` does.
+            if let Some(v) = text(&id.subject) {
+                h.insert(names::X_AUTH_USER_ID, v);
+            }
+            if let Some(v) = text(name) {
+                h.insert(names::X_AUTH_USER, v);
+            }
         }
     }
-    b.insert_header((names::X_AUTH_ROLE, HeaderValue::from_static(role)));
+    h.insert(names::X_AUTH_ROLE, HeaderValue::from_static(role));
     if let Some(v) = state.scope_headers.get(&state.services.catalog, id.scopes) {
-        b.insert_header((names::X_AUTH_SCOPES, v));
+        h.insert(names::X_AUTH_SCOPES, v);
     }
-    if let Some(d) = &id.device_id {
-        set(&mut b, names::X_AUTH_DEVICE_ID, d);
+    if let Some(v) = id.device_id.as_deref().and_then(text) {
+        h.insert(names::X_AUTH_DEVICE_ID, v);
     }
-    b.insert_header((
+    h.insert(
         names::X_AUTH_CREDENTIAL,
         HeaderValue::from_static(id.kind.as_str()),
-    ));
-    b.finish()
+    );
+    res
 }
 
 fn login_url(state: &AppState, o: &Original) -> String {

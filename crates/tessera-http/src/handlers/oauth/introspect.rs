@@ -1,8 +1,7 @@
-use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tessera_proto::oauth::{IntrospectionResponse, OAuthErrorBody, TokenParam};
 
-use super::no_store;
+use super::json_no_store;
 use crate::error::OAuthError;
 use crate::extract::client_auth::presented_client;
 use crate::extract::OAuthParams;
@@ -48,7 +47,5 @@ pub async fn introspect(
     // Sized for a whole answer at once: growing from serde_json's default buffer copied it twice.
     let mut json = Vec::with_capacity(768);
     serde_json::to_writer(&mut json, &body).map_err(|e| OAuthError::new("server_error", e.to_string()))?;
-    Ok(no_store(HttpResponse::Ok())
-        .insert_header(ContentType::json())
-        .body(json))
+    Ok(json_no_store(json))
 }
