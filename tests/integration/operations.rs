@@ -236,6 +236,136 @@ async fn doctor_and_dry_run_migrations_tell_the_truth(db: DbKind) {
 
 tessera_tests::on_both_backends!(doctor_and_dry_run_migrations_tell_the_truth);
 
+/// CI saw `tessera migrate --dry-run` on PostgreSQL die with SIGSEGV right after printing its answer. A
+/// checkout waits in 50 ms slices and each slice asks r2d2 again, which starts one more connection while
+/// the first is slow; the answer came over the first, and the process exited with the second still in its
+/// TLS setup, under OpenSSL's exit handlers. A relay in front of PostgreSQL makes that the case every time:
+/// it answers the first connection only once a second one has arrived, and the later ones only once the
+/// command has printed. The process must then stay until they are established (the client speaks again)
+/// and end well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_exits_only_after_the_connections_it_started() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    if tessera_tests::tessera_bin().is_none() {
+        return;
+    }
+    let Some(schema) = tessera_tests::PgSchema::create() else {
+        return;
+    };
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = relay.local_addr().unwrap();
+    let (second_arrived, _) = tokio::sync::watch::channel(false);
+    let (printed, _) = tokio::sync::watch::channel(false);
+    let (later_tx, mut later_rx) = tokio::sync::mpsc::unbounded_channel::<tokio::task::JoinHandle<bool>>();
+    let (arrived, answered) = (second_arrived.clone(), printed.clone());
+    let accept = tokio::spawn(async move {
+        let mut index = 0usize;
+        while let Ok((mut client, _)) = relay.accept().await {
+            let mut server = tokio::net::TcpStream::connect("127.0.0.1:5432").await.unwrap();
+            // The first connection waits for the second; the later ones for the printed answer.
+            let mut gate = if index == 0 {
+                arrived.subscribe()
+            } else {
+                arrived.send_replace(true);
+                answered.subscribe()
+            };
+            let first = index == 0;
+            index += 1;
+            let task = tokio::spawn(async move {
+                let (mut client_rx, mut client_tx) = client.split();
+                let (mut server_rx, mut server_tx) = server.split();
+                let mut buf = vec![0u8; 16 * 1024];
+                // What the client sends before the gate opens (its SSL or startup request) goes through.
+                loop {
+                    tokio::select! {
+                        opened = async { gate.wait_for(|open| *open).await.is_ok() } => { assert!(opened); break; }
+                        n = client_rx.read(&mut buf) => match n {
+                            Ok(0) | Err(_) => return false,
+                            Ok(n) => server_tx.write_all(&buf[..n]).await.unwrap(),
+                        },
+                    }
+                }
+                // Whether the client is still there to go on with its handshake once answered.
+                let mut spoke_again = first;
+                let mut back = vec![0u8; 16 * 1024];
+                loop {
+                    tokio::select! {
+                        n = client_rx.read(&mut buf) => match n {
+                            Ok(0) | Err(_) => return spoke_again,
+                            Ok(n) => {
+                                spoke_again = true;
+                                if server_tx.write_all(&buf[..n]).await.is_err() {
+                                    return spoke_again;
+                                }
+                            }
+                        },
+                        n = server_rx.read(&mut back) => match n {
+                            Ok(0) | Err(_) => return spoke_again,
+                            Ok(n) => {
+                                if client_tx.write_all(&back[..n]).await.is_err() {
+                                    return spoke_again;
+                                }
+                            }
+                        },
+                    }
+                }
+            });
+            if !first {
+                let _ = later_tx.send(task);
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = schema.url_with_base(&format!("postgres://postgres@{addr}/test"));
+    let mut child = tokio::process::Command::new(tessera_tests::tessera_bin().unwrap())
+        .args(["migrate", "--dry-run"])
+        .envs(tessera_tests::child_env(dir.path(), url))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("tessera starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut text = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        text.push_str(&line);
+        text.push('\n');
+        if line.ends_with("migration(s) pending") {
+            break;
+        }
+    }
+    assert!(text.contains("migration(s) pending"), "{text}");
+    assert!(
+        *second_arrived.borrow(),
+        "the slow first connection made the command start a second"
+    );
+    printed.send_replace(true);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("the command ends")
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}: {text}{stderr}");
+    accept.abort();
+    drop(printed);
+    let mut later = 0;
+    while let Ok(task) = later_rx.try_recv() {
+        later += 1;
+        assert!(
+            task.await.unwrap(),
+            "a connection the command started was abandoned mid-handshake when it exited"
+        );
+    }
+    assert!(later >= 1, "a second connection was started");
+}
+
 /// README's configuration table lists exactly the keys the configuration file accepts.
 #[test]
 fn the_readme_configuration_table_matches_the_code() {

@@ -67,27 +67,48 @@ pub struct Manager {
     url: String,
     backend: Backend,
     options: DbOptions,
-    /// Connections being established right now, possibly on r2d2's own threads for a caller that has
-    /// since been served by another connection (see `Db::settle`).
-    connecting: Arc<AtomicUsize>,
     /// A failed connection opens it at once (a refused connection is the first sign of an outage).
     breaker: Arc<Breaker>,
 }
 
-/// Counts one establishment for as long as it lives.
-struct Connecting<'a>(&'a AtomicUsize);
+/// Connections of this process being established right now, possibly on r2d2's own threads for a caller
+/// that has since been served by another connection: a checkout that waits in slices asks r2d2 again at
+/// every slice, and each ask starts one more connection while the first is slow. Process-wide, because
+/// what it guards is the process's exit (see `settle`), whichever pool started them.
+static CONNECTING: AtomicUsize = AtomicUsize::new(0);
 
-impl<'a> Connecting<'a> {
-    fn start(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::AcqRel);
-        Self(count)
+/// Counts one establishment for as long as it lives.
+struct Connecting;
+
+impl Connecting {
+    fn start() -> Self {
+        CONNECTING.fetch_add(1, Ordering::AcqRel);
+        Self
     }
 }
 
-impl Drop for Connecting<'_> {
+impl Drop for Connecting {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        CONNECTING.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// How many connections this process is establishing right now.
+fn connections_in_flight() -> usize {
+    CONNECTING.load(Ordering::Acquire)
+}
+
+/// Waits (at most `limit`) until no connection of this process is being established. The binary calls
+/// it once before it exits, whatever the command: a PostgreSQL connection in TLS setup while `exit` runs
+/// OpenSSL's cleanup crashes the process (seen: SIGSEGV in `EVP_PKEY_asn1_find_str` under `PQconnectdb`,
+/// after `tessera explain` and after `tessera migrate --dry-run` had printed their answers).
+pub async fn settle(limit: Duration) {
+    let _ = tokio::time::timeout(limit, async {
+        while connections_in_flight() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
 }
 
 /// The database holds password hashes: it is created owner-only (0600) before SQLite opens it, and SQLite
@@ -125,7 +146,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<DbConnection, DbError> {
-        let _connecting = Connecting::start(&self.connecting);
+        let _connecting = Connecting::start();
         let connected = self.establish();
         if matches!(connected, Err(DbError::Connect(_))) {
             trip(&self.breaker);
@@ -175,7 +196,6 @@ impl Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    connecting: Arc<AtomicUsize>,
     breaker: Arc<Breaker>,
     connect_timeout: Duration,
     /// How long a caller waits for its work at most: the checkout, then the statement timeout and a
@@ -196,13 +216,11 @@ impl Db {
         let connect_timeout = options.connect_timeout;
         let work_deadline = connect_timeout + options.statement_timeout + Duration::from_secs(1);
         let pool_size = options.pool_size.max(1);
-        let connecting = Arc::new(AtomicUsize::new(0));
         let breaker = Arc::new(Breaker::new(work_deadline));
         let manager = Manager {
             url: url.to_owned(),
             backend,
             options,
-            connecting: connecting.clone(),
             breaker: breaker.clone(),
         };
         let pool = r2d2::Pool::builder()
@@ -213,24 +231,10 @@ impl Db {
         Ok(Self {
             pool,
             backend,
-            connecting,
             breaker,
             connect_timeout,
             work_deadline,
         })
-    }
-
-    /// Waits (at most `limit`) until no connection is being established. Call it before the process
-    /// exits: r2d2 may still be connecting on its own threads for a caller that another connection
-    /// already served, and a PostgreSQL connection in TLS setup while `exit` runs OpenSSL's cleanup
-    /// crashes the process (seen: SIGSEGV in `EVP_PKEY_asn1_find_str` under `PQconnectdb`).
-    pub async fn settle(&self, limit: Duration) {
-        let _ = tokio::time::timeout(limit, async {
-            while self.connecting.load(Ordering::Acquire) > 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await;
     }
 
     pub fn backend(&self) -> Backend {

@@ -7,7 +7,7 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 
-pub use connection::{Backend, Db, DbConnection, DbOptions};
+pub use connection::{settle, Backend, Db, DbConnection, DbOptions};
 /// diesel's error type, for layers that wrap it without depending on diesel.
 pub use diesel::result as diesel_error;
 pub use error::DbError;

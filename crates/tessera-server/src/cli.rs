@@ -240,10 +240,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Runs an operator command on freshly built services, then waits for the writes it spawned off the
-/// request path (a client token's `last_used_at`, say) and for connections still being established —
-/// whether the command succeeded or not. Exiting with either in flight loses the write or, with
-/// PostgreSQL, crashes the process in OpenSSL's exit handlers (seen: `tessera explain` with a client token
-/// died with SIGSEGV after printing; see `Db::settle`).
+/// request path (a client token's `last_used_at`, say), whether the command succeeded or not: exiting
+/// with one in flight loses it. (Connections still being established are waited for in `main`, after
+/// every command.)
 async fn on_services<F, Fut>(settings: Settings, command: F) -> anyhow::Result<()>
 where
     F: FnOnce(Arc<Services>) -> Fut,
@@ -252,8 +251,6 @@ where
     let services = Arc::new(build_services(settings, Arc::new(SystemClock)).await?);
     let result = command(services.clone()).await;
     services.background.flush().await;
-    let connect_timeout = std::time::Duration::from_secs(services.settings.database.connect_timeout_secs);
-    services.db.settle(connect_timeout).await;
     result
 }
 

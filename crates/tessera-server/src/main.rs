@@ -16,7 +16,11 @@ async fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(&settings.log);
-    match cli::run(cli, settings).await {
+    let connect_timeout = std::time::Duration::from_secs(settings.database.connect_timeout_secs);
+    let result = cli::run(cli, settings).await;
+    // Whatever the command, no database connection may be mid-handshake when the process exits.
+    tessera_db::settle(connect_timeout).await;
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tessera: {e:#}");

@@ -120,16 +120,13 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Graceful stop: `/readyz` turns 503, requests in flight finish, then workers stop, pending
-    /// background writes land and connection setups finish.
+    /// background writes land (the binary then waits for connection setups, see `tessera_db::settle`).
     pub async fn stop(self) {
         self.state.begin_shutdown();
         self.handle.stop(true).await;
         let _ = self.task.await;
         let services = &self.state.services;
         services.background.flush().await;
-        // No connection may be mid-handshake when the process exits (see `Db::settle`).
-        let connect_timeout = std::time::Duration::from_secs(services.settings.database.connect_timeout_secs);
-        services.db.settle(connect_timeout).await;
     }
 }
 
