@@ -63,10 +63,12 @@ measure() { # name, connections, wrk args...: the median req/s of the case. Each
     vals+=("$v"); ratios+=("$(python3 -c "print($v / $h)")")
   done
   printf '%s\n' "${ratios[@]}" | median > "$work/ratio.$name"
+  echo "$name: paired ratios ${ratios[*]}" >&2
   printf '%s\n' "${vals[@]}" | median
 }
 # The paired ratio of a measured case to the hello world.
-paired() { python3 -c "print(round($(cat "$work/ratio.$1"), 2))"; }
+# Three decimals: a ratio that sits on its target must not read as met by rounding.
+paired() { python3 -c "print(f'{$(cat "$work/ratio.$1"):.3f}')"; }
 
 FA="http://127.0.0.1:$TESSERA/auth/forward"
 H=(-H "X-Forwarded-Uri: /bench/x" -H "X-Forwarded-Host: romm")
@@ -122,11 +124,12 @@ for _ in $(seq 1 "$RUNS"); do
 done
 p99_storm=$(printf '%s\n' "${storm_vals[@]}" | median)
 printf '%s\n' "${storm_ratios[@]}" | median > "$work/ratio.storm"
+echo "storm: p99s ${storm_vals[*]} ms, paired ratios to idle ${storm_ratios[*]}" >&2
 
-ratio() { python3 -c "print(round($1/$2, 2))"; }
+ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
 # Two cases measured minutes apart compared through their paired ratios to the hello world, so that the
 # machine's drift between them (the hello world moves as much as the case) cancels out.
-ratio_of_paired() { python3 -c "print(round($(cat "$work/ratio.$1") / $(cat "$work/ratio.$2"), 2))"; }
+ratio_of_paired() { python3 -c "print(f'{$(cat "$work/ratio.$1") / $(cat "$work/ratio.$2"):.3f}')"; }
 cat > BENCHMARKS.md <<MD
 # Benchmarks
 
