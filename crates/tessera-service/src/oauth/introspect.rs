@@ -5,8 +5,12 @@
 //! | caller | hit | miss |
 //! |--------|-----|------|
 //! | the service key header | one SHA-256 and a constant-time compare | — |
-//! | a client by `client_secret_basic` (the header alone) | introspector cache by the raw header's digest: nothing decoded | decode, one indexed query, digest compare |
-//! | a client by `client_secret_post` (or Basic with a form `client_id`) | introspector cache by a digest of (id, secret) | one indexed query, digest compare |
+//! | a client by `client_secret_basic` (the header alone) | introspector cache by the raw header's digest: nothing decoded | `client_auth` budget charge, decode, one indexed query, digest compare |
+//! | a client by `client_secret_post` (or Basic with a form `client_id`) | introspector cache by a digest of (id, secret) | `client_auth` budget charge, one indexed query, digest compare |
+//!
+//! A miss is charged to the caller address's `client_auth` budget and refunded when the client is right
+//! and may introspect (or when the database could not say), so guessing secrets here costs what it costs
+//! at the token endpoint; a hit is not charged, since only a right secret is ever cached.
 //!
 //! Then the token itself goes through the identity cache like any credential ([`Services::resolve_bearer`]).
 
