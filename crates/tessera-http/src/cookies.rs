@@ -6,8 +6,8 @@ use tessera_service::settings::SessionSettings;
 /// The value of the request's session cookie, under this deployment's name (`session.cookie_name`): the
 /// first of that name in its `Cookie` headers, as sent. Read by hand rather than through actix's cookie
 /// jar, which parses and percent-decodes every cookie of the request into owned copies (about 7 % of a
-/// cached forward-auth answer's instructions); a session id is plain hex, so it never needs decoding, and an encoded one
-/// is simply not a session.
+/// cached forward-auth answer's instructions); a session id is plain hex, so it never needs decoding,
+/// and an encoded one is simply not a session.
 pub fn session_cookie<'a>(req: &'a actix_web::HttpRequest, s: &SessionSettings) -> Option<&'a str> {
     cookie_value(req.headers(), &s.cookie_name)
 }
